@@ -1,0 +1,47 @@
+"""archspec: compile declarative architecture specs into Keras models and Python.
+
+The public API mirrors the command line::
+
+    spec = archspec.load("specs/resnet50.yaml", classes=10)
+    graph = archspec.lower(spec)      # the IR: names, shapes, params; no TensorFlow
+    model = archspec.build(spec)      # a keras.Model (imports TensorFlow)
+"""
+
+from __future__ import annotations
+
+import os
+
+from .errors import SpecError, UsageError
+from .ir import Graph
+from .resolve import ResolvedSpec
+
+__version__ = "0.1.0"
+
+__all__ = ["Graph", "ResolvedSpec", "SpecError", "UsageError", "build", "load", "lower"]
+
+
+def load(path: str | os.PathLike, **params) -> ResolvedSpec:
+    """Read, validate and resolve a spec; keyword arguments override its params."""
+    from .resolve import load as _load
+
+    return _load(path, params)
+
+
+def lower(spec: ResolvedSpec | str | os.PathLike, **params) -> Graph:
+    """The IR graph of a spec (a resolved spec or a path): every layer's name, shape and
+    parameter counts, computed without TensorFlow."""
+    from .lower import lower as _lower
+
+    if not isinstance(spec, ResolvedSpec):
+        spec = load(spec, **params)
+    elif params:
+        raise TypeError("params apply when loading; pass a path, or use archspec.load(path, **params)")
+    return _lower(spec)
+
+
+def build(spec: ResolvedSpec | Graph | str | os.PathLike, **params):
+    """Build the ``keras.Model`` of a spec (a path, a resolved spec or a graph)."""
+    from .emit_keras import build_model
+
+    graph = spec if isinstance(spec, Graph) else lower(spec, **params)
+    return build_model(graph)

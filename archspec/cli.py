@@ -1,0 +1,167 @@
+"""The command line: ``main(argv) -> exit code`` owns parsing and error reporting.
+
+Exit codes: 0 ok, 1 invalid spec (or differences, for checks), 2 usage or I/O error.
+Problems go to stderr as ``PATH:LINE:COL: error: MESSAGE``; no traceback unless
+``--traceback``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+
+from . import __version__
+from .errors import SpecError, UsageError
+from .limits import LIMITS
+
+EXAMPLES = {
+    "check": "archspec check specs/resnet50.yaml --set classes=10 --layers",
+    "build": "archspec build specs/resnet50.yaml -o resnet50.keras",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    common.add_argument("--traceback", action="store_true", help="show Python tracebacks on errors")
+    common.add_argument(
+        "--limit",
+        action="append",
+        default=[],
+        metavar="NAME=N",
+        help="raise one of archspec's safety limits for this run (see archspec/limits.py)",
+    )
+    spec_args = _Parser(add_help=False)
+    spec_args.add_argument("spec", help="the spec file (YAML)")
+    spec_args.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a spec param; VALUE is parsed as YAML (--set input_shape=[224,224,3])",
+    )
+
+    parser = _Parser(
+        prog="archspec",
+        description="Compile declarative architecture specs into Keras models and Python.",
+        epilog="examples:\n  " + "\n  ".join(EXAMPLES.values()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"archspec {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    check = sub.add_parser(
+        "check",
+        parents=[common, spec_args],
+        help="validate a spec and print its summary (no TensorFlow)",
+        epilog=f"example:\n  {EXAMPLES['check']}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    check.add_argument("--layers", action="store_true", help="one row per layer")
+
+    build = sub.add_parser(
+        "build",
+        parents=[common, spec_args],
+        help="build the Keras model, print its summary, optionally save it",
+        epilog=f"example:\n  {EXAMPLES['build']}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    build.add_argument("-o", "--output", help="save the model to this .keras file")
+    build.add_argument("--layers", action="store_true", help="one row per layer")
+    return parser
+
+
+def parse_sets(pairs: list[str]) -> dict:
+    """``["classes=10", "input_shape=[32,32,3]"]`` → {"classes": 10, ...} (YAML values)."""
+    from .loader import parse_value
+
+    out = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--set expects KEY=VALUE. Received: {pair!r}")
+        try:
+            out[key.strip()] = parse_value(text)
+        except SpecError as exc:
+            raise UsageError(f"--set {key}: the value is not valid YAML: {exc.problems[0].message}") from None
+    return out
+
+
+def _lower(args):
+    from .lower import lower
+    from .resolve import load
+
+    return lower(load(args.spec, parse_sets(args.sets)))
+
+
+def cmd_check(args) -> int:
+    from .summary import render
+
+    print(render(_lower(args), layers=args.layers))
+    return 0
+
+
+def cmd_build(args) -> int:
+    from .emit_keras import build_model
+    from .summary import render
+
+    graph = _lower(args)
+    model = build_model(graph)
+    if args.output:
+        from .files import save_model
+
+        save_model(model, args.output)
+    print(render(graph, layers=args.layers))
+    if args.output:
+        print(f"Saved {args.output}")
+    return 0
+
+
+COMMANDS = {"check": cmd_check, "build": cmd_build}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    show_traceback = "--traceback" in argv
+    try:
+        args = _parser().parse_args(argv)
+        for item in args.limit:
+            name, _, value = item.partition("=")
+            try:
+                LIMITS.set(name.strip(), int(value))
+            except ValueError as exc:
+                raise UsageError(f"--limit {item}: {exc}") from None
+        return COMMANDS[args.command](args)
+    except SpecError as exc:
+        if show_traceback:
+            traceback.print_exc()
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    except UsageError as exc:
+        if show_traceback:
+            traceback.print_exc()
+        print(f"archspec: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except Exception as exc:  # a bug in archspec: say so plainly
+        if show_traceback:
+            traceback.print_exc()
+        else:
+            print(
+                f"archspec: internal error: {type(exc).__name__}: {exc} (rerun with --traceback)",
+                file=sys.stderr,
+            )
+        return 3

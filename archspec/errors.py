@@ -1,0 +1,81 @@
+"""Errors that archspec reports to users.
+
+A SpecError is a problem in a spec (exit 1): it carries the file, the 1-based line
+and column of the offending YAML node, and the path of that node inside the spec
+(``layers[5].stage.blocks[0].filters``). A UsageError is a bad command line or an
+unreadable file (exit 2).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+Path = tuple  # a path inside a YAML document: keys and list indices
+
+
+@dataclass(frozen=True)
+class Where:
+    """A place in a spec file."""
+
+    file: str
+    line: int = 0
+    col: int = 0
+    path: Path = ()
+
+    def __str__(self) -> str:
+        if self.line:
+            return f"{self.file}:{self.line}:{self.col}"
+        return self.file
+
+
+def format_path(path: Path) -> str:
+    """Render a document path the way users write it: ``layers[5].conv2d.filters``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One diagnostic: where, and what is wrong."""
+
+    where: Where
+    message: str
+
+    def __str__(self) -> str:
+        path = format_path(self.where.path)
+        prefix = f"{path}: " if path and not self.message.startswith(path) else ""
+        return f"{self.where}: error: {prefix}{self.message}"
+
+
+class SpecError(Exception):
+    """An invalid spec; holds one or more problems, reported together."""
+
+    def __init__(self, problems: Iterable[Problem] | Problem):
+        self.problems = [problems] if isinstance(problems, Problem) else list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+    @classmethod
+    def at(cls, where: Where, message: str) -> SpecError:
+        return cls(Problem(where, message))
+
+
+class UsageError(Exception):
+    """A bad command line or an unreadable file (exit 2)."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """A Keras-style hint: "; did you mean 'identity'?" or the list of what exists."""
+    choices = sorted(set(choices))
+    close = difflib.get_close_matches(str(word), choices, n=1)
+    if close:
+        return f"; did you mean '{close[0]}'?"
+    if len(choices) <= 40:
+        return "; expected one of: " + ", ".join(choices)
+    return ""

@@ -1,0 +1,185 @@
+"""The expression language: Jinja2 expressions evaluated in its sandbox.
+
+``"{{ filters[2] }}"`` (a whole value in braces) yields a native Python value;
+``"fc{{ classes }}"`` renders to a string; ``when: stride == 2`` is a bare expression.
+Spec text never reaches ``eval``/``exec``: Jinja's sandbox compiles it, refuses
+attribute access to internals, and here also bounds the size of numbers, strings and
+lists an expression can build.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from .limits import LIMITS
+
+_WHOLE = re.compile(r"^\s*\{\{(?P<expr>.*?)\}\}\s*$", re.DOTALL)
+
+
+class ExpressionError(Exception):
+    """An expression that does not parse or evaluate; the caller adds the position."""
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """What an expression may know of a tensor: its shape without the batch axis."""
+
+    shape: tuple
+
+    @property
+    def channels(self):
+        return self.shape[-1]
+
+    @property
+    def height(self):
+        return self.shape[0] if len(self.shape) == 3 else None
+
+    @property
+    def width(self):
+        return self.shape[1] if len(self.shape) == 3 else None
+
+    @property
+    def rank(self):
+        return len(self.shape)
+
+
+def make_divisible(value, divisor=8, min_value=None):
+    """Round ``value`` to a multiple of ``divisor``, never more than 10% below it
+    (the width rule of MobileNet and EfficientNet)."""
+    min_value = divisor if min_value is None else min_value
+    rounded = max(min_value, int(value + divisor / 2) // divisor * divisor)
+    return rounded + divisor if rounded < 0.9 * value else rounded
+
+
+def _check_size(value):
+    if isinstance(value, int) and abs(value) > LIMITS.max_int:
+        raise ExpressionError(f"integer too large: more than {LIMITS.max_int:,} (limit max_int)")
+    if isinstance(value, str | list | tuple) and len(value) > LIMITS.max_string:
+        raise ExpressionError(
+            f"value of {len(value):,} items or characters; the limit is {LIMITS.max_string:,} "
+            "(limit max_string)"
+        )
+    return value
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox, with arithmetic that cannot build huge values."""
+
+    intercepted_binops = frozenset(["**", "*"])
+
+    def call_binop(self, context, operator_name, left, right):
+        if operator_name == "**":
+            if isinstance(right, int | float) and abs(right) > 64:
+                raise ExpressionError(f"exponent {right} is too large (at most 64)")
+            return _check_size(operator.pow(left, right))
+        if operator_name == "*":
+            for seq, n in ((left, right), (right, left)):
+                if isinstance(seq, str | list | tuple) and isinstance(n, int):
+                    if len(seq) * n > LIMITS.max_string:
+                        raise ExpressionError("repetition builds a value that is too large")
+            return _check_size(operator.mul(left, right))
+        return super().call_binop(context, operator_name, left, right)
+
+
+_ENV = _Sandbox(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
+_ENV.globals.clear()
+_ENV.globals.update(
+    make_divisible=make_divisible,
+    int=int,
+    float=float,
+    round=round,
+    min=min,
+    max=max,
+    abs=abs,
+    len=len,
+    ceil=math.ceil,
+    floor=math.floor,
+)
+FUNCTIONS = tuple(sorted(_ENV.globals))
+
+
+def is_expression(value) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+@lru_cache(maxsize=4096)
+def _compile_expression(source: str):
+    if len(source) > LIMITS.max_expression:
+        raise ExpressionError(
+            f"expression of {len(source):,} characters; the limit is "
+            f"{LIMITS.max_expression:,} (limit max_expression)"
+        )
+    try:
+        return _ENV.compile_expression(source, undefined_to_none=False)
+    except jinja2.TemplateSyntaxError as exc:
+        raise ExpressionError(f"invalid expression '{source.strip()}': {exc.message}") from None
+
+
+@lru_cache(maxsize=4096)
+def _compile_template(source: str):
+    if len(source) > LIMITS.max_expression:
+        raise ExpressionError(
+            f"template of {len(source):,} characters; the limit is "
+            f"{LIMITS.max_expression:,} (limit max_expression)"
+        )
+    try:
+        return _ENV.from_string(source)
+    except jinja2.TemplateSyntaxError as exc:
+        raise ExpressionError(f"invalid template '{source}': {exc.message}") from None
+
+
+def _run(fn, source: str, context: dict):
+    try:
+        return _check_size(fn(context))
+    except ExpressionError:
+        raise
+    except jinja2.UndefinedError as exc:
+        names = ", ".join(sorted(k for k in context if not k.startswith("_")))
+        raise ExpressionError(f"in '{source.strip()}': {exc.message}; known names: {names}") from None
+    except jinja2.exceptions.SecurityError as exc:
+        raise ExpressionError(f"in '{source.strip()}': not allowed: {exc}") from None
+    except RecursionError:
+        raise ExpressionError(f"in '{source.strip()}': expression nests too deeply") from None
+    except Exception as exc:  # any failure of spec arithmetic is the spec's error
+        raise ExpressionError(f"in '{source.strip()}': {type(exc).__name__}: {exc}") from None
+
+
+def evaluate(value, context: dict):
+    """Evaluate every expression inside ``value`` (recursing into lists and dicts)."""
+    if isinstance(value, str):
+        if "{{" not in value and "{%" not in value:
+            return value
+        whole = _WHOLE.match(value)
+        if whole and "{{" not in whole["expr"] and "}}" not in whole["expr"]:
+            source = whole["expr"]
+            return _run(_compile_expression(source), source, context)
+        template = _compile_template(value)
+        return _run(template.render, value, context)
+    if isinstance(value, list):
+        return [evaluate(v, context) for v in value]
+    if isinstance(value, dict):
+        return {k: evaluate(v, context) for k, v in value.items()}
+    return value
+
+
+def condition(value, context: dict) -> bool:
+    """Evaluate a ``when:`` condition: a bool, or an expression with or without braces."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        whole = _WHOLE.match(value)
+        source = whole["expr"] if whole else value
+        return bool(_run(_compile_expression(source), source, context))
+    raise ExpressionError(f"a condition must be a boolean or an expression; received {value!r}")
+
+
+def parse(source: str):
+    """The Jinja AST of a template string (used by the Python emitter to translate it)."""
+    return _ENV.parse(source)

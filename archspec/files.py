@@ -1,0 +1,45 @@
+"""Atomic file output: write beside the target, then rename over it.
+
+A failed or interrupted run leaves the old file intact and no temporary file behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from .errors import UsageError
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike, suffix: str = ""):
+    """Yield a temporary path in the target's directory; rename it onto the target on
+    success, delete it on failure."""
+    target = Path(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or target.suffix, dir=target.parent)
+    except OSError as exc:
+        raise UsageError(f"{target}: cannot write: {exc.strerror or exc}") from None
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_text(target: str | os.PathLike, text: str) -> None:
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8", newline="\n")
+
+
+def save_model(model, target: str | os.PathLike) -> None:
+    if not str(target).endswith(".keras"):
+        raise UsageError(f"{target}: the output must be a .keras file")
+    with atomic_path(target, suffix=".keras") as tmp:
+        model.save(tmp)

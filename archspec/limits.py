@@ -1,0 +1,43 @@
+"""Bounds that keep hostile or runaway specs from hanging archspec or exhausting memory.
+
+Every limit is named in the error it raises ("limit max_layers"), and each can be
+raised for one run with ``ARCHSPEC_LIMIT_<NAME>=value`` in the environment or
+``--limit name=value`` on the command line.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+
+
+@dataclass
+class Limits:
+    max_file_bytes: int = 2_000_000  # size of one spec or library file
+    max_yaml_nodes: int = 200_000  # nodes after alias expansion ("billion laughs")
+    max_nesting: int = 64  # depth of YAML nesting
+    max_string: int = 10_000  # characters in one YAML string
+    max_layers: int = 250_000  # layers in the lowered graph
+    max_repeat: int = 100_000  # repeat count of one stage entry ("identity x N")
+    max_block_depth: int = 16  # blocks nested inside blocks
+    max_expression: int = 2_000  # characters in one expression
+    max_int: int = 10**12  # magnitude of any integer an expression computes
+    max_imports: int = 64  # files pulled in by imports and extends
+
+    def set(self, name: str, value: int) -> None:
+        if name not in {f.name for f in fields(self)}:
+            known = ", ".join(f.name for f in fields(self))
+            raise ValueError(f"unknown limit '{name}'; expected one of: {known}")
+        setattr(self, name, int(value))
+
+
+def _from_environment() -> Limits:
+    limits = Limits()
+    for f in fields(limits):
+        value = os.environ.get(f"ARCHSPEC_LIMIT_{f.name.upper()}")
+        if value:
+            limits.set(f.name, int(value))
+    return limits
+
+
+LIMITS = _from_environment()
