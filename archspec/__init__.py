@@ -30,7 +30,7 @@ def load(path: str | os.PathLike, **params) -> ResolvedSpec:
 def lower(spec: ResolvedSpec | str | os.PathLike, **params) -> Graph:
     """The IR graph of a spec (a resolved spec or a path): every layer's name, shape and
     parameter counts, computed without TensorFlow."""
-    from .lower import lower as _lower
+    from .lowering import lower as _lower
 
     if not isinstance(spec, ResolvedSpec):
         spec = load(spec, **params)

@@ -96,7 +96,7 @@ def parse_sets(pairs: list[str]) -> dict:
 
 
 def _lower(args):
-    from .lower import lower
+    from .lowering import lower
     from .resolve import load
 
     return lower(load(args.spec, parse_sets(args.sets)))

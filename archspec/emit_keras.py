@@ -49,8 +49,7 @@ def build_model(graph: Graph):
                 f"the static rules {node.output_shape}"
             )
         tensors[node.name] = out
-    return keras.Model(
-        inputs=[tensors[n] for n in graph.inputs],
-        outputs=[tensors[n] for n in graph.outputs] if len(graph.outputs) > 1 else tensors[graph.outputs[0]],
-        name=graph.model_name,
-    )
+    def one_or_list(names):
+        return tensors[names[0]] if len(names) == 1 else [tensors[n] for n in names]
+
+    return keras.Model(one_or_list(graph.inputs), one_or_list(graph.outputs), name=graph.model_name)

@@ -58,7 +58,8 @@ class SpecError(Exception):
     """An invalid spec; holds one or more problems, reported together."""
 
     def __init__(self, problems: Iterable[Problem] | Problem):
-        self.problems = [problems] if isinstance(problems, Problem) else list(problems)
+        problems = [problems] if isinstance(problems, Problem) else problems
+        self.problems = list(dict.fromkeys(problems))  # same place, same message: once
         super().__init__("\n".join(str(p) for p in self.problems))
 
     @classmethod

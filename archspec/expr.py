@@ -135,9 +135,19 @@ def _compile_template(source: str):
         raise ExpressionError(f"invalid template '{source}': {exc.message}") from None
 
 
+def _defined(value):
+    """compile_expression hands back Undefined instead of raising; refuse it."""
+    if isinstance(value, jinja2.Undefined):
+        raise jinja2.UndefinedError(value._undefined_message)
+    if isinstance(value, list | tuple):
+        for item in value:
+            _defined(item)
+    return value
+
+
 def _run(fn, source: str, context: dict):
     try:
-        return _check_size(fn(context))
+        return _check_size(_defined(fn(context)))
     except ExpressionError:
         raise
     except jinja2.UndefinedError as exc:

@@ -67,6 +67,12 @@ class ResolvedSpec:
         return h.hexdigest()
 
 
+def display_name(path: str) -> str:
+    """How a file is named in messages: shipped libraries as ``archspec/blocks/x.yaml``."""
+    p = Path(path)
+    return f"archspec/blocks/{p.name}" if p.parent == LIBRARY_DIR else path
+
+
 def _digest_key(file: str) -> str:
     # Shipped libraries are named by their library name, so the digest does not depend
     # on where archspec is installed.
@@ -100,7 +106,7 @@ class _Files:
                 if where is None:
                     raise
                 raise SpecError.at(where, str(exc)) from None
-        return load_document(path, self.texts[path])
+        return load_document(display_name(path), self.texts[path])
 
 
 def load(
@@ -302,25 +308,24 @@ def _message(err: dict) -> str:
 
 def _document_path(data, base: tuple, loc: tuple, model) -> tuple[tuple, object]:
     """pydantic locations name union members ('str', 'dict[str,any]'); keep only the
-    parts that exist in the document, and find the model that owns the last key."""
+    parts that exist in the document, and find the model that holds the last key."""
     path = list(base)
     node = data
     for key in base:
         node = node[key] if isinstance(node, dict | list) else node
-    owner = model
+    owner = parent = model
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            owner = _child_model(owner, part)
-            node = node[part]
-            path.append(part)
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            owner = _child_model(owner, part)
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and part < len(node)
+        ):
+            parent, owner = owner, _child_model(owner, part)
             node = node[part]
             path.append(part)
         elif isinstance(node, dict) and isinstance(part, str) and not _is_union_tag(part):
-            path.append(part)  # a missing or unknown key
+            path.append(part)  # a missing key
+            parent = owner
             break
-    return tuple(path), owner
+    return tuple(path), parent
 
 
 def _is_union_tag(part: str) -> bool:

@@ -290,18 +290,19 @@ class _Lowering:
                     + did_you_mean(key, known),
                 )
         index = 0
-        for kind, count, values, epath in plan:
+        for kind, count, values, where in plan:
             entry = self.r.blocks[kind]
             own = {k: v for k, v in shared.items() if k in entry.definition.params}
             for _ in range(count):
                 index += 1
                 position = {"stage": stage_id, "block": letter(index), "index": index}
-                x = self._block(entry, {**own, **values}, x, scope.at(*epath[len(scope.path) :]), position)
+                call = replace(scope, path=where.path, call=where)
+                x = self._block(entry, {**own, **values}, x, call, position)
         return x
 
     def _stage_entry(self, entry, scope: Scope, path: tuple):
         """One entry of a stage's blocks: ``identity``, ``identity x 3``, or
-        ``{convolutional: {s: 2, repeat: 1}}``. Returns kind, count, args, path."""
+        ``{convolutional: {s: 2, repeat: 1}}``. Returns kind, count, args and where it is."""
         entry_scope = scope.at(*path[len(scope.path) :])
         if isinstance(entry, str):
             match = _REPEAT.match(entry)
@@ -332,7 +333,8 @@ class _Lowering:
                 path=apath_count,
             )
         values = self._call_args(args, entry_scope, apath)
-        return kind, count, values, apath
+        where = self._where(scope, apath) if apath == path else scope.doc.where(apath, key=True)
+        return kind, count, values, where
 
     # ---- blocks ---------------------------------------------------------------------------
 
@@ -413,7 +415,7 @@ class _Lowering:
                 z = self._block_item(item, z, items.at(i))
             outputs.append(z)
         if len(outputs) >= 2:
-            y = self._merge(definition.merge, outputs, inner.at("merge"))
+            y = self._merge(definition.merge, outputs, inner.at("merge"), x)
         elif outputs:
             y = outputs[0]
         for i, item in enumerate(definition.after):
@@ -431,10 +433,24 @@ class _Lowering:
         known = list(OPS) + list(self.r.blocks)
         raise self._error(scope, f"unknown layer or block kind '{kind}'" + did_you_mean(kind, known), key=True)
 
-    def _merge(self, item, inputs: list[str], scope: Scope) -> str:
+    def _merge(self, item, inputs: list[str], scope: Scope, block_input: str) -> str:
         kind, args, args_path = self._split(item, scope)
         if kind not in MERGES:
             raise self._error(scope, f"unknown merge '{kind}'" + did_you_mean(kind, MERGES), key=isinstance(item, dict))
+        shapes = [self.shapes[i] for i in inputs]
+        if kind != "concatenate" and len(set(shapes)) > 1:
+            ends = [
+                f"branch {n} "
+                + ("(the identity shortcut) passes the block input" if name == block_input else f"ends at '{name}'")
+                + f" with shape (None, {', '.join(map(str, shape))}), {shape[-1]} channels"
+                for n, (name, shape) in enumerate(zip(inputs, shapes), 1)
+            ]
+            raise self._error(
+                scope,
+                f"{self._in_block(scope)}{kind} needs branches of one shape: " + "; ".join(ends),
+                path=args_path,
+                value_error=True,
+            )
         return self._layer(OPS[kind], args, inputs, scope, args_path)
 
     def _bind_params(self, entry: BlockEntry, values: dict, scope: Scope, call: Where) -> dict:

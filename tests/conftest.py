@@ -1,0 +1,44 @@
+"""Shared test helpers: run the CLI in-process, write small specs, discover specs."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from archspec.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "specs").rglob("*.yaml"))
+
+
+class Result:
+    def __init__(self, code: int, out: str, err: str):
+        self.code, self.out, self.err = code, out, err
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """Run ``archspec ARGS`` in-process from the repository root."""
+
+    def run(*args: str) -> Result:
+        monkeypatch.chdir(ROOT)
+        code = main(list(args))
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def write(tmp_path):
+    """Write a dedented YAML text to a file under tmp_path; returns its path."""
+
+    def make(text: str, name: str = "spec.yaml") -> str:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return str(path)
+
+    return make

@@ -1,0 +1,91 @@
+"""Every spec error names its file, line and column, the node's path, and what was
+expected and received; exit 1 for invalid specs, 2 for usage and I/O errors."""
+
+from __future__ import annotations
+
+import pytest
+
+BASE = """\
+name: M
+params: {classes: 6}
+imports: [resnet]
+naming: caffe
+input: {shape: [64, 64, 3]}
+layers:
+  - conv2d: {filters: 64, kernel_size: 7, strides: 2, name: conv1}
+  - stage: {id: 2, f: 3, filters: [64, 64, 256], blocks: [convolutional: {s: 1}, identity x 2]}
+  - flatten
+  - dense: {units: "{{ classes }}", name: fc}
+"""
+
+# (case, text replaced, replacement, extra CLI args, "line:col", message fragments)
+CASES = [
+    ("yaml syntax", "naming: caffe", "naming: caffe\n  foo: [", (), "5:6", ["YAML syntax"]),
+    ("unknown key", "naming: caffe", "namig: caffe", (), "4:1", ["unknown key 'namig'", "did you mean 'naming'"]),
+    ("wrong type", "filters: 64,", 'filters: "abc",', (), "7:23", ["layers[0].conv2d.filters", "valid integer", "Received: filters='abc'"]),
+    ("filter pair", "[64, 64, 256]", "[64, 256]", (), "8:35", ["layers[1].stage.filters", "int[3]", "Received: filters=[64, 256]"]),
+    ("filter quadruple", "[64, 64, 256]", "[64, 64, 256, 3]", (), "8:35", ["int[3]", "Received: filters=[64, 64, 256, 3]"]),
+    ("zero filters", "filters: 64,", "filters: 0,", (), "7:23", ["greater than 0", "Received: filters=0"]),
+    ("negative kernel", "kernel_size: 7", "kernel_size: -1", (), "7:40", ["kernel_size", "greater than 0", "Received: kernel_size=-1"]),
+    ("zero strides", "strides: 2, name", "strides: 0, name", (), "7:52", ["strides", "greater than 0", "Received: strides=0"]),
+    ("filters zero inside a block", "[64, 64, 256]", "[0, 64, 256]", (), "8:58", ["block '2a' (convolutional)", "filters", "Received: filters=0"]),
+    ("unknown block", "identity x 2", "identiy x 2", (), "8:82", ["unknown block 'identiy'", "did you mean 'identity'"]),
+    ("unknown layer", "  - flatten", "  - flaten", (), "9:5", ["unknown layer or block kind 'flaten'", "did you mean 'flatten'"]),
+    ("unknown kind lists", "  - flatten", "  - qqqq", (), "9:5", ["unknown layer or block kind 'qqqq'", "expected one of", "conv2d"]),
+    (
+        "identity channel mismatch",
+        "convolutional: {s: 1}, identity x 2",
+        "identity, identity x 2",
+        (),
+        "8:59",
+        ["block '2a' (identity)", "256 channels", "64 channels", "identity shortcut"],
+    ),
+    ("spatial collapse", "[64, 64, 3]", "[4, 4, 3]", (), "7:13", ["conv2d 'conv1'", "window of 7", "input of size 4"]),
+    ("duplicate name", "name: fc}", "name: conv1}", (), "10:12", ["duplicate layer name 'conv1'", "first at", ":7:"]),
+    ("unknown --set param", "", "", ("--set", "clases=10"), "2:1", ["unknown param 'clases'", "did you mean 'classes'"]),
+    ("wrong --set type", "", "", ("--set", "classes=[1, 2]"), "2:1", ["param 'classes' expects a int", "Received: classes=[1, 2]"]),
+    ("unknown block param", "convolutional: {s: 1}", "convolutional: {s: 1, g: 3}", (), "8:84", ["unknown param 'g'"]),
+    ("bad expression", '"{{ classes }}"', '"{{ classes +* 2 }}"', (), "10:20", ["invalid expression", "classes +* 2"]),
+    ("undefined name", '"{{ classes }}"', '"{{ clases }}"', (), "10:20", ["'clases' is undefined", "known names: classes"]),
+    ("sandboxed attribute", '"{{ classes }}"', '"{{ classes.__class__ }}"', (), "10:20", ["unsafe"]),
+    ("duplicate key", "naming: caffe", "naming: caffe\nnaming: keras", (), "5:1", ["duplicate key 'naming'", "line 4"]),
+    ("repeat limit", "identity x 2", "identity x 1000000000", (), "8:82", ["limit max_repeat"]),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_spec_error_position_and_message(case, cli, write):
+    _, old, new, extra, position, fragments = case
+    assert old in BASE
+    path = write(BASE.replace(old, new, 1))
+    result = cli("check", path, *extra)
+    assert result.code == 1, result.out
+    assert result.out == ""
+    first = result.err.splitlines()[0]
+    assert first.startswith(f"{path}:{position}: error: "), first
+    for fragment in fragments:
+        assert fragment in result.err, (fragment, result.err)
+    assert "Traceback" not in result.err
+
+
+def test_usage_errors_exit_2(cli, tmp_path):
+    assert cli("check", str(tmp_path)).code == 2
+    missing = cli("check", str(tmp_path / "nope.yaml"))
+    assert missing.code == 2 and "cannot read" in missing.err
+    assert cli("check").code == 2
+    assert cli("frobnicate", "x").code == 2
+    bad_set = cli("check", "specs/resnet50.yaml", "--set", "classes")
+    assert bad_set.code == 2 and "KEY=VALUE" in bad_set.err
+
+
+def test_traceback_only_on_request(cli, write):
+    path = write(BASE.replace("  - flatten", "  - flaten"))
+    assert "Traceback" not in cli("check", path).err
+    assert "Traceback" in cli("check", path, "--traceback").err
+
+
+def test_several_problems_reported_together(cli, write):
+    path = write(BASE.replace("naming: caffe", "namig: caffe\nfoo: 1"))
+    result = cli("check", path)
+    assert result.code == 1
+    assert "unknown key 'namig'" in result.err and "unknown key 'foo'" in result.err
