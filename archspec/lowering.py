@@ -176,6 +176,9 @@ class _Lowering:
         if "when" in args and not self._condition(args.pop("when"), scope, path + ("when",), context):
             return inputs[0]
         role = self._eval(args.pop("role", None), scope, context, path + ("role",))
+        # ``name: null`` asks for the name Keras would give the layer itself (counted per
+        # model), even inside a block: keras.applications leaves a few layers unnamed.
+        keras_named = "name" in args and args["name"] is None
         explicit = self._eval(args.pop("name", None), scope, context, path + ("name",))
         values, where_of = {}, {}
         for doc, dpath, table in scope.defaults:
@@ -200,7 +203,12 @@ class _Lowering:
             label = f"{op.kind} '{explicit}'" if explicit else op.kind
             raise self._error(scope, f"{self._in_block(scope)}{label}: {exc}", path=path, value_error=True) from None
         attrs = validated.model_dump()
-        name = explicit or self._auto_name(op, attrs, role, scope, path)
+        if explicit:
+            name = explicit
+        elif keras_named:
+            name = self.auto.next(keras_auto_name(op.keras_class), self.names)
+        else:
+            name = self._auto_name(op, attrs, role, scope, path)
         name = self._layer_name(name, scope, path)
         self._add(
             Node(
