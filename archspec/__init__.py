@@ -5,19 +5,20 @@ The public API mirrors the command line::
     spec = archspec.load("specs/resnet50.yaml", classes=10)
     graph = archspec.lower(spec)      # the IR: names, shapes, params; no TensorFlow
     model = archspec.build(spec)      # a keras.Model (imports TensorFlow)
+    source = archspec.codegen("specs/resnet50.yaml")   # a Python module, as text
 """
 
 from __future__ import annotations
 
-import os
-
-from .errors import SpecError, UsageError
-from .ir import Graph
-from .resolve import ResolvedSpec
-
 __version__ = "0.1.0"
 
-__all__ = ["Graph", "ResolvedSpec", "SpecError", "UsageError", "build", "load", "lower"]
+import os  # noqa: E402
+
+from .errors import SpecError, UsageError  # noqa: E402
+from .ir import Graph  # noqa: E402
+from .resolve import ResolvedSpec  # noqa: E402
+
+__all__ = ["Graph", "ResolvedSpec", "SpecError", "UsageError", "build", "codegen", "load", "lower"]
 
 
 def load(path: str | os.PathLike, **params) -> ResolvedSpec:
@@ -45,3 +46,10 @@ def build(spec: ResolvedSpec | Graph | str | os.PathLike, **params):
 
     graph = spec if isinstance(spec, Graph) else lower(spec, **params)
     return build_model(graph)
+
+
+def codegen(spec: str | os.PathLike, style: str = "structured") -> str:
+    """The generated Python module of a spec file (``structured`` or ``flat``)."""
+    from .generated import module_source
+
+    return module_source(spec, style)

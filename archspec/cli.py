@@ -19,6 +19,7 @@ from .limits import LIMITS
 EXAMPLES = {
     "check": "archspec check specs/resnet50.yaml --set classes=10 --layers",
     "build": "archspec build specs/resnet50.yaml -o resnet50.keras",
+    "codegen": "archspec codegen specs/resnet50.yaml    # writes generated/resnet50.py",
 }
 
 
@@ -76,6 +77,27 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument("-o", "--output", help="save the model to this .keras file")
     build.add_argument("--layers", action="store_true", help="one row per layer")
+
+    codegen = sub.add_parser(
+        "codegen",
+        parents=[common],
+        help="generate Python modules from specs (no TensorFlow)",
+        epilog=f"examples:\n  {EXAMPLES['codegen']}\n  archspec codegen --check",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    codegen.add_argument("specs", nargs="*", help="spec files (default: every spec under specs/)")
+    codegen.add_argument("-o", "--output", default="generated", help="output directory (default: generated/)")
+    codegen.add_argument(
+        "--style",
+        choices=["structured", "flat"],
+        default="structured",
+        help="a function per block kind (default), or one statement per layer",
+    )
+    codegen.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 naming every stale, missing or extra module",
+    )
     return parser
 
 
@@ -125,7 +147,30 @@ def cmd_build(args) -> int:
     return 0
 
 
-COMMANDS = {"check": cmd_check, "build": cmd_build}
+def cmd_codegen(args) -> int:
+    from . import generated as codegen
+
+    specs = args.specs or codegen.discover()
+    if not specs:
+        raise UsageError("no specs given and none found under specs/")
+    modules = codegen.plan(specs, args.output, args.style)
+    if args.check:
+        drift = codegen.check(modules, args.output, extras=not args.specs)
+        for item in drift:
+            print(f"{item.path.as_posix()}: {item.why}", file=sys.stderr)
+        if drift:
+            print(f"{len(drift)} generated module(s) out of date; run: archspec codegen", file=sys.stderr)
+            return 1
+        print(f"{len(modules)} generated module(s) up to date")
+        return 0
+    written = codegen.write(modules)
+    for path in written:
+        print(f"wrote {path.as_posix()}")
+    print(f"{len(modules)} module(s), {len(written)} changed")
+    return 0
+
+
+COMMANDS = {"check": cmd_check, "build": cmd_build, "codegen": cmd_codegen}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -63,6 +63,9 @@ class Graph:
     blocks: tuple[BlockInstance, ...] = ()
     params: dict = field(default_factory=dict)  # the spec's resolved params
     source: str = ""  # the spec file
+    # Names of unnamed top-level layers whose ``when`` was false, by (file, path):
+    # reserved so that names never depend on conditions.
+    reserved: dict = field(default_factory=dict)
 
     def node(self, name: str) -> Node:
         return self._index()[name]

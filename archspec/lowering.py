@@ -69,14 +69,15 @@ class _Lowering:
         self.blocks: list[BlockInstance] = []
         self.auto = AutoNames()
         self.serial = 0
+        self.reserved: dict[tuple, str] = {}
 
     # ---- entry ----------------------------------------------------------------------------
 
     def run(self) -> Graph:
         spec, doc = self.r.spec, self.r.doc
         context = dict(self.r.params)
-        spec_defaults = (doc, ("defaults",), self._checked_defaults(spec.defaults, doc, ("defaults",)))
-        scope = Scope(doc, (), context, [spec_defaults])
+        self.spec_defaults = (doc, ("defaults",), self._checked_defaults(spec.defaults, doc, ("defaults",)))
+        scope = Scope(doc, (), context, [self.spec_defaults])
         x = self._input(scope.at("input"))
         for i, item in enumerate(spec.layers):
             x = self._item(item, x, scope.at("layers", i))
@@ -94,6 +95,7 @@ class _Lowering:
             blocks=tuple(self.blocks),
             params=dict(self.r.params),
             source=self.r.path,
+            reserved=dict(self.reserved),
         )
 
     def _input(self, scope: Scope) -> str:
@@ -174,11 +176,13 @@ class _Lowering:
         in_shapes = [self.shapes[i] for i in inputs]
         context = {**scope.context, "x": TensorInfo(in_shapes[0])}
         if "when" in args and not self._condition(args.pop("when"), scope, path + ("when",), context):
+            if scope.block is None and args.get("name") is None:
+                # The name it would have had, so that other layers' names do not depend
+                # on the condition, and generated code can name it when it is present.
+                where = self._where(scope, path)
+                self.reserved[(where.file, where.path)] = self.auto.next(keras_auto_name(op.keras_class), self.names)
             return inputs[0]
         role = self._eval(args.pop("role", None), scope, context, path + ("role",))
-        # ``name: null`` asks for the name Keras would give the layer itself (counted per
-        # model), even inside a block: keras.applications leaves a few layers unnamed.
-        keras_named = "name" in args and args["name"] is None
         explicit = self._eval(args.pop("name", None), scope, context, path + ("name",))
         values, where_of = {}, {}
         for doc, dpath, table in scope.defaults:
@@ -203,13 +207,7 @@ class _Lowering:
             label = f"{op.kind} '{explicit}'" if explicit else op.kind
             raise self._error(scope, f"{self._in_block(scope)}{label}: {exc}", path=path, value_error=True) from None
         attrs = validated.model_dump()
-        if explicit:
-            name = explicit
-        elif keras_named:
-            name = self.auto.next(keras_auto_name(op.keras_class), self.names)
-        else:
-            name = self._auto_name(op, attrs, role, scope, path)
-        name = self._layer_name(name, scope, path)
+        name = self._layer_name(explicit or self._auto_name(op, attrs, role, scope, path), scope, path)
         self._add(
             Node(
                 name,
@@ -404,7 +402,8 @@ class _Lowering:
             input=x,
             where=call,
         )
-        defaults = scope.defaults[:1] + [(doc, entry.defaults_path, entry.defaults)] + scope.defaults[1:]
+        # The block's library defaults, then the spec's, which win.
+        defaults = [(doc, entry.defaults_path, entry.defaults), self.spec_defaults]
         inner = Scope(doc, bpath, context, defaults, instance, context, scope.depth + 1, call)
         y = x
         for i, item in enumerate(definition.layers):

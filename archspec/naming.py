@@ -3,9 +3,8 @@
 A scheme is data. ``block`` names a block (its ``prefix``) from its stage and position;
 ``layer`` names a block's layer that has a ``role`` (``2a``, ``1``...), by kind;
 ``block_layer`` names a block's layer without one (the merge, the layers after it).
-Layers outside blocks that carry no name, and any layer with ``name: null``, get the name
-Keras would give them in a fresh session (``zero_padding2d``, ``activation_1``), counted
-per model, never per process.
+Layers outside blocks that carry no name get the name Keras would give them in a fresh
+session (``zero_padding2d``, ``activation_1``), counted per model, never per process.
 """
 
 from __future__ import annotations
