@@ -8,12 +8,13 @@ Problems go to stderr as ``PATH:LINE:COL: error: MESSAGE``; no traceback unless
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import traceback
 
 from . import __version__
-from .errors import SpecError, UsageError
+from .errors import SpecError, UsageError, format_path
 from .limits import LIMITS
 
 EXAMPLES = {
@@ -67,6 +68,13 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     check.add_argument("--layers", action="store_true", help="one row per layer")
+    check.add_argument(
+        "--format",
+        choices=["text", "json", "github"],
+        default="text",
+        help="text (default); json: the summary or the errors as JSON on stdout; "
+        "github: errors also as GitHub Actions annotations",
+    )
 
     build = sub.add_parser(
         "build",
@@ -125,9 +133,13 @@ def _lower(args):
 
 
 def cmd_check(args) -> int:
-    from .summary import render
+    from .summary import as_json, render
 
-    print(render(_lower(args), layers=args.layers))
+    graph = _lower(args)
+    if args.format == "json":
+        print(json.dumps(as_json(graph), indent=2))
+    else:
+        print(render(graph, layers=args.layers, color=sys.stdout.isatty()), end="")
     return 0
 
 
@@ -141,7 +153,7 @@ def cmd_build(args) -> int:
         from .files import save_model
 
         save_model(model, args.output)
-    print(render(graph, layers=args.layers))
+    print(render(graph, layers=args.layers, color=sys.stdout.isatty()), end="")
     if args.output:
         print(f"Saved {args.output}")
     return 0
@@ -173,11 +185,39 @@ def cmd_codegen(args) -> int:
 COMMANDS = {"check": cmd_check, "build": cmd_build, "codegen": cmd_codegen}
 
 
+def report(problems, fmt: str) -> None:
+    """Spec problems: ``PATH:LINE:COL: error: ...`` on stderr; with ``--format json`` a
+    JSON list on stdout, with ``--format github`` also workflow annotations."""
+    if fmt == "json":
+        errors = [
+            {
+                "file": p.where.file,
+                "line": p.where.line,
+                "column": p.where.col,
+                "path": format_path(p.where.path),
+                "message": p.message,
+            }
+            for p in problems
+        ]
+        print(json.dumps({"errors": errors}, indent=2))
+        return
+    for problem in problems:
+        print(problem, file=sys.stderr)
+        if fmt == "github":
+            where = problem.where
+            message = str(problem).split(": error: ", 1)[-1]
+            for old, new in (("%", "%25"), ("\r", "%0D"), ("\n", "%0A")):
+                message = message.replace(old, new)
+            print(f"::error file={where.file},line={where.line},col={where.col}::{message}")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     show_traceback = "--traceback" in argv
+    fmt = "text"
     try:
         args = _parser().parse_args(argv)
+        fmt = getattr(args, "format", "text")
         for item in args.limit:
             name, _, value = item.partition("=")
             try:
@@ -188,8 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     except SpecError as exc:
         if show_traceback:
             traceback.print_exc()
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
+        report(exc.problems, fmt)
         return 1
     except UsageError as exc:
         if show_traceback:

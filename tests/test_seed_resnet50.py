@@ -82,7 +82,10 @@ def test_check_prints_the_summary(cli):
     assert "Trainable params: 23,546,886" in result.out
     assert "Non-trainable params: 53,120" in result.out
     rows = [line.split() for line in result.out.splitlines()]
-    assert ["4", "4f", "identity", "(None,", "4,", "4,", "1024)", "1,121,792"] in rows
+    # identity block at 4x4: 1x1 1024->256, 3x3 256->256, 1x1 256->1024
+    macs = 16 * 1024 * 256 + 16 * 9 * 256 * 256 + 16 * 256 * 1024
+    assert ["4", "4f", "identity", "(None,", "4,", "4,", "1024)", "1,121,792", f"{macs:,}"] in rows
+    assert "stage 3: convolutional, identity ×3 → (None, 8, 8, 512), 1,230,336 params" in result.out
 
 
 def test_check_layers_lists_every_layer(cli):
