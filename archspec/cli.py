@@ -21,6 +21,8 @@ EXAMPLES = {
     "check": "archspec check specs/resnet50.yaml --set classes=10 --layers",
     "build": "archspec build specs/resnet50.yaml -o resnet50.keras",
     "codegen": "archspec codegen specs/resnet50.yaml    # writes generated/resnet50.py",
+    "graph": "archspec graph specs/resnet50.yaml -o resnet50.svg",
+    "schema": "archspec schema -o schema/    # spec.schema.json, library.schema.json",
 }
 
 
@@ -85,6 +87,27 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument("-o", "--output", help="save the model to this .keras file")
     build.add_argument("--layers", action="store_true", help="one row per layer")
+
+    graph = sub.add_parser(
+        "graph",
+        parents=[common, spec_args],
+        help="draw the architecture with Graphviz (no TensorFlow)",
+        epilog=f"examples:\n  {EXAMPLES['graph']}\n  archspec graph specs/resnet50.yaml --layers -o layers.png",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    graph.add_argument("-o", "--output", required=True, help="FILE.svg, .png, .pdf or .dot")
+    graph.add_argument("--layers", action="store_true", help="every layer, blocks as clusters")
+
+    schema = sub.add_parser(
+        "schema",
+        parents=[common],
+        help="write the JSON Schema of the spec language, for editors",
+        epilog=f"example:\n  {EXAMPLES['schema']}\n\nspecs then start with:\n"
+        "  # yaml-language-server: $schema=../schema/spec.schema.json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    schema.add_argument("-o", "--output", default="schema", help="output directory (default: schema/)")
+    schema.add_argument("--check", action="store_true", help="exit 1 if the files there are stale")
 
     codegen = sub.add_parser(
         "codegen",
@@ -182,7 +205,35 @@ def cmd_codegen(args) -> int:
     return 0
 
 
-COMMANDS = {"check": cmd_check, "build": cmd_build, "codegen": cmd_codegen}
+def cmd_graph(args) -> int:
+    from .draw import write
+
+    path = write(_lower(args), args.output, layers=args.layers)
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_schema(args) -> int:
+    from pathlib import Path
+
+    from .files import write_text
+    from .json_schema import schemas
+
+    stale = []
+    for name, text in schemas().items():
+        path = Path(args.output, name)
+        current = path.read_text(encoding="utf-8") if path.is_file() else None
+        if args.check:
+            if current != text:
+                stale.append(path)
+                print(f"{path.as_posix()}: {'stale' if current else 'missing'}", file=sys.stderr)
+        elif current != text:
+            write_text(path, text)
+            print(f"wrote {path.as_posix()}")
+    return 1 if stale else 0
+
+
+COMMANDS = {"check": cmd_check, "build": cmd_build, "codegen": cmd_codegen, "graph": cmd_graph, "schema": cmd_schema}
 
 
 def report(problems, fmt: str) -> None:

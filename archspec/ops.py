@@ -38,7 +38,10 @@ def _pair(value):
     return value
 
 
-Pair = Annotated[tuple[PositiveInt, PositiveInt], BeforeValidator(_pair)]
+Pair = Annotated[
+    tuple[PositiveInt, PositiveInt],
+    BeforeValidator(_pair, json_schema_input_type=PositiveInt | tuple[PositiveInt, PositiveInt]),
+]
 
 
 def _padding_pairs(value):
@@ -52,9 +55,10 @@ def _padding_pairs(value):
     return value
 
 
+_PadPair = tuple[NonNegativeInt, NonNegativeInt]
 PaddingPairs = Annotated[
-    tuple[tuple[NonNegativeInt, NonNegativeInt], tuple[NonNegativeInt, NonNegativeInt]],
-    BeforeValidator(_padding_pairs),
+    tuple[_PadPair, _PadPair],
+    BeforeValidator(_padding_pairs, json_schema_input_type=NonNegativeInt | _PadPair | tuple[_PadPair, _PadPair]),
 ]
 Padding = Annotated[Literal["valid", "same"], BeforeValidator(lambda v: v.lower() if isinstance(v, str) else v)]
 
@@ -104,7 +108,7 @@ def _initializer(value):
     return {"class_name": INITIALIZERS[name], "config": dict(config)}
 
 
-Initializer = Annotated[dict, BeforeValidator(_initializer)]
+Initializer = Annotated[dict, BeforeValidator(_initializer, json_schema_input_type=str | dict[str, dict | None])]
 
 
 class Args(BaseModel):

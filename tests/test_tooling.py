@@ -1,0 +1,136 @@
+"""Editor schema, diagrams and machine-readable output."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import jsonschema
+import pytest
+import yaml
+from conftest import ROOT, SPECS
+
+import archspec
+from archspec.cost import total_macs
+from archspec.json_schema import schemas
+from archspec.schema import Library
+
+LIBRARIES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "archspec" / "blocks").glob("*.yaml"))
+
+
+def validator(name: str):
+    return jsonschema.Draft202012Validator(json.loads(schemas()[name]))
+
+
+def test_schema_files_are_fresh(cli):
+    assert cli("schema", "--check").code == 0
+    for name, text in schemas().items():
+        assert (ROOT / "schema" / name).read_text() == text
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_every_spec_validates_and_names_its_schema(spec):
+    text = (ROOT / spec).read_text()
+    errors = list(validator("spec.schema.json").iter_errors(yaml.safe_load(text)))
+    assert errors == []
+    first = text.splitlines()[0]
+    assert first.startswith("# yaml-language-server: $schema=")
+    target = (ROOT / spec).parent / first.split("$schema=", 1)[1]
+    assert target.resolve() == (ROOT / "schema" / "spec.schema.json").resolve()
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_every_library_validates(library):
+    text = (ROOT / library).read_text()
+    assert list(validator("library.schema.json").iter_errors(yaml.safe_load(text))) == []
+    assert Library.model_validate(yaml.safe_load(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "name: M\ninput: {shape: [8, 8, 3]}\nlayers: [{conv2d: {filterz: 3}}]\n",
+        "name: M\ninput: {shape: [8, 8, 3]}\nlayers: [{conv2d: {filters: 3, padding: sideways}}]\n",
+        "name: M\nlayers: [flatten]\n",
+        "name: M\ninput: {shape: [8, 8, 3]}\nlayers: [flatten]\nnamig: keras\n",
+    ],
+)
+def test_schema_flags_mistakes(text):
+    assert list(validator("spec.schema.json").iter_errors(yaml.safe_load(text)))
+
+
+def test_check_json(cli):
+    result = cli("check", "specs/resnet50.yaml", "--format", "json")
+    assert result.code == 0
+    data = json.loads(result.out)
+    assert data["model"]["total_params"] == 23_600_006
+    assert data["model"]["layers"] == 177 == len(data["layers"])
+    assert [s["label"] for s in data["stages"]] == ["stem", "stage 2", "stage 3", "stage 4", "stage 5", "head"]
+    stage3 = data["stages"][2]
+    assert stage3["blocks"] == [{"kind": "convolutional", "count": 1}, {"kind": "identity", "count": 3}]
+    assert (stage3["params"], stage3["output_shape"]) == (1_230_336, [None, 8, 8, 512])
+
+
+def test_errors_as_json_and_github(cli, write):
+    path = write("name: M\ninput: {shape: [8, 8, 3]}\nlayers:\n  - flaten\n")
+    result = cli("check", path, "--format", "json")
+    assert result.code == 1
+    (error,) = json.loads(result.out)["errors"]
+    assert (error["file"], error["line"], error["column"], error["path"]) == (path, 4, 5, "layers[0]")
+    assert "did you mean 'flatten'" in error["message"]
+    result = cli("check", path, "--format", "github")
+    assert result.code == 1
+    assert f"::error file={path},line=4,col=5::layers[0]: unknown layer or block kind 'flaten'" in result.out
+
+
+def test_macs_by_hand():
+    from archspec.cost import macs
+
+    graph = archspec.lower("specs/resnet50.yaml")
+    assert macs(graph.node("conv1"), graph) == 32 * 32 * 64 * 7 * 7 * 3  # 32x32 out, 64 of 7x7x3
+    assert macs(graph.node("fc6"), graph) == 2048 * 6
+    mobilenet = archspec.lower("specs/keras/mobilenetv2.yaml")
+    # the depthwise 3x3 of block 1: 112x112 input, stride 2 -> 56x56, 96 channels
+    assert macs(mobilenet.node("block_1_depthwise"), mobilenet) == 56 * 56 * 96 * 9
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("spec", ["specs/resnet50.yaml", "specs/keras/mobilenetv2.yaml", "specs/keras/densenet121.yaml"])
+def test_macs_equal_tensorflow_profiler(spec):
+    """TensorFlow's profiler counts 2 FLOPs per multiply-accumulate of Conv2D,
+    DepthwiseConv2dNative and MatMul; ours must be exactly half of those."""
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    model = archspec.build(spec)
+    shape = (1, *model.input_shape[1:])
+    function = tf.function(lambda x: model(x, training=False)).get_concrete_function(tf.TensorSpec(shape, tf.float32))
+    frozen = convert_variables_to_constants_v2(function)
+    options = tf.compat.v1.profiler.ProfileOptionBuilder(tf.compat.v1.profiler.ProfileOptionBuilder.float_operation())
+    options = options.with_empty_output().build()
+    options["account_type_regexes"] = ["Conv2D", "DepthwiseConv2dNative", "MatMul"]
+    flops = tf.compat.v1.profiler.profile(graph=frozen.graph, options=options).total_float_ops
+    assert flops == 2 * total_macs(archspec.lower(spec))
+
+
+@pytest.mark.parametrize("layers", [False, True])
+def test_graph_dot_and_svg(cli, tmp_path, layers):
+    extra = ["--layers"] if layers else []
+    dot = tmp_path / "model.dot"
+    assert cli("graph", "specs/resnet50.yaml", "-o", str(dot), *extra).code == 0
+    source = dot.read_text()
+    assert "cluster_stage_4" in source or "cluster_4a" in source
+    assert "4×4×1024" in source  # shapes on the edges
+    if shutil.which("dot"):
+        svg = tmp_path / "model.svg"
+        assert cli("graph", "specs/resnet50.yaml", "-o", str(svg), *extra).code == 0
+        assert svg.read_text().lstrip().startswith(("<?xml", "<svg"))
+
+
+def test_graph_without_dot_writes_the_source(cli, tmp_path, monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    result = cli("graph", "specs/resnet50.yaml", "-o", str(tmp_path / "m.png"))
+    assert result.code == 2
+    assert "apt-get install graphviz" in result.err
+    assert (tmp_path / "m.dot").is_file() and not (tmp_path / "m.png").exists()
+
