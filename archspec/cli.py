@@ -23,6 +23,7 @@ EXAMPLES = {
     "codegen": "archspec codegen specs/resnet50.yaml    # writes generated/resnet50.py",
     "graph": "archspec graph specs/resnet50.yaml -o resnet50.svg",
     "schema": "archspec schema -o schema/    # spec.schema.json, library.schema.json",
+    "render": "archspec render specs/keras/resnet101.yaml --set classes=10 > resnet101-resolved.yaml",
 }
 
 
@@ -98,6 +99,14 @@ def _parser() -> argparse.ArgumentParser:
     graph.add_argument("-o", "--output", required=True, help="FILE.svg, .png, .pdf or .dot")
     graph.add_argument("--layers", action="store_true", help="every layer, blocks as clusters")
 
+    sub.add_parser(
+        "render",
+        parents=[common, spec_args],
+        help="print the spec with extends, imports, params and defaults applied (YAML)",
+        epilog=f"example:\n  {EXAMPLES['render']}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
     schema = sub.add_parser(
         "schema",
         parents=[common],
@@ -149,10 +158,15 @@ def parse_sets(pairs: list[str]) -> dict:
 
 
 def _lower(args):
-    from .lowering import lower
     from .resolve import load
 
-    return lower(load(args.spec, parse_sets(args.sets)))
+    return _lower_resolved(load(args.spec, parse_sets(args.sets)))
+
+
+def _lower_resolved(resolved):
+    from .lowering import lower
+
+    return lower(resolved)
 
 
 def cmd_check(args) -> int:
@@ -213,6 +227,16 @@ def cmd_graph(args) -> int:
     return 0
 
 
+def cmd_render(args) -> int:
+    from .render import render_yaml
+    from .resolve import load
+
+    resolved = load(args.spec, parse_sets(args.sets))
+    _lower_resolved(resolved)  # a spec that does not lower is not rendered
+    print(render_yaml(resolved), end="")
+    return 0
+
+
 def cmd_schema(args) -> int:
     from pathlib import Path
 
@@ -233,7 +257,7 @@ def cmd_schema(args) -> int:
     return 1 if stale else 0
 
 
-COMMANDS = {"check": cmd_check, "build": cmd_build, "codegen": cmd_codegen, "graph": cmd_graph, "schema": cmd_schema}
+COMMANDS = {"check": cmd_check, "build": cmd_build, "codegen": cmd_codegen, "graph": cmd_graph, "schema": cmd_schema, "render": cmd_render}
 
 
 def report(problems, fmt: str) -> None:

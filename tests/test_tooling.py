@@ -134,3 +134,23 @@ def test_graph_without_dot_writes_the_source(cli, tmp_path, monkeypatch):
     assert "apt-get install graphviz" in result.err
     assert (tmp_path / "m.dot").is_file() and not (tmp_path / "m.png").exists()
 
+
+
+def _same_graph(a, b) -> None:
+    assert (a.name, a.model_name, a.outputs) == (b.name, b.model_name, b.outputs)
+    assert [(n.name, n.op, n.attrs, n.inputs, n.shape, n.params) for n in a.nodes] == [
+        (n.name, n.op, n.attrs, n.inputs, n.shape, n.params) for n in b.nodes
+    ]
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_render_is_a_spec_of_the_same_model(spec, cli, tmp_path):
+    result = cli("render", spec, "--set", "classes=10")
+    assert result.code == 0, result.err
+    rendered = tmp_path / "rendered.yaml"
+    rendered.write_text(result.out)
+    data = yaml.safe_load(result.out)
+    assert "imports" not in data and "extends" not in data and "defaults" not in data
+    assert data["params"]["classes"] == 10
+    _same_graph(archspec.lower(rendered), archspec.lower(ROOT / spec, classes=10))
+    assert list(validator("spec.schema.json").iter_errors(data)) == []
