@@ -24,6 +24,7 @@ EXAMPLES = {
     "graph": "archspec graph specs/resnet50.yaml -o resnet50.svg",
     "schema": "archspec schema -o schema/    # spec.schema.json, library.schema.json",
     "render": "archspec render specs/keras/resnet101.yaml --set classes=10 > resnet101-resolved.yaml",
+    "completion": 'eval "$(archspec completion bash)"    # in ~/.bashrc',
 }
 
 
@@ -106,6 +107,15 @@ def _parser() -> argparse.ArgumentParser:
         epilog=f"example:\n  {EXAMPLES['render']}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+
+    completion = sub.add_parser(
+        "completion",
+        parents=[common],
+        help="print a shell completion script (bash or zsh)",
+        epilog=f"example:\n  {EXAMPLES['completion']}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    completion.add_argument("shell", choices=["bash", "zsh"])
 
     schema = sub.add_parser(
         "schema",
@@ -237,6 +247,13 @@ def cmd_render(args) -> int:
     return 0
 
 
+def cmd_completion(args) -> int:
+    from .completion import script
+
+    print(script(_parser(), args.shell), end="")
+    return 0
+
+
 def cmd_schema(args) -> int:
     from pathlib import Path
 
@@ -257,7 +274,7 @@ def cmd_schema(args) -> int:
     return 1 if stale else 0
 
 
-COMMANDS = {"check": cmd_check, "build": cmd_build, "codegen": cmd_codegen, "graph": cmd_graph, "schema": cmd_schema, "render": cmd_render}
+COMMANDS = {"check": cmd_check, "build": cmd_build, "codegen": cmd_codegen, "graph": cmd_graph, "schema": cmd_schema, "render": cmd_render, "completion": cmd_completion}
 
 
 def report(problems, fmt: str) -> None:

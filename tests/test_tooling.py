@@ -154,3 +154,32 @@ def test_render_is_a_spec_of_the_same_model(spec, cli, tmp_path):
     assert data["params"]["classes"] == 10
     _same_graph(archspec.lower(rendered), archspec.lower(ROOT / spec, classes=10))
     assert list(validator("spec.schema.json").iter_errors(data)) == []
+
+
+def _complete(words: list[str]) -> list[str]:
+    import subprocess
+
+    script = (
+        'eval "$(archspec completion bash)"; '
+        f"COMP_WORDS=({' '.join(words)}); COMP_CWORD={len(words) - 1}; _archspec; "
+        'echo "${COMPREPLY[@]}"'
+    )
+    proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, cwd=ROOT, check=True)
+    return proc.stdout.split()
+
+
+def test_bash_completion():
+    assert _complete(["archspec", "ch"]) == ["check"]
+    assert _complete(["archspec", "check", "--la"]) == ["--layers"]
+    assert "--style" in _complete(["archspec", "codegen", "--"])
+
+
+def test_every_command_shows_an_example(cli):
+    from archspec.cli import _parser
+    from archspec.completion import _subcommands
+
+    commands = _subcommands(_parser())
+    assert {"check", "build", "codegen", "graph", "schema", "render", "completion"} <= set(commands)
+    for name, sub in commands.items():
+        text = sub.format_help()
+        assert "example" in text and f"archspec {name}" in text, name

@@ -1,0 +1,49 @@
+"""Shell completion scripts, generated from the command line parser itself."""
+
+from __future__ import annotations
+
+import argparse
+
+BASH = """\
+# archspec completion for {shell}: eval "$(archspec completion {shell})"
+{preamble}_archspec() {{
+    local cur="${{COMP_WORDS[COMP_CWORD]}}" opts=""
+    if [ "$COMP_CWORD" -eq 1 ]; then
+        COMPREPLY=($(compgen -W "{commands} {global_options}" -- "$cur"))
+        return
+    fi
+    case "${{COMP_WORDS[1]}}" in
+{cases}
+    esac
+    if [[ "$cur" == -* ]]; then
+        COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+    else
+        COMPREPLY=($(compgen -f -- "$cur"))
+    fi
+}}
+complete -o default -F _archspec archspec
+"""
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def script(parser: argparse.ArgumentParser, shell: str) -> str:
+    """The completion script for ``bash`` or ``zsh`` (through bashcompinit)."""
+    commands = _subcommands(parser)
+    cases = "\n".join(
+        f"        {name}) opts=\"{' '.join(sorted(sub._option_string_actions))}\" ;;"
+        for name, sub in commands.items()
+    )
+    preamble = "autoload -U +X bashcompinit && bashcompinit\n" if shell == "zsh" else ""
+    return BASH.format(
+        shell=shell,
+        preamble=preamble,
+        commands=" ".join(commands),
+        global_options=" ".join(sorted(parser._option_string_actions)),
+        cases=cases,
+    )
