@@ -16,6 +16,7 @@ import pydantic
 
 from .errors import Problem, SpecError, Where, did_you_mean, format_path
 from .expr import ExpressionError, TensorInfo, condition, evaluate
+from . import items
 from .ir import BlockInstance, Graph, Node
 from .limits import LIMITS
 from .loader import Document
@@ -24,7 +25,6 @@ from .ops import MERGES, OPS, Op, ShapeError, keras_auto_name
 from .resolve import BlockEntry, ResolvedSpec
 from .schema import COMMON_KEYS, param_adapter
 
-_REPEAT = re.compile(r"^\s*(?P<kind>[A-Za-z_][A-Za-z0-9_]*)\s*(?:x\s*(?P<n>\S.*?))?\s*$")
 _LAYER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 
 
@@ -135,18 +135,10 @@ class _Lowering:
 
     def _split(self, item, scope: Scope) -> tuple[str, object, tuple]:
         """An item is "kind" or {kind: args}; returns kind, raw args and the args' path."""
-        if isinstance(item, str):
-            return item.strip(), None, scope.path
-        if isinstance(item, dict) and len(item) == 1:
-            ((kind, args),) = item.items()
-            return str(kind), args, scope.path + (kind,)
-        if isinstance(item, dict):
-            raise self._error(
-                scope,
-                "a layer item must have exactly one key, the layer or block kind "
-                f"(put name, role and when inside its arguments). Received keys: {', '.join(map(str, item))}",
-            )
-        raise self._error(scope, f"expected a layer, block or stage. Received: {item!r}")
+        try:
+            return items.split(item, scope.path)
+        except items.ItemError as exc:
+            raise self._error(scope, str(exc)) from None
 
     def _item(self, item, x: str, scope: Scope) -> str:
         kind, args, args_path = self._split(item, scope)
@@ -161,13 +153,10 @@ class _Lowering:
         raise self._error(scope, f"unknown layer or block kind '{kind}'" + did_you_mean(kind, known), key=True)
 
     def _args_dict(self, op: Op, args, scope: Scope, path: tuple) -> dict:
-        if args is None:
-            return {}
-        if isinstance(args, dict):
-            return dict(args)
-        if op.primary:
-            return {op.primary: args}
-        raise self._error(scope, f"{op.kind} takes a mapping of arguments. Received: {args!r}", path=path)
+        try:
+            return items.layer_args(op, args)
+        except items.ItemError as exc:
+            raise self._error(scope, str(exc), path=path) from None
 
     # ---- layers ---------------------------------------------------------------------------
 
@@ -310,23 +299,13 @@ class _Lowering:
         """One entry of a stage's blocks: ``identity``, ``identity x 3``, or
         ``{convolutional: {s: 2, repeat: 1}}``. Returns kind, count, args and where it is."""
         entry_scope = scope.at(*path[len(scope.path) :])
-        if isinstance(entry, str):
-            match = _REPEAT.match(entry)
-            if not match:
-                raise self._error(entry_scope, f"expected 'kind' or 'kind x N'. Received: {entry!r}")
-            kind, count, args, apath = match["kind"], match["n"] or 1, None, path
-        else:
-            kind, args, apath = self._split(entry, entry_scope)
-            count = 1
+        try:
+            kind, count, args, apath, apath_count = items.stage_entry(entry, path)
+        except items.ItemError as exc:
+            raise self._error(entry_scope, str(exc)) from None
         if kind not in self.r.blocks:
             hint = did_you_mean(kind, self.r.blocks) if self.r.blocks else "; no blocks are defined or imported"
             raise self._error(entry_scope, f"unknown block '{kind}'{hint}", key=not isinstance(entry, str))
-        if isinstance(args, dict) and "repeat" in args:
-            args = dict(args)
-            count = args.pop("repeat")
-            apath_count = apath + ("repeat",)
-        else:
-            apath_count = apath
         count = self._eval(count, scope, scope.context, apath_count)
         if isinstance(count, str) and count.strip().isdigit():
             count = int(count)

@@ -237,7 +237,7 @@ def _naming(spec: Spec, doc: Document) -> NamingScheme:
 
 
 def _same_kind(default, value) -> bool:
-    if default is None:
+    if default is None or value is None:  # null: "none", as for classifier_activation=None
         return True
     if isinstance(default, bool) or isinstance(value, bool):
         return isinstance(default, bool) and isinstance(value, bool)
