@@ -161,11 +161,70 @@ def _run(fn, source: str, context: dict):
         raise ExpressionError(f"in '{source.strip()}': {type(exc).__name__}: {exc}") from None
 
 
+# The common cases, ``{{ f }}``, ``{{ filters[2] }}`` and ``res{{ prefix }}_branch{{ role }}``,
+# are looked up directly: Jinja sets up a context per call, which dominates the cost of
+# lowering large specs. Anything else, and any lookup that fails, goes through Jinja.
+_SIMPLE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\[\s*(-?\d+)\s*\])?\s*$")
+
+
+@lru_cache(maxsize=4096)
+def _simple_template(source: str):
+    """``text{{ name }}text...`` → [text, (name, index), ...], or None if not that simple."""
+    parts = re.split(r"\{\{(.*?)\}\}", source)
+    if "{%" in source or "{#" in source or any("{" in p or "}" in p for p in parts[::2]):
+        return None
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2 == 0:
+            out.append(part)
+            continue
+        match = _SIMPLE.match(part)
+        if not match:
+            return None
+        out.append((match[1], None if match[2] is None else int(match[2])))
+    return out
+
+
+_MISSING = object()
+
+
+def _lookup(name: str, index, context: dict):
+    value = context.get(name, _MISSING)
+    if value is _MISSING or isinstance(value, jinja2.Undefined):
+        return _MISSING
+    if index is None:
+        return value
+    if isinstance(value, list | tuple) and -len(value) <= index < len(value):
+        return value[index]
+    return _MISSING
+
+
+def _fast(value: str, context: dict):
+    parts = _simple_template(value)
+    if parts is None:
+        return _MISSING
+    if len(parts) == 3 and parts[0] == "" and parts[2] == "":  # a whole value: native
+        return _lookup(*parts[1], context)
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2 == 0:
+            out.append(part)
+            continue
+        found = _lookup(*part, context)
+        if found is _MISSING or not isinstance(found, str | int | float | bool | type(None)):
+            return _MISSING
+        out.append(str(found))
+    return "".join(out)
+
+
 def evaluate(value, context: dict):
     """Evaluate every expression inside ``value`` (recursing into lists and dicts)."""
     if isinstance(value, str):
         if "{{" not in value and "{%" not in value:
             return value
+        found = _fast(value, context)
+        if found is not _MISSING:
+            return found
         whole = _WHOLE.match(value)
         if whole and "{{" not in whole["expr"] and "}}" not in whole["expr"]:
             source = whole["expr"]

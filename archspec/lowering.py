@@ -70,6 +70,7 @@ class _Lowering:
         self.auto = AutoNames()
         self.serial = 0
         self.reserved: dict[tuple, str] = {}
+        self.memo: dict[tuple, tuple] = {}
 
     # ---- entry ----------------------------------------------------------------------------
 
@@ -185,17 +186,23 @@ class _Lowering:
         for key, value in values.items():
             doc, kpath = where_of[key]
             evaluated[key] = self._eval_at(value, doc, kpath, context)
-        try:
-            validated = op.args.model_validate(evaluated)
-        except pydantic.ValidationError as exc:
-            raise self._args_error(exc, op, values, where_of, scope, path) from None
-        try:
-            shape = op.shape(validated, in_shapes)
-            trainable, non_trainable = op.params(validated, in_shapes, shape)
-        except ShapeError as exc:
-            label = f"{op.kind} '{explicit}'" if explicit else op.kind
-            raise self._error(scope, f"{self._in_block(scope)}{label}: {exc}", path=path, value_error=True) from None
-        attrs = validated.model_dump()
+        # Repeated blocks make the same layers over and over: validate each distinct
+        # (kind, arguments, input shapes) once. Nodes share the resulting attrs dict.
+        memo_key = (op.kind, repr(evaluated), tuple(in_shapes))
+        memo = self.memo.get(memo_key)
+        if memo is None:
+            try:
+                validated = op.args.model_validate(evaluated)
+            except pydantic.ValidationError as exc:
+                raise self._args_error(exc, op, values, where_of, scope, path) from None
+            try:
+                shape = op.shape(validated, in_shapes)
+                trainable, non_trainable = op.params(validated, in_shapes, shape)
+            except ShapeError as exc:
+                label = f"{op.kind} '{explicit}'" if explicit else op.kind
+                raise self._error(scope, f"{self._in_block(scope)}{label}: {exc}", path=path, value_error=True) from None
+            memo = self.memo[memo_key] = (validated.model_dump(), shape, trainable, non_trainable)
+        attrs, shape, trainable, non_trainable = memo
         name = self._layer_name(explicit or self._auto_name(op, attrs, role, scope, path), scope, path)
         self._add(
             Node(
