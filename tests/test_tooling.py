@@ -183,3 +183,26 @@ def test_every_command_shows_an_example(cli):
     for name, sub in commands.items():
         text = sub.format_help()
         assert "example" in text and f"archspec {name}" in text, name
+
+
+STATIC_COMMANDS = [
+    ["check", "specs/keras/mobilenetv2.yaml"],
+    ["codegen", "specs/resnet50.yaml", "-o", "{tmp}"],
+    ["render", "specs/keras/resnet101.yaml"],
+    ["graph", "specs/resnet50.yaml", "-o", "{tmp}/model.dot"],
+    ["schema", "-o", "{tmp}"],
+]
+
+
+@pytest.mark.parametrize("command", STATIC_COMMANDS, ids=[c[0] for c in STATIC_COMMANDS])
+def test_static_commands_do_not_import_tensorflow(command, tmp_path):
+    import subprocess
+    import sys
+
+    args = [a.format(tmp=tmp_path) for a in command]
+    code = (
+        "import sys; from archspec.cli import main; rc = main(sys.argv[1:]);"
+        "sys.exit(rc or 10 * any(m in sys.modules for m in ('tensorflow', 'keras')))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
