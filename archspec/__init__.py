@@ -6,6 +6,7 @@ The public API mirrors the command line::
     graph = archspec.lower(spec)      # the IR: names, shapes, params; no TensorFlow
     model = archspec.build(spec)      # a keras.Model (imports TensorFlow)
     source = archspec.codegen("specs/resnet50.yaml")   # a Python module, as text
+    change = archspec.diff("specs/resnet50.yaml", against="HEAD")   # what a change does
 """
 
 from __future__ import annotations
@@ -18,7 +19,17 @@ from .errors import SpecError, UsageError  # noqa: E402
 from .ir import Graph  # noqa: E402
 from .resolve import ResolvedSpec  # noqa: E402
 
-__all__ = ["Graph", "ResolvedSpec", "SpecError", "UsageError", "build", "codegen", "load", "lower"]
+__all__ = [
+    "Graph",
+    "ResolvedSpec",
+    "SpecError",
+    "UsageError",
+    "build",
+    "codegen",
+    "diff",
+    "load",
+    "lower",
+]
 
 
 def load(path: str | os.PathLike, **params) -> ResolvedSpec:
@@ -53,3 +64,24 @@ def codegen(spec: str | os.PathLike, style: str = "structured") -> str:
     from .generated import module_source
 
     return module_source(spec, style)
+
+
+def diff(
+    a,
+    b=None,
+    *,
+    against: str | None = None,
+    params: dict | None = None,
+    params_a: dict | None = None,
+    params_b: dict | None = None,
+):
+    """Compare two models: what changed (layers added, removed, renamed, changed; shapes;
+    params) and whether A's weights load into B by name. Each of ``a`` and ``b`` is a
+    spec, a generated module (``.py``) or a saved model (``.keras``) by path, or a
+    resolved spec, a graph or a ``keras.Model``; or give one spec and ``against`` a git
+    revision to compare it with. ``params`` apply to both sides, ``params_a`` and
+    ``params_b`` to one. Returns an ``archspec.graphdiff.Diff`` (``.verdict``,
+    ``.as_json()``, ``.render()``). Two specs are compared without TensorFlow."""
+    from .sources import diff as _diff
+
+    return _diff(a, b, against=against, params=params, params_a=params_a, params_b=params_b)

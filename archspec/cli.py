@@ -21,6 +21,7 @@ EXAMPLES = {
     "check": "archspec check specs/resnet50.yaml --set classes=10 --layers",
     "build": "archspec build specs/resnet50.yaml -o resnet50.keras",
     "codegen": "archspec codegen specs/resnet50.yaml    # writes generated/resnet50.py",
+    "diff": "archspec diff specs/keras/resnet50.yaml specs/keras/resnet152.yaml",
     "graph": "archspec graph specs/resnet50.yaml -o resnet50.svg",
     "schema": "archspec schema -o schema/    # spec.schema.json, library.schema.json",
     "render": "archspec render specs/keras/resnet101.yaml --set classes=10 > resnet101-resolved.yaml",
@@ -148,6 +149,34 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="write nothing; exit 1 naming every stale, missing or extra module",
     )
+
+    diff = sub.add_parser(
+        "diff",
+        parents=[common],
+        help="what changes between two models, and whether A's weights load into B",
+        description="Compare two models, each a spec, a generated module (.py) or a saved model "
+        "(.keras): layers added, removed, renamed and changed, shapes, params, and whether "
+        "every weight of A loads into B by layer name. Two specs are compared without "
+        "TensorFlow. Exit 0 identical, 1 different, 2 error.",
+        epilog=f"examples:\n  {EXAMPLES['diff']}\n"
+        "  archspec diff specs/resnet50.yaml --against HEAD --layers\n"
+        "  archspec diff specs/resnet50.yaml resnet50.keras --format json\n"
+        "  archspec diff specs/resnet50.yaml specs/resnet50.yaml --set-b classes=10",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    diff.add_argument("a", help="model A: a spec, a generated module (.py) or a saved model (.keras)")
+    diff.add_argument("b", nargs="?", help="model B (omitted with --against)")
+    diff.add_argument(
+        "--against",
+        metavar="REV",
+        help="compare spec A as it is at git revision REV (A) with the file as it is now (B)",
+    )
+    for flag, dest, which in (("--set", "sets", "both sides"), ("--set-a", "sets_a", "A"), ("--set-b", "sets_b", "B")):
+        diff.add_argument(
+            flag, dest=dest, action="append", default=[], metavar="KEY=VALUE", help=f"override a param of {which}"
+        )
+    diff.add_argument("--layers", action="store_true", help="also every changed layer, by stage and block")
+    diff.add_argument("--format", choices=["text", "json"], default="text", help="text (default) or json (docs/diff.md)")
     return parser
 
 
@@ -274,7 +303,33 @@ def cmd_schema(args) -> int:
     return 1 if stale else 0
 
 
-COMMANDS = {"check": cmd_check, "build": cmd_build, "codegen": cmd_codegen, "graph": cmd_graph, "schema": cmd_schema, "render": cmd_render, "completion": cmd_completion}
+def cmd_diff(args) -> int:
+    from .sources import diff
+
+    if (args.b is None) == (args.against is None):
+        raise UsageError("diff needs two models A and B, or one spec and --against REV")
+    try:
+        result = diff(
+            args.a,
+            args.b,
+            against=args.against,
+            params=parse_sets(args.sets),
+            params_a=parse_sets(args.sets_a),
+            params_b=parse_sets(args.sets_b),
+        )
+    except SpecError as exc:  # for diff an invalid spec is an error (2); 1 means "different"
+        if args.traceback:
+            traceback.print_exc()
+        report(exc.problems, args.format)
+        return 2
+    if args.format == "json":
+        print(json.dumps(result.as_json(), indent=2))
+    else:
+        print(result.render(layers=args.layers, color=sys.stdout.isatty()), end="")
+    return result.exit_code
+
+
+COMMANDS = {"check": cmd_check, "build": cmd_build, "codegen": cmd_codegen, "diff": cmd_diff, "graph": cmd_graph, "schema": cmd_schema, "render": cmd_render, "completion": cmd_completion}
 
 
 def report(problems, fmt: str) -> None:

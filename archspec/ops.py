@@ -13,7 +13,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
@@ -368,6 +368,53 @@ def _identity_shape(args, shapes):
     return shapes[0]
 
 
+# ---- weight rules ---------------------------------------------------------------------
+# The variables Keras creates for a layer, in its order, from the IR's attributes (a
+# node's ``attrs``) and input shapes: what loading weights by layer name must match.
+# They agree with the parameter counts above (a test checks every layer of every spec).
+
+
+class Weight(NamedTuple):
+    name: str  # Keras's variable name (``kernel``, ``moving_mean``)
+    shape: tuple
+    trainable: bool = True
+
+
+def _conv_weights(attrs: dict, shapes) -> tuple[Weight, ...]:
+    kh, kw = attrs["kernel_size"]
+    filters = attrs["filters"]
+    kernel = Weight("kernel", (kh, kw, shapes[0][-1] // attrs["groups"], filters))
+    return (kernel, Weight("bias", (filters,))) if attrs["use_bias"] else (kernel,)
+
+
+def _depthwise_weights(attrs: dict, shapes) -> tuple[Weight, ...]:
+    kh, kw = attrs["kernel_size"]
+    cin, multiplier = shapes[0][-1], attrs["depth_multiplier"]
+    kernel = Weight("kernel", (kh, kw, cin, multiplier))
+    return (kernel, Weight("bias", (cin * multiplier,))) if attrs["use_bias"] else (kernel,)
+
+
+def _bn_weights(attrs: dict, shapes) -> tuple[Weight, ...]:
+    axis = attrs["axis"] if attrs["axis"] >= 0 else len(shapes[0]) + 1 + attrs["axis"]
+    c = (shapes[0][axis - 1],)
+    return (
+        *([Weight("gamma", c)] if attrs["scale"] else []),
+        *([Weight("beta", c)] if attrs["center"] else []),
+        Weight("moving_mean", c, False),
+        Weight("moving_variance", c, False),
+    )
+
+
+def _dense_weights(attrs: dict, shapes) -> tuple[Weight, ...]:
+    units = attrs["units"]
+    kernel = Weight("kernel", (shapes[0][-1], units))
+    return (kernel, Weight("bias", (units,))) if attrs["use_bias"] else (kernel,)
+
+
+def _no_weights(attrs: dict, shapes) -> tuple[Weight, ...]:
+    return ()
+
+
 # ---- the registry ---------------------------------------------------------------------
 
 
@@ -383,6 +430,7 @@ class Op:
     primary: str | None = None  # the argument a scalar value sets: ``activation: relu``
     suffix: str = ""  # short name used by naming schemes (``conv``, ``bn``)
     merge: bool = False  # takes several inputs
+    weights: Callable[[dict, list[Shape]], tuple[Weight, ...]] = _no_weights
 
     def short(self, attrs: dict) -> str:
         """The naming suffix; an activation is named after its function (``relu``)."""
@@ -398,7 +446,7 @@ def _op(*args, **kwargs) -> Op:
 OPS: dict[str, Op] = {
     op.kind: op
     for op in [
-        _op("conv2d", "Conv2D", Conv2DArgs, _conv_shape, _conv_params, "filters", "conv"),
+        _op("conv2d", "Conv2D", Conv2DArgs, _conv_shape, _conv_params, "filters", "conv", weights=_conv_weights),
         _op(
             "depthwise_conv2d",
             "DepthwiseConv2D",
@@ -407,8 +455,17 @@ OPS: dict[str, Op] = {
             _depthwise_params,
             "kernel_size",
             "dwconv",
+            weights=_depthwise_weights,
         ),
-        _op("batch_norm", "BatchNormalization", BatchNormArgs, _identity_shape, _bn_params, suffix="bn"),
+        _op(
+            "batch_norm",
+            "BatchNormalization",
+            BatchNormArgs,
+            _identity_shape,
+            _bn_params,
+            suffix="bn",
+            weights=_bn_weights,
+        ),
         _op("activation", "Activation", ActivationArgs, _identity_shape, primary="activation", suffix="act"),
         _op("relu", "ReLU", ReLUArgs, _identity_shape, primary="max_value", suffix="relu"),
         _op("relu6", "ReLU", ReLU6Args, _identity_shape, suffix="relu"),
@@ -439,13 +496,27 @@ OPS: dict[str, Op] = {
         _op("global_avg_pool", "GlobalAveragePooling2D", GlobalPoolArgs, _global_pool_shape, suffix="gap"),
         _op("global_max_pool", "GlobalMaxPooling2D", GlobalPoolArgs, _global_pool_shape, suffix="gmp"),
         _op("flatten", "Flatten", NoArgs, _flatten_shape, suffix="flatten"),
-        _op("dense", "Dense", DenseArgs, lambda a, s: s[0][:-1] + (a.units,), _dense_params, "units", "dense"),
+        _op(
+            "dense",
+            "Dense",
+            DenseArgs,
+            lambda a, s: s[0][:-1] + (a.units,),
+            _dense_params,
+            "units",
+            "dense",
+            weights=_dense_weights,
+        ),
         _op("dropout", "Dropout", DropoutArgs, _identity_shape, primary="rate", suffix="drop"),
         _op("reshape", "Reshape", ReshapeArgs, _reshape_shape, primary="target_shape", suffix="reshape"),
     ]
 }
 
 MERGES = tuple(k for k, op in OPS.items() if op.merge)
+
+
+def layer_weights(kind: str, attrs: dict, in_shapes: list[Shape]) -> tuple[Weight, ...]:
+    """The weights Keras gives a layer of this kind (an IR node's ``op`` and ``attrs``)."""
+    return OPS[kind].weights(attrs, in_shapes)
 
 
 def keras_auto_name(keras_class: str) -> str:
