@@ -26,6 +26,9 @@ EXAMPLES = {
     "schema": "archspec schema -o schema/    # spec.schema.json, library.schema.json",
     "render": "archspec render specs/keras/resnet101.yaml --set classes=10 > resnet101-resolved.yaml",
     "completion": 'eval "$(archspec completion bash)"    # in ~/.bashrc',
+    "train": "archspec train specs/resnet50.yaml --data signs.h5 --epochs 2 -o resnet50.keras",
+    "evaluate": "archspec evaluate resnet50.keras --data signs.h5",
+    "data": "archspec data synth-signs -o signs.h5    # 1080 train, 120 test images, 6 classes",
 }
 
 
@@ -150,6 +153,66 @@ def _parser() -> argparse.ArgumentParser:
         help="write nothing; exit 1 naming every stale, missing or extra module",
     )
 
+    data_args = _Parser(add_help=False)
+    data_args.add_argument(
+        "--data",
+        action="append",
+        required=True,
+        metavar="FILE.h5",
+        help="HDF5 data in the seed's layout (train_set_x, train_set_y, test_set_x, test_set_y, "
+        "list_classes): one file, the train_signs.h5/test_signs.h5 pair, or their folder",
+    )
+    data_args.add_argument("--batch-size", type=_positive, metavar="N", help="override training.batch_size")
+    train = sub.add_parser(
+        "train",
+        parents=[common, spec_args, data_args],
+        help="compile, fit and evaluate the spec's model on HDF5 data, then save it",
+        epilog=f"examples:\n  {EXAMPLES['train']}\n  archspec train specs/resnet50.yaml "
+        "--data data/ --strategy mirrored    # every GPU, else every CPU device",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    train.add_argument("--epochs", type=_positive, metavar="N", help="override training.epochs")
+    train.add_argument("-o", "--output", help="save the trained model here (default: SPEC_NAME.keras)")
+    train.add_argument(
+        "--strategy",
+        choices=["default", "mirrored", "multi-worker"],
+        default="default",
+        help="tf.distribute strategy: mirrored over local devices, or multi-worker from TF_CONFIG",
+    )
+    evaluate = sub.add_parser(
+        "evaluate",
+        parents=[common, data_args],
+        help="print the test loss and metrics of a saved model or of a spec",
+        epilog=f"examples:\n  {EXAMPLES['evaluate']}\n  archspec evaluate specs/resnet50.yaml --data signs.h5",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    evaluate.add_argument("model", metavar="MODEL_OR_SPEC", help="a .keras file, or a spec (YAML)")
+    evaluate.add_argument(
+        "--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", help="override a spec param"
+    )
+    data = sub.add_parser(
+        "data",
+        parents=[common],
+        help="make data sets (no TensorFlow)",
+        epilog=f"example:\n  {EXAMPLES['data']}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
+    synth = data_sub.add_parser(
+        "synth-signs",
+        parents=[common],
+        help="a synthetic SIGNS set: hands raising 0 to 5 fingers, in the seed's HDF5 layout",
+        epilog=f"examples:\n  {EXAMPLES['data']}\n  archspec data synth-signs --pair -o data/    "
+        "# data/train_signs.h5, data/test_signs.h5",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    synth.add_argument("-o", "--output", required=True, help="the .h5 file (with --pair: a folder)")
+    synth.add_argument("--train", type=_positive, default=1080, metavar="N", help="train images (default 1080)")
+    synth.add_argument("--test", type=_positive, default=120, metavar="N", help="test images (default 120)")
+    synth.add_argument("--size", type=_positive, default=64, metavar="PX", help="image side (default 64)")
+    synth.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same data")
+    synth.add_argument("--pair", action="store_true", help="write train_signs.h5 and test_signs.h5 as the seed has")
+
     diff = sub.add_parser(
         "diff",
         parents=[common],
@@ -178,6 +241,16 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("--layers", action="store_true", help="also every changed layer, by stage and block")
     diff.add_argument("--format", choices=["text", "json"], default="text", help="text (default) or json (docs/diff.md)")
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer. Received: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer. Received: {value}")
+    return value
 
 
 def parse_sets(pairs: list[str]) -> dict:
@@ -303,6 +376,43 @@ def cmd_schema(args) -> int:
     return 1 if stale else 0
 
 
+def cmd_train(args) -> int:
+    from .resolve import load
+    from .train import train
+
+    train(
+        load(args.spec, parse_sets(args.sets)),
+        args.data,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        strategy=args.strategy,
+        output=args.output,
+    )
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from .train import evaluate
+
+    evaluate(args.model, args.data, params=parse_sets(args.sets), batch_size=args.batch_size)
+    return 0
+
+
+def cmd_data(args) -> int:
+    from .data import write_synth_signs
+
+    paths = write_synth_signs(
+        args.output, train=args.train, test=args.test, size=args.size, seed=args.seed, pair=args.pair
+    )
+    for path in paths:
+        print(f"wrote {path.as_posix()}")
+    print(
+        f"{args.train} train and {args.test} test images of {args.size}x{args.size}x3, "
+        "6 classes (hands raising 0 to 5 fingers)"
+    )
+    return 0
+
+
 def cmd_diff(args) -> int:
     from .sources import diff
 
@@ -329,7 +439,7 @@ def cmd_diff(args) -> int:
     return result.exit_code
 
 
-COMMANDS = {"check": cmd_check, "build": cmd_build, "codegen": cmd_codegen, "diff": cmd_diff, "graph": cmd_graph, "schema": cmd_schema, "render": cmd_render, "completion": cmd_completion}
+COMMANDS = {"check": cmd_check, "build": cmd_build, "codegen": cmd_codegen, "diff": cmd_diff, "graph": cmd_graph, "schema": cmd_schema, "render": cmd_render, "completion": cmd_completion, "train": cmd_train, "evaluate": cmd_evaluate, "data": cmd_data}
 
 
 def report(problems, fmt: str) -> None:

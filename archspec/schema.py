@@ -13,7 +13,17 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
+
+from .errors import did_you_mean
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 Identifier = Annotated[str, Field(pattern=IDENTIFIER.pattern, max_length=100)]
@@ -164,6 +174,137 @@ class Library(Strict):
     blocks: dict[Identifier, BlockDef] = {}
 
 
+# Keras names the ``training`` section accepts, by the class that implements them. The
+# lists are data (no TensorFlow import); a keras-marked test checks each against Keras.
+OPTIMIZERS = {
+    "adadelta": "Adadelta",
+    "adafactor": "Adafactor",
+    "adagrad": "Adagrad",
+    "adam": "Adam",
+    "adamax": "Adamax",
+    "adamw": "AdamW",
+    "ftrl": "Ftrl",
+    "lamb": "Lamb",
+    "lion": "Lion",
+    "nadam": "Nadam",
+    "rmsprop": "RMSprop",
+    "sgd": "SGD",
+}
+LOSSES = {
+    "binary_crossentropy": "BinaryCrossentropy",
+    "binary_focal_crossentropy": "BinaryFocalCrossentropy",
+    "categorical_crossentropy": "CategoricalCrossentropy",
+    "categorical_focal_crossentropy": "CategoricalFocalCrossentropy",
+    "categorical_hinge": "CategoricalHinge",
+    "hinge": "Hinge",
+    "huber": "Huber",
+    "kl_divergence": "KLDivergence",
+    "log_cosh": "LogCosh",
+    "mean_absolute_error": "MeanAbsoluteError",
+    "mean_squared_error": "MeanSquaredError",
+    "poisson": "Poisson",
+    "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
+    "squared_hinge": "SquaredHinge",
+}
+# ``accuracy`` has no class: Keras picks the accuracy that fits the labels and the loss.
+METRICS = {
+    "accuracy": None,
+    "auc": "AUC",
+    "categorical_accuracy": "CategoricalAccuracy",
+    "categorical_crossentropy": "CategoricalCrossentropy",
+    "f1_score": "F1Score",
+    "kl_divergence": "KLDivergence",
+    "mean_absolute_error": "MeanAbsoluteError",
+    "mean_squared_error": "MeanSquaredError",
+    "precision": "Precision",
+    "recall": "Recall",
+    "sparse_categorical_accuracy": "SparseCategoricalAccuracy",
+    "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
+    "sparse_top_k_categorical_accuracy": "SparseTopKCategoricalAccuracy",
+    "top_k_categorical_accuracy": "TopKCategoricalAccuracy",
+}
+
+# A Keras object by name, alone or with its arguments: ``adam``, ``{adam: {learning_rate: 0.01}}``.
+Named = str | dict[str, dict[str, Any]]
+PositiveInt = Annotated[int, Field(strict=True, gt=0)]
+
+
+def split_named(value: Named) -> tuple[str, dict]:
+    """``"adam"`` → ("adam", {}); ``{"adam": {"learning_rate": 0.01}}`` → ("adam", {...})."""
+    if isinstance(value, str):
+        return value, {}
+    ((name, args),) = value.items()
+    return name, dict(args)
+
+
+def _hint(name: str, known) -> str:
+    # Two swapped letters ('adma') first: difflib alone would suggest 'adamax'.
+    swapped = [k for k in known if len(k) == len(name) and sorted(k) == sorted(name)]
+    return f"; did you mean '{swapped[0]}'?" if swapped else did_you_mean(name, known)
+
+
+def _check_named(value, what: str, known: dict, example: str) -> Named:
+    if isinstance(value, dict) and len(value) == 1:
+        ((name, args),) = value.items()
+        if args is None:
+            value = name
+        elif not isinstance(args, dict):
+            raise ValueError(
+                f"the arguments of the {what} '{name}' must be a mapping such as "
+                f"{{{name}: {{...}}}}. Received: {args!r}"
+            )
+    elif not isinstance(value, str):
+        raise ValueError(
+            f"expected the name of a {what}, or a one-key mapping of the name to its "
+            f"arguments ({example}). Received: {value!r}"
+        )
+    name = value if isinstance(value, str) else next(iter(value))
+    if name not in known:
+        raise ValueError(f"unknown {what} '{name}'" + _hint(name, known))
+    return value
+
+
+def _named(what: str, known: dict, example: str):
+    return Annotated[Named, BeforeValidator(lambda value: _check_named(value, what, known, example))]
+
+
+class Training(Strict):
+    """How ``archspec train`` compiles and fits the model. Defaults are Keras's own
+    (``compile`` and ``fit``), except the loss: the labels are class indices, one-hot
+    encoded, so categorical cross-entropy."""
+
+    optimizer: _named("optimizer", OPTIMIZERS, "{adam: {learning_rate: 0.001}}") = "rmsprop"
+    loss: _named("loss", LOSSES, "{categorical_crossentropy: {label_smoothing: 0.1}}") = "categorical_crossentropy"
+    metrics: list[_named("metric", METRICS, "{top_k_categorical_accuracy: {k: 3}}")] = []
+    batch_size: PositiveInt = 32
+    epochs: PositiveInt = 1
+    mixed_precision: Annotated[bool, Field(strict=True)] = False
+    seed: Annotated[int, Field(strict=True, ge=0)] | None = None
+
+    @property
+    def sparse_labels(self) -> bool:
+        """Whether the loss takes class indices rather than one-hot vectors."""
+        return split_named(self.loss)[0].startswith("sparse_")
+
+    @model_validator(mode="after")
+    def _labels_agree(self):
+        for i, metric in enumerate(self.metrics):
+            name = split_named(metric)[0]
+            if name.startswith("sparse_") and not self.sparse_labels:
+                raise ValueError(
+                    f"metrics[{i}]: '{name}' takes class indices, but loss "
+                    f"'{split_named(self.loss)[0]}' trains on one-hot labels; "
+                    f"use '{name[len('sparse_') :]}' or 'accuracy'"
+                )
+            if self.sparse_labels and METRICS[name] and f"sparse_{name}" in METRICS:
+                raise ValueError(
+                    f"metrics[{i}]: '{name}' takes one-hot labels, but loss "
+                    f"'{split_named(self.loss)[0]}' trains on class indices; "
+                    f"use 'sparse_{name}' or 'accuracy'"
+                )
+        return self
+
+
 class Spec(Strict):
     """A model spec."""
 
@@ -177,3 +318,4 @@ class Spec(Strict):
     blocks: dict[Identifier, BlockDef] = {}
     input: InputDecl
     layers: list[Item] = Field(min_length=1)
+    training: Training | None = None
