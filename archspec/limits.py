@@ -14,10 +14,10 @@ from dataclasses import dataclass, fields
 @dataclass
 class Limits:
     max_file_bytes: int = 2_000_000  # size of one spec or library file
-    max_yaml_nodes: int = 200_000  # nodes after alias expansion ("billion laughs")
+    max_yaml_nodes: int = 50_000  # nodes after alias expansion ("billion laughs")
     max_nesting: int = 64  # depth of YAML nesting
     max_string: int = 10_000  # characters in one YAML string
-    max_layers: int = 250_000  # layers in the lowered graph
+    max_layers: int = 250_000  # layers and block calls expanded (kept or left out by when)
     max_repeat: int = 100_000  # repeat count of one stage entry ("identity x N")
     max_block_depth: int = 16  # blocks nested inside blocks
     max_expression: int = 2_000  # characters in one expression
