@@ -58,21 +58,67 @@ def make_divisible(value, divisor=8, min_value=None):
     return rounded + divisor if rounded < 0.9 * value else rounded
 
 
+def _size(value) -> int:
+    """How big a value is: items and characters, nested ones counted whole. Refuses
+    integers beyond max_int, sizes beyond max_string and anything that is not data (a
+    function, a template object). Stops counting at the limit, so that a list of shared
+    sublists costs no more to check than the limit."""
+    seen, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        if item is None or isinstance(item, bool | float | TensorInfo):
+            seen += 1
+        elif isinstance(item, int):
+            if abs(item) > LIMITS.max_int:
+                raise ExpressionError(f"integer too large: more than {LIMITS.max_int:,} (limit max_int)")
+            seen += 1
+        elif isinstance(item, str):
+            seen += max(len(item), 1)
+        elif isinstance(item, list | tuple | dict):
+            seen += max(len(item), 1)
+            if seen <= LIMITS.max_string:
+                stack.extend(item.items() if isinstance(item, dict) else item)
+        elif isinstance(item, jinja2.Undefined):
+            item._fail_with_undefined_error()  # UndefinedError, or SecurityError if unsafe
+        else:
+            raise ExpressionError(
+                f"the value is a {type(item).__name__}; an expression must give a number, a string, "
+                "a boolean, a list or a mapping"
+            )
+        if seen > LIMITS.max_string:
+            raise ExpressionError(
+                f"a value of more than {LIMITS.max_string:,} items or characters (limit max_string)"
+            )
+    return seen
+
+
 def _check_size(value):
-    if isinstance(value, int) and abs(value) > LIMITS.max_int:
-        raise ExpressionError(f"integer too large: more than {LIMITS.max_int:,} (limit max_int)")
-    if isinstance(value, str | list | tuple) and len(value) > LIMITS.max_string:
-        raise ExpressionError(
-            f"value of {len(value):,} items or characters; the limit is {LIMITS.max_string:,} "
-            "(limit max_string)"
-        )
+    _size(value)
     return value
 
 
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """Jinja's immutable sandbox, with arithmetic that cannot build huge values."""
+# printf-style widths and precisions ('%0999999999d' would build a gigabyte)
+_PERCENT_WIDTH = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+_TENSOR_ATTRIBUTES = frozenset(["channels", "height", "width", "shape", "rank"])
 
-    intercepted_binops = frozenset(["**", "*"])
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox, narrowed to the expression language: arithmetic that
+    cannot build huge values, no attributes but a tensor's, no calls but the language's
+    functions (so no ``str.ljust(10**9)``)."""
+
+    intercepted_binops = frozenset(["**", "*", "+", "%"])
+
+    def is_safe_attribute(self, obj, attr, value):
+        return isinstance(obj, TensorInfo) and attr in _TENSOR_ATTRIBUTES
+
+    def call(self, context, obj, /, *args, **kwargs):
+        if isinstance(obj, jinja2.Undefined):
+            obj._fail_with_undefined_error()
+        if not any(obj is f for f in _CALLABLE):
+            name = getattr(obj, "__name__", type(obj).__name__)
+            raise ExpressionError(f"'{name}' cannot be called; the functions are: {', '.join(FUNCTIONS)}")
+        return _check_size(obj(*args, **kwargs))
 
     def call_binop(self, context, operator_name, left, right):
         if operator_name == "**":
@@ -81,10 +127,20 @@ class _Sandbox(ImmutableSandboxedEnvironment):
             return _check_size(operator.pow(left, right))
         if operator_name == "*":
             for seq, n in ((left, right), (right, left)):
-                if isinstance(seq, str | list | tuple) and isinstance(n, int):
-                    if len(seq) * n > LIMITS.max_string:
-                        raise ExpressionError("repetition builds a value that is too large")
+                repeated = isinstance(seq, str | list | tuple) and isinstance(n, int) and n > 0
+                if repeated and _size(seq) * n > LIMITS.max_string:
+                    raise ExpressionError("repetition builds a value that is too large (limit max_string)")
             return _check_size(operator.mul(left, right))
+        if operator_name == "%" and isinstance(left, str):
+            for match in _PERCENT_WIDTH.finditer(left):
+                for part in match.groups():
+                    if part == "*" or (part and int(part) > LIMITS.max_string):
+                        raise ExpressionError(
+                            f"a format width or precision of '{part}' is too large (limit max_string)"
+                        )
+            return _check_size(operator.mod(left, right))
+        if operator_name == "+":
+            return _check_size(operator.add(left, right))
         return super().call_binop(context, operator_name, left, right)
 
 
@@ -102,11 +158,31 @@ _ENV.globals.update(
     ceil=math.ceil,
     floor=math.floor,
 )
+_CALLABLE = tuple(_ENV.globals.values())
+
+
+def _bounded_filter(fn):
+    def run(value, *args, **kwargs):
+        return _check_size(fn(_check_size(value), *args, **kwargs))
+
+    return run
+
+
+# The filters the Python emitter can translate; Jinja's others (center, indent, replace,
+# sum, ...) could build huge values and have no Python translation.
+FILTERS = ("abs", "float", "int", "length", "string")
+_ENV.filters = {name: _bounded_filter(_ENV.filters[name]) for name in FILTERS}
 FUNCTIONS = tuple(sorted(_ENV.globals))
 
 
 def is_expression(value) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+def _syntax(exc: jinja2.TemplateSyntaxError) -> str:
+    if exc.message and exc.message.startswith("No filter named"):
+        return f"{exc.message} The filters are: {', '.join(FILTERS)}"
+    return exc.message
 
 
 @lru_cache(maxsize=4096)
@@ -119,7 +195,9 @@ def _compile_expression(source: str):
     try:
         return _ENV.compile_expression(source, undefined_to_none=False)
     except jinja2.TemplateSyntaxError as exc:
-        raise ExpressionError(f"invalid expression '{source.strip()}': {exc.message}") from None
+        raise ExpressionError(f"invalid expression '{source.strip()}': {_syntax(exc)}") from None
+    except (RecursionError, SyntaxError, MemoryError):
+        raise ExpressionError(f"expression '{source.strip()[:80]}' nests too deeply") from None
 
 
 @lru_cache(maxsize=4096)
@@ -130,24 +208,21 @@ def _compile_template(source: str):
             f"{LIMITS.max_expression:,} (limit max_expression)"
         )
     try:
-        return _ENV.from_string(source)
+        tree = _ENV.parse(source)
+        if not all(isinstance(node, jinja2.nodes.Output) for node in tree.body):
+            raise ExpressionError(
+                f"invalid template '{source}': only {{{{ expressions }}}} are allowed, not {{% %}} tags"
+            )
+        return _ENV.from_string(tree)
     except jinja2.TemplateSyntaxError as exc:
-        raise ExpressionError(f"invalid template '{source}': {exc.message}") from None
-
-
-def _defined(value):
-    """compile_expression hands back Undefined instead of raising; refuse it."""
-    if isinstance(value, jinja2.Undefined):
-        raise jinja2.UndefinedError(value._undefined_message)
-    if isinstance(value, list | tuple):
-        for item in value:
-            _defined(item)
-    return value
+        raise ExpressionError(f"invalid template '{source}': {_syntax(exc)}") from None
+    except (RecursionError, SyntaxError, MemoryError):
+        raise ExpressionError(f"template '{source[:80]}' nests too deeply") from None
 
 
 def _run(fn, source: str, context: dict):
     try:
-        return _check_size(_defined(fn(context)))
+        return _check_size(fn(context))
     except ExpressionError:
         raise
     except jinja2.UndefinedError as exc:
