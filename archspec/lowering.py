@@ -25,6 +25,7 @@ from .ops import MERGES, OPS, Op, ShapeError, keras_auto_name
 from .resolve import BlockEntry, ResolvedSpec
 from .schema import COMMON_KEYS, param_adapter
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _LAYER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 
 
@@ -71,6 +72,7 @@ class _Lowering:
         self.serial = 0
         self.reserved: dict[tuple, str] = {}
         self.memo: dict[tuple, tuple] = {}
+        self.work = 0  # layers and block calls expanded, kept or left out by ``when``
 
     # ---- entry ----------------------------------------------------------------------------
 
@@ -87,6 +89,12 @@ class _Lowering:
             model_name = str(evaluate(model_name, context))
         except ExpressionError as exc:
             raise doc.error(("model_name",), str(exc)) from None
+        if not model_name or "/" in model_name or _CONTROL.search(model_name):
+            raise doc.error(
+                ("model_name",),
+                f"model_name: a model name must be non-empty, without '/' or control characters. "
+                f"Received: {model_name!r}",
+            )
         return Graph(
             name=spec.name,
             model_name=model_name,
@@ -105,7 +113,10 @@ class _Lowering:
         if (
             not isinstance(shape, list | tuple)
             or not shape
-            or not all(d is None or (isinstance(d, int) and not isinstance(d, bool) and d > 0) for d in shape)
+            or not all(
+                d is None or (isinstance(d, int) and not isinstance(d, bool) and 0 < d <= LIMITS.max_int)
+                for d in shape
+            )
         ):
             raise self._error(
                 scope.at("shape"),
@@ -162,6 +173,7 @@ class _Lowering:
     # ---- layers ---------------------------------------------------------------------------
 
     def _layer(self, op: Op, raw, inputs: list[str], scope: Scope, path: tuple) -> str:
+        self._spend(scope, path)
         args = self._args_dict(op, raw, scope, path)
         in_shapes = [self.shapes[i] for i in inputs]
         context = {**scope.context, "x": TensorInfo(in_shapes[0])}
@@ -198,6 +210,10 @@ class _Lowering:
             try:
                 shape = op.shape(validated, in_shapes)
                 trainable, non_trainable = op.params(validated, in_shapes, shape)
+                if any(d is not None and d > LIMITS.max_int for d in shape):
+                    raise ShapeError(f"an output size is beyond {LIMITS.max_int:,} (limit max_int)")
+                if trainable + non_trainable > LIMITS.max_int:
+                    raise ShapeError(f"more than {LIMITS.max_int:,} parameters (limit max_int)")
             except ShapeError as exc:
                 label = f"{op.kind} '{explicit}'" if explicit else op.kind
                 raise self._error(scope, f"{self._in_block(scope)}{label}: {exc}", path=path, value_error=True) from None
@@ -256,8 +272,6 @@ class _Lowering:
                 f"{self._in_block(scope)}duplicate layer name '{node.name}' (first at {first})",
                 path=path,
             )
-        if len(self.nodes) >= LIMITS.max_layers:
-            raise self._error(scope, f"more than {LIMITS.max_layers:,} layers (limit max_layers)", path=path)
         self.names[node.name] = node.where
         self.shapes[node.name] = node.shape
         self.nodes.append(node)
@@ -341,8 +355,22 @@ class _Lowering:
             for k, v in args.items()
         }
 
+    def _spend(self, scope: Scope, path: tuple | None = None) -> None:
+        """Count one layer or block call. Conditions that leave everything out, or blocks
+        that call blocks many times over, expand without end: stop at max_layers, and
+        say where in the user's spec (the outermost call)."""
+        self.work += 1
+        if self.work > LIMITS.max_layers:
+            where = scope.call or self._where(scope, path)
+            raise SpecError.at(
+                where,
+                f"{format_path(where.path)}: the model expands to more than {LIMITS.max_layers:,} "
+                "layers and block calls (limit max_layers)",
+            )
+
     def _block(self, entry: BlockEntry, values: dict, x: str, scope: Scope, position: dict | None) -> str:
         definition, doc, bpath = entry.definition, entry.doc, entry.path
+        self._spend(scope)
         call = scope.call or self._where(scope)
         if scope.depth >= LIMITS.max_block_depth:
             raise self._error(
