@@ -407,7 +407,6 @@ class _Structured:
         return current
 
     def _call(self, kind, args, current, target, scope, path, lines, depth, *, position, raw=True) -> str:
-        entry = self.r.blocks[kind]
         if raw:
             args = {k: (v, path + (k,)) for k, v in (args or {}).items()} if isinstance(args, dict) else {}
         args = dict(args)

@@ -6,7 +6,6 @@ multiply-accumulates from ``cost``.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 
 from .cost import macs

@@ -206,3 +206,12 @@ def test_hostile_module_builds(write, tmp_path, monkeypatch):
         model = import_module(target).Hostile()
         assert model.name == "evil\"); import os; print(\"\\n'"
         assert [layer.name for layer in model.layers] == ["in", "flatten", "fc_3"]
+
+
+def test_written_files_get_a_normal_mode(tmp_path, cli):
+    old = os.umask(0o022)
+    try:
+        assert cli("codegen", "specs/resnet50.yaml", "-o", str(tmp_path)).code == 0
+    finally:
+        os.umask(old)
+    assert (tmp_path / "resnet50.py").stat().st_mode & 0o777 == 0o644
