@@ -86,6 +86,43 @@ INITIALIZERS = {
 }
 
 
+# Each initializer's arguments, and what each must be, so that a spec that checks also
+# builds (Keras raises at build time on an unknown argument or a bad value).
+_SEED = {"seed": "seed"}
+INITIALIZER_ARGS = {
+    **dict.fromkeys(
+        ["GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "LecunUniform", "LecunNormal"], _SEED
+    ),
+    "RandomUniform": {"minval": "number", "maxval": "number", **_SEED},
+    "RandomNormal": {"mean": "number", "stddev": "number", **_SEED},
+    "TruncatedNormal": {"mean": "number", "stddev": "number", **_SEED},
+    "VarianceScaling": {"scale": "positive", "mode": "mode", "distribution": "distribution", **_SEED},
+    "Orthogonal": {"gain": "number", **_SEED},
+    "Zeros": {},
+    "Ones": {},
+    "Constant": {"value": "number"},
+}
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_seed(value) -> bool:
+    return value is None or (isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63)
+
+
+_INITIALIZER_VALUE = {
+    "seed": lambda v: None if _is_seed(v) else "expected an integer seed (64-bit) or null",
+    "number": lambda v: None if _is_number(v) else "expected a finite number",
+    "positive": lambda v: None if _is_number(v) and v > 0 else "expected a positive number",
+    "mode": lambda v: None if v in ("fan_in", "fan_out", "fan_avg") else "expected fan_in, fan_out or fan_avg",
+    "distribution": lambda v: None
+    if v in ("truncated_normal", "untruncated_normal", "uniform", "normal")
+    else "expected truncated_normal, untruncated_normal, uniform or normal",
+}
+
+
 def _initializer(value):
     """``glorot_uniform`` or ``{glorot_uniform: {seed: 0}}`` → {class_name, config}."""
     if isinstance(value, str):
@@ -105,6 +142,14 @@ def _initializer(value):
     config = config or {}
     if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
         raise ValueError(f"initializer arguments must be a mapping; received {config!r}")
+    allowed = INITIALIZER_ARGS[INITIALIZERS[name]]
+    for key, value in config.items():
+        if key not in allowed:
+            known = ", ".join(allowed) or "none"
+            raise ValueError(f"unknown argument '{key}' for initializer '{name}'; it takes: {known}")
+        problem = _INITIALIZER_VALUE[allowed[key]](value)
+        if problem:
+            raise ValueError(f"initializer '{name}' argument '{key}': {problem}")
     return {"class_name": INITIALIZERS[name], "config": dict(config)}
 
 
@@ -210,6 +255,13 @@ class DropoutArgs(Args):
     rate: Annotated[float, Field(ge=0, lt=1)]
     seed: int | None = None
 
+    @field_validator("seed")
+    @classmethod
+    def _seed_fits(cls, value):
+        if not _is_seed(value):
+            raise ValueError("expected an integer seed (64-bit) or null")
+        return value
+
 
 class ReshapeArgs(Args):
     target_shape: tuple[Annotated[int, Field(ge=-1, strict=True)], ...]
@@ -257,10 +309,19 @@ def _fmt(shape: Shape) -> str:
     return "(None, " + ", ".join(str(s) for s in shape) + ")"
 
 
+def _known(size, what: str = "channels"):
+    """Weights need the size they are made for: refuse an unknown (None) one, as Keras does."""
+    if size is None:
+        raise ShapeError(f"its input's {what} must be known (the input shape has None there)")
+    return size
+
+
 def _conv_shape(args: Conv2DArgs, shapes):
-    channels = _spatial(shapes[0], "conv2d")[2]
-    if channels is not None and channels % args.groups:
+    channels = _known(_spatial(shapes[0], "conv2d")[2])
+    if channels % args.groups:
         raise ShapeError(f"input channels {channels} are not divisible by groups={args.groups}")
+    if args.filters % args.groups:
+        raise ShapeError(f"filters={args.filters} are not divisible by groups={args.groups}")
     return _windowed(args, shapes[0], "conv2d", args.filters)
 
 
@@ -271,7 +332,7 @@ def _conv_params(args: Conv2DArgs, shapes, out):
 
 
 def _depthwise_shape(args: DepthwiseConv2DArgs, shapes):
-    cin = _spatial(shapes[0], "depthwise_conv2d")[2]
+    cin = _known(_spatial(shapes[0], "depthwise_conv2d")[2])
     return _windowed(args, shapes[0], "depthwise_conv2d", cin * args.depth_multiplier)
 
 
@@ -284,7 +345,7 @@ def _bn_params(args: BatchNormArgs, shapes, out):
     axis = args.axis if args.axis >= 0 else len(shapes[0]) + 1 + args.axis
     if not 1 <= axis <= len(shapes[0]):
         raise ShapeError(f"axis {args.axis} is out of range for an input of shape {_fmt(shapes[0])}")
-    c = shapes[0][axis - 1]
+    c = _known(shapes[0][axis - 1], f"size on axis {args.axis}")
     return c * (int(args.center) + int(args.scale)), 2 * c
 
 
@@ -339,7 +400,7 @@ def _flatten_shape(args, shapes):
 
 
 def _dense_params(args: DenseArgs, shapes, out):
-    return shapes[0][-1] * args.units + (args.units if args.use_bias else 0), 0
+    return _known(shapes[0][-1], "last axis") * args.units + (args.units if args.use_bias else 0), 0
 
 
 def _reshape_shape(args: ReshapeArgs, shapes):
