@@ -226,7 +226,7 @@ def _run(fn, source: str, context: dict):
     except ExpressionError:
         raise
     except jinja2.UndefinedError as exc:
-        names = ", ".join(sorted(k for k in context if not k.startswith("_")))
+        names = ", ".join(sorted(k for k in context if not k.startswith("_"))) or "none"
         raise ExpressionError(f"in '{source.strip()}': {exc.message}; known names: {names}") from None
     except jinja2.exceptions.SecurityError as exc:
         raise ExpressionError(f"in '{source.strip()}': not allowed: {exc}") from None

@@ -254,7 +254,8 @@ class _Converter:
             )
         self.doc.values.setdefault(path, (self.doc.file, *_pos(node)))
         if node.tag not in _TAGS[type(node)]:
-            raise self._error(node, path, f"unsupported YAML tag '{node.tag}'; specs hold plain data")
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise self._error(node, path, f"unsupported YAML tag '{tag}'; specs hold plain data")
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):

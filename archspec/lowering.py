@@ -120,7 +120,7 @@ class _Lowering:
         ):
             raise self._error(
                 scope.at("shape"),
-                f"input.shape: expected a list of positive sizes like [224, 224, 3]. Received: {shape!r}",
+                f"expected a list of positive sizes like [224, 224, 3]. Received: {shape!r}",
             )
         name = self._eval(decl.name, scope, scope.context, ("input", "name"))
         name = self._layer_name(name, scope, ("input", "name"))
@@ -329,13 +329,15 @@ class _Lowering:
             raise self._error(entry_scope, f"unknown block '{kind}'{hint}", key=not isinstance(entry, str))
         count = self._eval(count, scope, scope.context, apath_count)
         if isinstance(count, str) and count.strip().isdigit():
-            count = int(count)
+            # More digits than any limit could allow: too large, without parsing them all
+            count = int(count) if len(count.strip()) <= 18 else LIMITS.max_repeat + 10**18
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise self._error(scope, f"repeat count must be a non-negative integer. Received: {count!r}", path=apath_count)
         if count > LIMITS.max_repeat:
+            shown = f"{count:,}" if count < 10**18 else "of more than 18 digits"
             raise self._error(
                 scope,
-                f"repeat count {count:,} exceeds the limit of {LIMITS.max_repeat:,} (limit max_repeat)",
+                f"repeat count {shown} exceeds the limit of {LIMITS.max_repeat:,} (limit max_repeat)",
                 path=apath_count,
             )
         values = self._call_args(args, entry_scope, apath)

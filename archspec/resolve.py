@@ -130,7 +130,7 @@ def load(
         blocks[name] = BlockEntry(name, definition, doc, ("blocks", name), {})
     seen: set[str] = set()
     for lib_path, where in imports:
-        _load_library(lib_path, where, files, blocks, seen)
+        _load_library(lib_path, where, files, blocks, seen, ())
     naming = _naming(spec, doc)
     values = _apply_params(spec.params, params or {}, doc, param_where)
     return ResolvedSpec(spec, doc, values, blocks, naming, path, dict(files.texts))
@@ -201,7 +201,10 @@ def _merge(base: Document, over: Document) -> Document:
     return out
 
 
-def _load_library(path: str, where: Where, files: _Files, blocks: dict, seen: set) -> None:
+def _load_library(path: str, where: Where, files: _Files, blocks: dict, seen: set, chain: tuple) -> None:
+    if path in chain:
+        cycle = " -> ".join(display_name(p) for p in (*chain, path))
+        raise SpecError.at(where, f"import cycle: {cycle}")
     if path in seen:
         return
     seen.add(path)
@@ -223,7 +226,7 @@ def _load_library(path: str, where: Where, files: _Files, blocks: dict, seen: se
             )
         blocks[name] = BlockEntry(name, definition, doc, ("blocks", name), library.defaults)
     for lib_path, lib_where in nested:
-        _load_library(lib_path, lib_where, files, blocks, seen)
+        _load_library(lib_path, lib_where, files, blocks, seen, (*chain, path))
 
 
 def _naming(spec: Spec, doc: Document) -> NamingScheme:
@@ -273,10 +276,16 @@ def _apply_params(declared: dict, overrides: dict, doc: Document, where: Where |
 
 
 def validation_error(exc: pydantic.ValidationError, doc: Document, base: tuple, model) -> SpecError:
-    """Map pydantic's errors to ``file:line:col`` problems, one per offending node."""
+    """Map pydantic's errors to ``file:line:col`` problems, one per offending node.
+    A value that fits no member of a union gets an error per member; when one of them
+    points deeper into the value (``shape[0]`` rather than ``shape``), it is the precise
+    one, and the others are left out."""
     problems: dict[tuple, Problem] = {}
+    alternatives: set[tuple] = set()  # paths of errors about one member of a union
     for err in exc.errors():
         path, owner = _document_path(doc.data, base, err["loc"], model)
+        if len(err["loc"]) > len(path) - len(base):
+            alternatives.add(path)
         if path in problems:
             continue
         kind = err["type"]
@@ -293,7 +302,8 @@ def validation_error(exc: pydantic.ValidationError, doc: Document, base: tuple, 
             message = _message(err)
             where = doc.where(path)
         problems[path] = Problem(where, f"{format_path(path)}: {message}" if path else message)
-    return SpecError(problems.values())
+    deeper = {path[:n] for path in problems for n in range(len(path))}
+    return SpecError(p for path, p in problems.items() if not (path in alternatives and path in deeper))
 
 
 def _message(err: dict) -> str:
