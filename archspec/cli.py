@@ -15,7 +15,7 @@ import traceback
 
 from . import __version__
 from .errors import SpecError, UsageError, format_path
-from .limits import LIMITS
+from .limits import ENVIRONMENT_PROBLEMS, LIMITS
 
 EXAMPLES = {
     "check": "archspec check specs/resnet50.yaml --set classes=10 --layers",
@@ -472,13 +472,16 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     show_traceback = "--traceback" in argv
     fmt = "text"
+    saved_limits = vars(LIMITS).copy()
     try:
         args = _parser().parse_args(argv)
         fmt = getattr(args, "format", "text")
+        if ENVIRONMENT_PROBLEMS:
+            raise UsageError(ENVIRONMENT_PROBLEMS[0])
         for item in args.limit:
             name, _, value = item.partition("=")
             try:
-                LIMITS.set(name.strip(), int(value))
+                LIMITS.set(name.strip(), value.strip())
             except ValueError as exc:
                 raise UsageError(f"--limit {item}: {exc}") from None
         return COMMANDS[args.command](args)
@@ -506,3 +509,5 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
         return 3
+    finally:
+        vars(LIMITS).update(saved_limits)  # --limit holds for this run only (main may run in-process)

@@ -24,20 +24,32 @@ class Limits:
     max_int: int = 10**12  # magnitude of any integer an expression computes
     max_imports: int = 64  # files pulled in by imports and extends
 
-    def set(self, name: str, value: int) -> None:
+    def set(self, name: str, value: int | str) -> None:
         if name not in {f.name for f in fields(self)}:
             known = ", ".join(f.name for f in fields(self))
             raise ValueError(f"unknown limit '{name}'; expected one of: {known}")
-        setattr(self, name, int(value))
+        try:
+            number = int(str(value).replace("_", ""))
+        except ValueError:
+            number = 0
+        if number <= 0:
+            raise ValueError(f"limit {name} must be a positive integer. Received: {value!r}")
+        setattr(self, name, number)
 
 
-def _from_environment() -> Limits:
-    limits = Limits()
+def _from_environment() -> tuple[Limits, list[str]]:
+    """The limits, with ``ARCHSPEC_LIMIT_*`` applied; bad values are kept as messages
+    for the command line to report (raising here would fail ``import archspec``)."""
+    limits, problems = Limits(), []
     for f in fields(limits):
-        value = os.environ.get(f"ARCHSPEC_LIMIT_{f.name.upper()}")
+        variable = f"ARCHSPEC_LIMIT_{f.name.upper()}"
+        value = os.environ.get(variable)
         if value:
-            limits.set(f.name, int(value))
-    return limits
+            try:
+                limits.set(f.name, value)
+            except ValueError as exc:
+                problems.append(f"{variable}: {exc}")
+    return limits, problems
 
 
-LIMITS = _from_environment()
+LIMITS, ENVIRONMENT_PROBLEMS = _from_environment()
