@@ -577,6 +577,8 @@ class _Lowering:
                 problems.append(Problem(where, f"{format_path(where.path)}: {text}"))
             else:
                 problems.append(Problem(where, f"{format_path(kpath)}: {self._in_block(scope)}{text}"))
+        # A misspelt argument explains the required one that seems missing: name it first.
+        problems.sort(key=lambda problem: "unknown argument" not in problem.message)
         return SpecError(problems)
 
 

@@ -282,11 +282,18 @@ def validation_error(exc: pydantic.ValidationError, doc: Document, base: tuple, 
     one, and the others are left out."""
     problems: dict[tuple, Problem] = {}
     alternatives: set[tuple] = set()  # paths of errors about one member of a union
+    expected: dict[tuple, list] = {}  # path -> the kinds of value each member wanted
     for err in exc.errors():
         path, owner = _document_path(doc.data, base, err["loc"], model)
         if len(err["loc"]) > len(path) - len(base):
             alternatives.add(path)
+            expected.setdefault(path, []).append(_KINDS.get(err["type"]))
         if path in problems:
+            if None not in expected.get(path, [None]) and len(expected[path]) > 1:
+                kinds = " or ".join(dict.fromkeys(expected[path]))
+                received = err.get("input")
+                shown = f". Received: {received!r}" if len(repr(received)) <= 80 else ""
+                problems[path] = Problem(problems[path].where, f"{format_path(path)}: expected {kinds}{shown}")
             continue
         kind = err["type"]
         if kind == "extra_forbidden":
@@ -304,6 +311,23 @@ def validation_error(exc: pydantic.ValidationError, doc: Document, base: tuple, 
         problems[path] = Problem(where, f"{format_path(path)}: {message}" if path else message)
     deeper = {path[:n] for path in problems for n in range(len(path))}
     return SpecError(p for path, p in problems.items() if not (path in alternatives and path in deeper))
+
+
+# What a member of a union wanted, for "expected a string or a mapping"
+_KINDS = {
+    "string_type": "a string",
+    "dict_type": "a mapping",
+    "list_type": "a list",
+    "tuple_type": "a list",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "a boolean",
+    "bool_parsing": "a boolean",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+}
 
 
 def _message(err: dict) -> str:
