@@ -93,10 +93,16 @@ def _call_lines(target: str, callee: str, args: list[str], tail: str, depth: int
     ).splitlines()
 
 
+# Characters a comment must not carry as they are: NUL (Python refuses the file), other
+# control characters, and bidirectional overrides (code that reads differently than it runs).
+_UNPRINTABLE = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
 def _comment(text: str | None, depth: int) -> list[str]:
     if not text:
         return []
-    return [(INDENT * depth + "# " + line.strip()).rstrip() for line in text.strip().splitlines()]
+    lines = [_UNPRINTABLE.sub(lambda m: ascii(m[0])[1:-1], line) for line in text.strip().splitlines()]
+    return [(INDENT * depth + "# " + line.strip()).rstrip() for line in lines]
 
 
 def _initializer_source(value: dict) -> str:

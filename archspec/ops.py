@@ -322,6 +322,11 @@ def _conv_shape(args: Conv2DArgs, shapes):
         raise ShapeError(f"input channels {channels} are not divisible by groups={args.groups}")
     if args.filters % args.groups:
         raise ShapeError(f"filters={args.filters} are not divisible by groups={args.groups}")
+    if max(args.strides) > 1 and max(args.dilation_rate) > 1:
+        raise ShapeError(
+            f"strides > 1 cannot be combined with dilation_rate > 1 (Keras refuses it). "
+            f"Received: strides={args.strides}, dilation_rate={args.dilation_rate}"
+        )
     return _windowed(args, shapes[0], "conv2d", args.filters)
 
 
