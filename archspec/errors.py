@@ -9,6 +9,7 @@ unreadable file (exit 2).
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -41,6 +42,13 @@ def format_path(path: Path) -> str:
     return out
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _escape(match: re.Match) -> str:
+    return ascii(match[0])[1:-1]
+
+
 @dataclass(frozen=True)
 class Problem:
     """One diagnostic: where, and what is wrong."""
@@ -51,7 +59,9 @@ class Problem:
     def __str__(self) -> str:
         path = format_path(self.where.path)
         prefix = f"{path}: " if path and not self.message.startswith(path) else ""
-        return f"{self.where}: error: {prefix}{self.message}"
+        # One diagnostic, one line: a key or value with a line break or a terminal escape
+        # in it is shown escaped.
+        return _CONTROL.sub(_escape, f"{self.where}: error: {prefix}{self.message}")
 
 
 class SpecError(Exception):

@@ -28,9 +28,11 @@ def atomic_path(target: str | os.PathLike, suffix: str = ""):
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it owner-only; give it a normal file's mode
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):  # name the target, not the temporary file
+            raise OSError(exc.errno, f"cannot write: {exc.strerror or exc}", str(target)) from None
         raise
 
 
