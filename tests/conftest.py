@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from archspec.cli import main
 
@@ -14,6 +16,23 @@ ROOT = Path(__file__).resolve().parent.parent
 # The hand-written seed ResNet-50 lives with the benchmarks, which time against it.
 sys.path.insert(0, str(ROOT / "benchmarks"))
 SPECS = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "specs").rglob("*.yaml"))
+
+# Property-based tests: "ci" (the default) keeps a run bounded and repeatable on a busy
+# machine; HYPOTHESIS_PROFILE=deep explores far more examples, on demand.
+settings.register_profile(
+    "ci",
+    max_examples=100,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "deep",
+    max_examples=1000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 class Result:
