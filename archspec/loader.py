@@ -110,21 +110,24 @@ class _BoundedComposer(yaml.composer.Composer, yaml.resolver.Resolver):
         return node
 
 
+class _PurePythonLoader(_BoundedComposer, yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):
+    def __init__(self, text: str):
+        yaml.reader.Reader.__init__(self, text)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+        _BoundedComposer.__init__(self)
+
+
 if _Parser is not None:
 
-    class _BoundedLoader(_BoundedComposer, _Parser):  # the Python composer, libyaml's events
+    class _LibyamlLoader(_BoundedComposer, _Parser):  # the Python composer, libyaml's events
         def __init__(self, text: str):
             _Parser.__init__(self, text)
             _BoundedComposer.__init__(self)
 
+    _BoundedLoader = _LibyamlLoader
 else:  # pragma: no cover - PyYAML without libyaml
-
-    class _BoundedLoader(_BoundedComposer, yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):
-        def __init__(self, text: str):
-            yaml.reader.Reader.__init__(self, text)
-            yaml.scanner.Scanner.__init__(self)
-            yaml.parser.Parser.__init__(self)
-            _BoundedComposer.__init__(self)
+    _BoundedLoader = _PurePythonLoader
 
 
 def _pos(node: yaml.Node) -> tuple[int, int]:

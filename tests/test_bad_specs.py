@@ -23,6 +23,10 @@ place and every line is a ``PATH:LINE:COL: error:`` diagnostic; no ``Traceback``
 is what the input costs) and under 500 MB peak resident memory (``wait4``'s
 ``ru_maxrss``). The process also runs under a 2 GB address-space limit and is killed
 after 30 s, so that a regression fails the test instead of the machine.
+
+The corpus also runs in-process (``archspec.cli.main``) with PyYAML's pure-Python
+parser, which archspec falls back on without libyaml: the same errors, at the same
+places.
 """
 
 from __future__ import annotations
@@ -217,3 +221,28 @@ def test_the_corpus_covers_the_issue():
         "hostile_directory",
     ):
         assert any(n.startswith(needed) for n in names), needed
+
+
+# Where PyYAML's pure-Python parser and libyaml disagree: the column of a bad escape
+# (the backslash or the letter), and a lone surrogate escape (libyaml refuses it itself).
+PURE_PYTHON_DIFFERS = {"yaml_bad_escape.yaml": "2:10", "hostile_surrogate_escape.yaml": "3:6"}
+
+
+def test_the_pure_python_parser_gives_the_same_errors(tmp_path, monkeypatch, capsys):
+    """Without libyaml (PyYAML built without it), the corpus gets the same errors at the
+    same places: run in-process through archspec.cli.main with the pure-Python loader."""
+    from archspec import loader
+    from archspec.cli import main
+
+    monkeypatch.setattr(loader, "_BoundedLoader", loader._PurePythonLoader)
+    monkeypatch.chdir(prepare(tmp_path))
+    for case in CASES:
+        code = main(["check", case.name, *case.args])
+        err = capsys.readouterr().err
+        if case.expect == "usage":
+            assert code == 2, (case.name, err)
+            continue
+        expect = PURE_PYTHON_DIFFERS.get(case.name, case.expect)
+        where = f"{case.name}:{expect}" if expect[0].isdigit() else f"{Path(case.name).parent.as_posix()}/{expect}"
+        assert code == 1 and err.startswith(f"{where}: error: "), (case.name, err)
+        assert case.name in PURE_PYTHON_DIFFERS or case.fragment in err, (case.name, err)
