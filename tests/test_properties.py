@@ -337,6 +337,7 @@ def test_mutants_get_a_clean_error_or_work(mutant, workdir):
     assert "Traceback" not in err
     if code == 1:
         assert err and all(_DIAGNOSTIC.match(line) for line in err.splitlines()), err
+        assert out == ""
     if code == 0:
         code, _, err = run_cli("codegen", str(path), "-o", str(workdir / "generated"))
         assert code in (0, 1), err
