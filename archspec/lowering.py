@@ -288,6 +288,10 @@ class _Lowering:
         if not isinstance(entries, list) or not entries:
             raise self._error(scope, "stage.blocks: expected a non-empty list of blocks", path=path + ("blocks",))
         stage_id = self._eval(args["id"], scope, scope.context, path + ("id",))
+        if isinstance(stage_id, bool) or not isinstance(stage_id, int | str):
+            raise self._error(
+                scope, f"expected a stage number or name. Received: {stage_id!r}", path=path + ("id",)
+            )
         shared = {
             k: (self._eval(v, scope, scope.context, path + (k,)), self._where(scope, path + (k,)))
             for k, v in args.items()

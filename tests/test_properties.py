@@ -328,6 +328,7 @@ SPEC_TEXTS = [(str(Path(s).parent), (ROOT / s).read_text(encoding="utf-8")) for 
 @settings(max_examples=EXAMPLES)
 @given(mutant=mutants(SPEC_TEXTS))
 def test_mutants_get_a_clean_error_or_work(mutant, workdir):
+    """check; and for a spec that checks, codegen, render, graph and check --format json."""
     folder, text = mutant
     path = workdir / folder / "mutant.yaml"
     path.write_text(text, encoding="utf-8")
@@ -338,10 +339,16 @@ def test_mutants_get_a_clean_error_or_work(mutant, workdir):
     if code == 1:
         assert err and all(_DIAGNOSTIC.match(line) for line in err.splitlines()), err
         assert out == ""
-    if code == 0:
-        code, _, err = run_cli("codegen", str(path), "-o", str(workdir / "generated"))
-        assert code in (0, 1), err
-        assert "Traceback" not in err
+    if code == 0:  # every command that reads a spec takes it
+        for argv in (
+            ["codegen", str(path), "-o", str(workdir / "generated")],
+            ["render", str(path)],
+            ["graph", str(path), "--layers", "-o", str(workdir / "mutant.dot")],
+            ["check", str(path), "--layers", "--format", "json"],
+        ):
+            code, _, err = run_cli(*argv)
+            assert code in (0, 1), (argv, err)
+            assert "Traceback" not in err
 
 
 # ---- 3. hostile strings: refused, or inert in generated code ------------------------------
