@@ -159,7 +159,8 @@ Initializer = Annotated[dict, BeforeValidator(_initializer, json_schema_input_ty
 class Args(BaseModel):
     """Base of every op's arguments: unknown keys are errors, defaults are normalized too."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # Built on first use: a spec touches a few of the ops, and check must start fast.
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, defer_build=True)
 
 
 # ---- argument models, with Keras's defaults -------------------------------------------
