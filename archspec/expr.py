@@ -275,6 +275,8 @@ def _lookup(name: str, index, context: dict):
 
 
 def _fast(value: str, context: dict):
+    if len(value) > LIMITS.max_expression:  # Jinja's path reports the limit
+        return _MISSING
     parts = _simple_template(value)
     if parts is None:
         return _MISSING
