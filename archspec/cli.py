@@ -17,24 +17,62 @@ from . import __version__
 from .errors import SpecError, UsageError, format_path
 from .limits import ENVIRONMENT_PROBLEMS, LIMITS
 
+# Each command's examples, shown in its --help; the first of each also in archspec --help.
 EXAMPLES = {
-    "check": "archspec check specs/resnet50.yaml --set classes=10 --layers",
-    "build": "archspec build specs/resnet50.yaml -o resnet50.keras",
-    "codegen": "archspec codegen specs/resnet50.yaml    # writes generated/resnet50.py",
-    "diff": "archspec diff specs/keras/resnet50.yaml specs/keras/resnet152.yaml",
-    "graph": "archspec graph specs/resnet50.yaml -o resnet50.svg",
-    "schema": "archspec schema -o schema/    # spec.schema.json, library.schema.json",
-    "render": "archspec render specs/keras/resnet101.yaml --set classes=10 > resnet101-resolved.yaml",
-    "completion": 'eval "$(archspec completion bash)"    # in ~/.bashrc',
-    "train": "archspec train specs/resnet50.yaml --data signs.h5 --epochs 2 -o resnet50.keras",
-    "evaluate": "archspec evaluate resnet50.keras --data signs.h5",
-    "data": "archspec data synth-signs -o signs.h5    # 1080 train, 120 test images, 6 classes",
+    "check": ["archspec check specs/resnet50.yaml --set classes=10 --layers"],
+    "build": ["archspec build specs/resnet50.yaml -o resnet50.keras"],
+    "codegen": ["archspec codegen specs/resnet50.yaml    # writes generated/resnet50.py", "archspec codegen --check"],
+    "diff": [
+        "archspec diff specs/keras/resnet50.yaml specs/keras/resnet152.yaml",
+        "archspec diff specs/resnet50.yaml --against HEAD --layers",
+        "archspec diff specs/resnet50.yaml resnet50.keras --format json",
+        "archspec diff specs/resnet50.yaml specs/resnet50.yaml --set-b classes=10",
+    ],
+    "graph": [
+        "archspec graph specs/resnet50.yaml -o resnet50.svg",
+        "archspec graph specs/resnet50.yaml --layers -o layers.png",
+    ],
+    "render": ["archspec render specs/keras/resnet101.yaml --set classes=10 > resnet101-resolved.yaml"],
+    "schema": [
+        "archspec schema -o schema/    # spec.schema.json, library.schema.json",
+        "# then, on a spec's first line: # yaml-language-server: $schema=../schema/spec.schema.json",
+    ],
+    "completion": ['eval "$(archspec completion bash)"    # in ~/.bashrc'],
+    "train": [
+        "archspec train specs/resnet50.yaml --data signs.h5 --epochs 2 -o resnet50.keras",
+        "archspec train specs/resnet50.yaml --data data/ --strategy mirrored    # every GPU, else every CPU device",
+    ],
+    "evaluate": [
+        "archspec evaluate resnet50.keras --data signs.h5",
+        "archspec evaluate specs/resnet50.yaml --data signs.h5",
+    ],
+    "data": ["archspec data synth-signs -o signs.h5    # 1080 train, 120 test images, 6 classes"],
+    "synth-signs": [
+        "archspec data synth-signs -o signs.h5    # 1080 train, 120 test images, 6 classes",
+        "archspec data synth-signs --pair -o data/    # data/train_signs.h5, data/test_signs.h5",
+    ],
 }
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
         raise UsageError(message)
+
+
+def _epilog(examples: list[str]) -> str:
+    return ("example:" if len(examples) == 1 else "examples:") + "".join(f"\n  {e}" for e in examples)
+
+
+def _command(sub, name: str, help_text: str, parents: list, **kwargs) -> argparse.ArgumentParser:
+    """A subcommand with its examples in its help."""
+    return sub.add_parser(
+        name,
+        parents=parents,
+        help=help_text,
+        epilog=_epilog(EXAMPLES[name]),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **kwargs,
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME=N",
-        help="raise one of archspec's safety limits for this run (see archspec/limits.py)",
+        help="raise one of archspec's safety limits for this run (see docs/errors.md)",
     )
     spec_args = _Parser(add_help=False)
     spec_args.add_argument("spec", help="the spec file (YAML)")
@@ -57,24 +95,19 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a spec param; VALUE is parsed as YAML (--set input_shape=[224,224,3])",
     )
+    static = [common, spec_args]
 
     parser = _Parser(
         prog="archspec",
         description="Compile declarative architecture specs into Keras models and Python.",
-        epilog="examples:\n  " + "\n  ".join(EXAMPLES.values()),
+        epilog=_epilog([examples[0] for name, examples in EXAMPLES.items() if name != "synth-signs"]),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"archspec {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    check = sub.add_parser(
-        "check",
-        parents=[common, spec_args],
-        help="validate a spec and print its summary (no TensorFlow)",
-        epilog=f"example:\n  {EXAMPLES['check']}",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    check = _command(sub, "check", "validate a spec and print its summary (no TensorFlow)", static)
     check.add_argument("--layers", action="store_true", help="one row per layer")
     check.add_argument(
         "--format",
@@ -84,61 +117,24 @@ def _parser() -> argparse.ArgumentParser:
         "github: errors also as GitHub Actions annotations",
     )
 
-    build = sub.add_parser(
-        "build",
-        parents=[common, spec_args],
-        help="build the Keras model, print its summary, optionally save it",
-        epilog=f"example:\n  {EXAMPLES['build']}",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    build = _command(sub, "build", "build the Keras model, print its summary, optionally save it", static)
     build.add_argument("-o", "--output", help="save the model to this .keras file")
     build.add_argument("--layers", action="store_true", help="one row per layer")
 
-    graph = sub.add_parser(
-        "graph",
-        parents=[common, spec_args],
-        help="draw the architecture with Graphviz (no TensorFlow)",
-        epilog=f"examples:\n  {EXAMPLES['graph']}\n  archspec graph specs/resnet50.yaml --layers -o layers.png",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    graph = _command(sub, "graph", "draw the architecture with Graphviz (no TensorFlow)", static)
     graph.add_argument("-o", "--output", required=True, help="FILE.svg, .png, .pdf or .dot")
     graph.add_argument("--layers", action="store_true", help="every layer, blocks as clusters")
 
-    sub.add_parser(
-        "render",
-        parents=[common, spec_args],
-        help="print the spec with extends, imports, params and defaults applied (YAML)",
-        epilog=f"example:\n  {EXAMPLES['render']}",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    _command(sub, "render", "print the spec with extends, imports, params and defaults applied (YAML)", static)
 
-    completion = sub.add_parser(
-        "completion",
-        parents=[common],
-        help="print a shell completion script (bash or zsh)",
-        epilog=f"example:\n  {EXAMPLES['completion']}",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    completion = _command(sub, "completion", "print a shell completion script (bash or zsh)", [common])
     completion.add_argument("shell", choices=["bash", "zsh"])
 
-    schema = sub.add_parser(
-        "schema",
-        parents=[common],
-        help="write the JSON Schema of the spec language, for editors",
-        epilog=f"example:\n  {EXAMPLES['schema']}\n\nspecs then start with:\n"
-        "  # yaml-language-server: $schema=../schema/spec.schema.json",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    schema = _command(sub, "schema", "write the JSON Schema of the spec language, for editors", [common])
     schema.add_argument("-o", "--output", default="schema", help="output directory (default: schema/)")
     schema.add_argument("--check", action="store_true", help="exit 1 if the files there are stale")
 
-    codegen = sub.add_parser(
-        "codegen",
-        parents=[common],
-        help="generate Python modules from specs (no TensorFlow)",
-        epilog=f"examples:\n  {EXAMPLES['codegen']}\n  archspec codegen --check",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    codegen = _command(sub, "codegen", "generate Python modules from specs (no TensorFlow)", [common])
     codegen.add_argument("specs", nargs="*", help="spec files (default: every spec under specs/)")
     codegen.add_argument("-o", "--output", default="generated", help="output directory (default: generated/)")
     codegen.add_argument(
@@ -163,13 +159,8 @@ def _parser() -> argparse.ArgumentParser:
         "list_classes): one file, the train_signs.h5/test_signs.h5 pair, or their folder",
     )
     data_args.add_argument("--batch-size", type=_positive, metavar="N", help="override training.batch_size")
-    train = sub.add_parser(
-        "train",
-        parents=[common, spec_args, data_args],
-        help="compile, fit and evaluate the spec's model on HDF5 data, then save it",
-        epilog=f"examples:\n  {EXAMPLES['train']}\n  archspec train specs/resnet50.yaml "
-        "--data data/ --strategy mirrored    # every GPU, else every CPU device",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    train = _command(
+        sub, "train", "compile, fit and evaluate the spec's model on HDF5 data, then save it", [*static, data_args]
     )
     train.add_argument("--epochs", type=_positive, metavar="N", help="override training.epochs")
     train.add_argument("-o", "--output", help="save the trained model here (default: SPEC_NAME.keras)")
@@ -179,32 +170,15 @@ def _parser() -> argparse.ArgumentParser:
         default="default",
         help="tf.distribute strategy: mirrored over local devices, or multi-worker from TF_CONFIG",
     )
-    evaluate = sub.add_parser(
-        "evaluate",
-        parents=[common, data_args],
-        help="print the test loss and metrics of a saved model or of a spec",
-        epilog=f"examples:\n  {EXAMPLES['evaluate']}\n  archspec evaluate specs/resnet50.yaml --data signs.h5",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    evaluate = _command(sub, "evaluate", "print the test loss and metrics of a saved model or of a spec", [common, data_args])
     evaluate.add_argument("model", metavar="MODEL_OR_SPEC", help="a .keras file, or a spec (YAML)")
     evaluate.add_argument(
         "--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", help="override a spec param"
     )
-    data = sub.add_parser(
-        "data",
-        parents=[common],
-        help="make data sets (no TensorFlow)",
-        epilog=f"example:\n  {EXAMPLES['data']}",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    data = _command(sub, "data", "make data sets (no TensorFlow)", [common])
     data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
-    synth = data_sub.add_parser(
-        "synth-signs",
-        parents=[common],
-        help="a synthetic SIGNS set: hands raising 0 to 5 fingers, in the seed's HDF5 layout",
-        epilog=f"examples:\n  {EXAMPLES['data']}\n  archspec data synth-signs --pair -o data/    "
-        "# data/train_signs.h5, data/test_signs.h5",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    synth = _command(
+        data_sub, "synth-signs", "a synthetic SIGNS set: hands raising 0 to 5 fingers, in the seed's HDF5 layout", [common]
     )
     synth.add_argument("-o", "--output", required=True, help="the .h5 file (with --pair: a folder)")
     synth.add_argument("--train", type=_positive, default=1080, metavar="N", help="train images (default 1080)")
@@ -213,19 +187,15 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same data")
     synth.add_argument("--pair", action="store_true", help="write train_signs.h5 and test_signs.h5 as the seed has")
 
-    diff = sub.add_parser(
+    diff = _command(
+        sub,
         "diff",
-        parents=[common],
-        help="what changes between two models, and whether A's weights load into B",
+        "what changes between two models, and whether A's weights load into B",
+        [common],
         description="Compare two models, each a spec, a generated module (.py) or a saved model "
         "(.keras): layers added, removed, renamed and changed, shapes, params, and whether "
         "every weight of A loads into B by layer name. Two specs are compared without "
         "TensorFlow. Exit 0 identical, 1 different, 2 error.",
-        epilog=f"examples:\n  {EXAMPLES['diff']}\n"
-        "  archspec diff specs/resnet50.yaml --against HEAD --layers\n"
-        "  archspec diff specs/resnet50.yaml resnet50.keras --format json\n"
-        "  archspec diff specs/resnet50.yaml specs/resnet50.yaml --set-b classes=10",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     diff.add_argument("a", help="model A: a spec, a generated module (.py) or a saved model (.keras)")
     diff.add_argument("b", nargs="?", help="model B (omitted with --against)")
