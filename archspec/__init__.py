@@ -47,7 +47,9 @@ def lower(spec: ResolvedSpec | str | os.PathLike, **params) -> Graph:
     if not isinstance(spec, ResolvedSpec):
         spec = load(spec, **params)
     elif params:
-        raise TypeError("params apply when loading; pass a path, or use archspec.load(path, **params)")
+        raise TypeError(
+            "params apply when loading; pass a path, or use archspec.load(path, **params)"
+        )
     return _lower(spec)
 
 

@@ -21,7 +21,10 @@ from .limits import ENVIRONMENT_PROBLEMS, LIMITS
 EXAMPLES = {
     "check": ["archspec check specs/resnet50.yaml --set classes=10 --layers"],
     "build": ["archspec build specs/resnet50.yaml -o resnet50.keras"],
-    "codegen": ["archspec codegen specs/resnet50.yaml    # writes generated/resnet50.py", "archspec codegen --check"],
+    "codegen": [
+        "archspec codegen specs/resnet50.yaml    # writes generated/resnet50.py",
+        "archspec codegen --check",
+    ],
     "diff": [
         "archspec diff specs/keras/resnet50.yaml specs/keras/resnet152.yaml",
         "archspec diff specs/resnet50.yaml --against HEAD --layers",
@@ -32,7 +35,9 @@ EXAMPLES = {
         "archspec graph specs/resnet50.yaml -o resnet50.svg",
         "archspec graph specs/resnet50.yaml --layers -o layers.png",
     ],
-    "render": ["archspec render specs/keras/resnet101.yaml --set classes=10 > resnet101-resolved.yaml"],
+    "render": [
+        "archspec render specs/keras/resnet101.yaml --set classes=10 > resnet101-resolved.yaml"
+    ],
     "schema": [
         "archspec schema -o schema/    # spec.schema.json, library.schema.json",
         "# then, on a spec's first line: # yaml-language-server: $schema=../schema/spec.schema.json",
@@ -60,7 +65,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _epilog(examples: list[str]) -> str:
-    return ("example:" if len(examples) == 1 else "examples:") + "".join(f"\n  {e}" for e in examples)
+    return ("example:" if len(examples) == 1 else "examples:") + "".join(
+        f"\n  {e}" for e in examples
+    )
 
 
 def _command(sub, name: str, help_text: str, parents: list, **kwargs) -> argparse.ArgumentParser:
@@ -100,7 +107,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="archspec",
         description="Compile declarative architecture specs into Keras models and Python.",
-        epilog=_epilog([examples[0] for name, examples in EXAMPLES.items() if name != "synth-signs"]),
+        epilog=_epilog(
+            [examples[0] for name, examples in EXAMPLES.items() if name != "synth-signs"]
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[common],
     )
@@ -117,7 +126,9 @@ def _parser() -> argparse.ArgumentParser:
         "github: errors also as GitHub Actions annotations",
     )
 
-    build = _command(sub, "build", "build the Keras model, print its summary, optionally save it", static)
+    build = _command(
+        sub, "build", "build the Keras model, print its summary, optionally save it", static
+    )
     build.add_argument("-o", "--output", help="save the model to this .keras file")
     build.add_argument("--layers", action="store_true", help="one row per layer")
 
@@ -125,18 +136,33 @@ def _parser() -> argparse.ArgumentParser:
     graph.add_argument("-o", "--output", required=True, help="FILE.svg, .png, .pdf or .dot")
     graph.add_argument("--layers", action="store_true", help="every layer, blocks as clusters")
 
-    _command(sub, "render", "print the spec with extends, imports, params and defaults applied (YAML)", static)
+    _command(
+        sub,
+        "render",
+        "print the spec with extends, imports, params and defaults applied (YAML)",
+        static,
+    )
 
-    completion = _command(sub, "completion", "print a shell completion script (bash or zsh)", [common])
+    completion = _command(
+        sub, "completion", "print a shell completion script (bash or zsh)", [common]
+    )
     completion.add_argument("shell", choices=["bash", "zsh"])
 
-    schema = _command(sub, "schema", "write the JSON Schema of the spec language, for editors", [common])
-    schema.add_argument("-o", "--output", default="schema", help="output directory (default: schema/)")
+    schema = _command(
+        sub, "schema", "write the JSON Schema of the spec language, for editors", [common]
+    )
+    schema.add_argument(
+        "-o", "--output", default="schema", help="output directory (default: schema/)"
+    )
     schema.add_argument("--check", action="store_true", help="exit 1 if the files there are stale")
 
-    codegen = _command(sub, "codegen", "generate Python modules from specs (no TensorFlow)", [common])
+    codegen = _command(
+        sub, "codegen", "generate Python modules from specs (no TensorFlow)", [common]
+    )
     codegen.add_argument("specs", nargs="*", help="spec files (default: every spec under specs/)")
-    codegen.add_argument("-o", "--output", default="generated", help="output directory (default: generated/)")
+    codegen.add_argument(
+        "-o", "--output", default="generated", help="output directory (default: generated/)"
+    )
     codegen.add_argument(
         "--style",
         choices=["structured", "flat"],
@@ -158,34 +184,64 @@ def _parser() -> argparse.ArgumentParser:
         help="HDF5 data in the seed's layout (train_set_x, train_set_y, test_set_x, test_set_y, "
         "list_classes): one file, the train_signs.h5/test_signs.h5 pair, or their folder",
     )
-    data_args.add_argument("--batch-size", type=_positive, metavar="N", help="override training.batch_size")
+    data_args.add_argument(
+        "--batch-size", type=_positive, metavar="N", help="override training.batch_size"
+    )
     train = _command(
-        sub, "train", "compile, fit and evaluate the spec's model on HDF5 data, then save it", [*static, data_args]
+        sub,
+        "train",
+        "compile, fit and evaluate the spec's model on HDF5 data, then save it",
+        [*static, data_args],
     )
     train.add_argument("--epochs", type=_positive, metavar="N", help="override training.epochs")
-    train.add_argument("-o", "--output", help="save the trained model here (default: SPEC_NAME.keras)")
+    train.add_argument(
+        "-o", "--output", help="save the trained model here (default: SPEC_NAME.keras)"
+    )
     train.add_argument(
         "--strategy",
         choices=["default", "mirrored", "multi-worker"],
         default="default",
         help="tf.distribute strategy: mirrored over local devices, or multi-worker from TF_CONFIG",
     )
-    evaluate = _command(sub, "evaluate", "print the test loss and metrics of a saved model or of a spec", [common, data_args])
+    evaluate = _command(
+        sub,
+        "evaluate",
+        "print the test loss and metrics of a saved model or of a spec",
+        [common, data_args],
+    )
     evaluate.add_argument("model", metavar="MODEL_OR_SPEC", help="a .keras file, or a spec (YAML)")
     evaluate.add_argument(
-        "--set", dest="sets", action="append", default=[], metavar="KEY=VALUE", help="override a spec param"
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a spec param",
     )
     data = _command(sub, "data", "make data sets (no TensorFlow)", [common])
     data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
     synth = _command(
-        data_sub, "synth-signs", "a synthetic SIGNS set: hands raising 0 to 5 fingers, in the seed's HDF5 layout", [common]
+        data_sub,
+        "synth-signs",
+        "a synthetic SIGNS set: hands raising 0 to 5 fingers, in the seed's HDF5 layout",
+        [common],
     )
     synth.add_argument("-o", "--output", required=True, help="the .h5 file (with --pair: a folder)")
-    synth.add_argument("--train", type=_positive, default=1080, metavar="N", help="train images (default 1080)")
-    synth.add_argument("--test", type=_positive, default=120, metavar="N", help="test images (default 120)")
-    synth.add_argument("--size", type=_positive, default=64, metavar="PX", help="image side (default 64)")
-    synth.add_argument("--seed", type=int, default=0, help="random seed (default 0); same seed, same data")
-    synth.add_argument("--pair", action="store_true", help="write train_signs.h5 and test_signs.h5 as the seed has")
+    synth.add_argument(
+        "--train", type=_positive, default=1080, metavar="N", help="train images (default 1080)"
+    )
+    synth.add_argument(
+        "--test", type=_positive, default=120, metavar="N", help="test images (default 120)"
+    )
+    synth.add_argument(
+        "--size", type=_positive, default=64, metavar="PX", help="image side (default 64)"
+    )
+    synth.add_argument(
+        "--seed", type=int, default=0, help="random seed (default 0); same seed, same data"
+    )
+    synth.add_argument(
+        "--pair", action="store_true", help="write train_signs.h5 and test_signs.h5 as the seed has"
+    )
 
     diff = _command(
         sub,
@@ -197,19 +253,37 @@ def _parser() -> argparse.ArgumentParser:
         "every weight of A loads into B by layer name. Two specs are compared without "
         "TensorFlow. Exit 0 identical, 1 different, 2 error.",
     )
-    diff.add_argument("a", help="model A: a spec, a generated module (.py) or a saved model (.keras)")
+    diff.add_argument(
+        "a", help="model A: a spec, a generated module (.py) or a saved model (.keras)"
+    )
     diff.add_argument("b", nargs="?", help="model B (omitted with --against)")
     diff.add_argument(
         "--against",
         metavar="REV",
         help="compare spec A as it is at git revision REV (A) with the file as it is now (B)",
     )
-    for flag, dest, which in (("--set", "sets", "both sides"), ("--set-a", "sets_a", "A"), ("--set-b", "sets_b", "B")):
+    for flag, dest, which in (
+        ("--set", "sets", "both sides"),
+        ("--set-a", "sets_a", "A"),
+        ("--set-b", "sets_b", "B"),
+    ):
         diff.add_argument(
-            flag, dest=dest, action="append", default=[], metavar="KEY=VALUE", help=f"override a param of {which}"
+            flag,
+            dest=dest,
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help=f"override a param of {which}",
         )
-    diff.add_argument("--layers", action="store_true", help="also every changed layer, by stage and block")
-    diff.add_argument("--format", choices=["text", "json"], default="text", help="text (default) or json (docs/diff.md)")
+    diff.add_argument(
+        "--layers", action="store_true", help="also every changed layer, by stage and block"
+    )
+    diff.add_argument(
+        "--format",
+        choices=["text", "json"],
+        default="text",
+        help="text (default) or json (docs/diff.md)",
+    )
     return parser
 
 
@@ -217,7 +291,9 @@ def _positive(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer. Received: {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer. Received: {text!r}"
+        ) from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer. Received: {value}")
     return value
@@ -235,7 +311,9 @@ def parse_sets(pairs: list[str]) -> dict:
         try:
             out[key.strip()] = parse_value(text)
         except SpecError as exc:
-            raise UsageError(f"--set {key}: the value is not valid YAML: {exc.problems[0].message}") from None
+            raise UsageError(
+                f"--set {key}: the value is not valid YAML: {exc.problems[0].message}"
+            ) from None
     return out
 
 
@@ -290,7 +368,10 @@ def cmd_codegen(args) -> int:
         for item in drift:
             print(f"{item.path.as_posix()}: {item.why}", file=sys.stderr)
         if drift:
-            print(f"{len(drift)} generated module(s) out of date; run: archspec codegen", file=sys.stderr)
+            print(
+                f"{len(drift)} generated module(s) out of date; run: archspec codegen",
+                file=sys.stderr,
+            )
             return 1
         print(f"{len(modules)} generated module(s) up to date")
         return 0
@@ -372,7 +453,12 @@ def cmd_data(args) -> int:
     from .data import write_synth_signs
 
     paths = write_synth_signs(
-        args.output, train=args.train, test=args.test, size=args.size, seed=args.seed, pair=args.pair
+        args.output,
+        train=args.train,
+        test=args.test,
+        size=args.size,
+        seed=args.seed,
+        pair=args.pair,
     )
     for path in paths:
         print(f"wrote {path.as_posix()}")
@@ -409,7 +495,19 @@ def cmd_diff(args) -> int:
     return result.exit_code
 
 
-COMMANDS = {"check": cmd_check, "build": cmd_build, "codegen": cmd_codegen, "diff": cmd_diff, "graph": cmd_graph, "schema": cmd_schema, "render": cmd_render, "completion": cmd_completion, "train": cmd_train, "evaluate": cmd_evaluate, "data": cmd_data}
+COMMANDS = {
+    "check": cmd_check,
+    "build": cmd_build,
+    "codegen": cmd_codegen,
+    "diff": cmd_diff,
+    "graph": cmd_graph,
+    "schema": cmd_schema,
+    "render": cmd_render,
+    "completion": cmd_completion,
+    "train": cmd_train,
+    "evaluate": cmd_evaluate,
+    "data": cmd_data,
+}
 
 
 def report(problems, fmt: str) -> None:
@@ -486,4 +584,6 @@ def main(argv: list[str] | None = None) -> int:
             )
         return 3
     finally:
-        vars(LIMITS).update(saved_limits)  # --limit holds for this run only (main may run in-process)
+        vars(LIMITS).update(
+            saved_limits
+        )  # --limit holds for this run only (main may run in-process)

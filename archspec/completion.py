@@ -36,7 +36,7 @@ def script(parser: argparse.ArgumentParser, shell: str) -> str:
     """The completion script for ``bash`` or ``zsh`` (through bashcompinit)."""
     commands = _subcommands(parser)
     cases = "\n".join(
-        f"        {name}) opts=\"{' '.join(sorted(sub._option_string_actions))}\" ;;"
+        f'        {name}) opts="{" ".join(sorted(sub._option_string_actions))}" ;;'
         for name, sub in commands.items()
     )
     preamble = "autoload -U +X bashcompinit && bashcompinit\n" if shell == "zsh" else ""

@@ -41,9 +41,19 @@ def diagram(graph: Graph, *, layers: bool = False):
 
     dot = graphviz.Digraph(graph.name)
     dot.attr(rankdir="TB", fontname="Helvetica", fontsize="11", nodesep="0.25", ranksep="0.3")
-    dot.attr("node", shape="box", style="rounded,filled", fontname="Helvetica", fontsize="10", color="#666666")
+    dot.attr(
+        "node",
+        shape="box",
+        style="rounded,filled",
+        fontname="Helvetica",
+        fontsize="10",
+        color="#666666",
+    )
     dot.attr("edge", fontname="Helvetica", fontsize="8", color="#555555", arrowsize="0.6")
-    dot.attr(label=f"{graph.model_name}: {graph.total:,} params, output {_dims(graph.output_shape[1:])}", labelloc="t")
+    dot.attr(
+        label=f"{graph.model_name}: {graph.total:,} params, output {_dims(graph.output_shape[1:])}",
+        labelloc="t",
+    )
     if layers:
         _layer_diagram(dot, graph)
     else:
@@ -56,14 +66,18 @@ def _block_diagram(dot, graph: Graph) -> None:
     owner = {name: row.name for row in rows for name in row.layers}
     stages: dict = {}
     for row in rows:
-        label = row.name if row.name in (row.kind, f"{row.kind}_layer") else f"{row.name}\n{row.kind}"
+        label = (
+            row.name if row.name in (row.kind, f"{row.kind}_layer") else f"{row.name}\n{row.kind}"
+        )
         if row.params:
             label += f"\n{row.params:,} params"
         colour = BLOCK_COLOUR if row.block else COLOURS.get(row.kind, "#ffffff")
         target = dot
         if row.block and row.stage is not None:
             if row.stage not in stages:
-                stages[row.stage] = graphviz_subgraph(dot, f"cluster_stage_{row.stage}", f"stage {row.stage}")
+                stages[row.stage] = graphviz_subgraph(
+                    dot, f"cluster_stage_{row.stage}", f"stage {row.stage}"
+                )
             target = stages[row.stage]
         target.node(row.name, label, fillcolor=colour)
     for sub in stages.values():
@@ -105,7 +119,9 @@ def _depth(prefix, parents) -> int:
 
 def _cluster(dot, clusters: dict, prefix: str, parents: dict, kinds: dict):
     if prefix not in clusters:
-        clusters[prefix] = graphviz_subgraph(dot, f"cluster_{prefix}", f"{prefix} ({kinds[prefix]})")
+        clusters[prefix] = graphviz_subgraph(
+            dot, f"cluster_{prefix}", f"{prefix} ({kinds[prefix]})"
+        )
         if parents.get(prefix) is not None:
             _cluster(dot, clusters, parents[prefix], parents, kinds)
     return clusters[prefix]

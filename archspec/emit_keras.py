@@ -49,6 +49,7 @@ def build_model(graph: Graph):
                 f"the static rules {node.output_shape}"
             )
         tensors[node.name] = out
+
     def one_or_list(names):
         return tensors[names[0]] if len(names) == 1 else [tensors[n] for n in names]
 

@@ -70,7 +70,9 @@ def same_except_version(a: str, b: str) -> bool:
     )
 
 
-def generate(resolved: ResolvedSpec, graph: Graph, *, source: str, style: str = "structured") -> str:
+def generate(
+    resolved: ResolvedSpec, graph: Graph, *, source: str, style: str = "structured"
+) -> str:
     """The Python module of a spec."""
     if style == "flat":
         return _Flat(resolved, graph, source).module()
@@ -83,25 +85,34 @@ def generate(resolved: ResolvedSpec, graph: Graph, *, source: str, style: str = 
 
 
 def _call_lines(target: str, callee: str, args: list[str], tail: str, depth: int) -> list[str]:
-    return _TEMPLATES.get_template("call.py.j2").render(
-        indent=INDENT * depth,
-        target=target,
-        callee=callee,
-        args=args,
-        tail=tail,
-        one_line=len(INDENT * depth + f"{target} = {callee}({', '.join(args)}){tail}") <= LINE_LENGTH,
-    ).splitlines()
+    return (
+        _TEMPLATES.get_template("call.py.j2")
+        .render(
+            indent=INDENT * depth,
+            target=target,
+            callee=callee,
+            args=args,
+            tail=tail,
+            one_line=len(INDENT * depth + f"{target} = {callee}({', '.join(args)}){tail}")
+            <= LINE_LENGTH,
+        )
+        .splitlines()
+    )
 
 
 # Characters a comment must not carry as they are: NUL (Python refuses the file), other
 # control characters, and bidirectional overrides (code that reads differently than it runs).
-_UNPRINTABLE = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_UNPRINTABLE = re.compile(
+    "[\x00-\x08\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+)
 
 
 def _comment(text: str | None, depth: int) -> list[str]:
     if not text:
         return []
-    lines = [_UNPRINTABLE.sub(lambda m: ascii(m[0])[1:-1], line) for line in text.strip().splitlines()]
+    lines = [
+        _UNPRINTABLE.sub(lambda m: ascii(m[0])[1:-1], line) for line in text.strip().splitlines()
+    ]
     return [(INDENT * depth + "# " + line.strip()).rstrip() for line in lines]
 
 
@@ -126,7 +137,9 @@ class _Module:
         self.helpers.add(name)
 
 
-def _render_module(source: str, digest: str, doc: str | None, functions: list[dict], module: _Module) -> str:
+def _render_module(
+    source: str, digest: str, doc: str | None, functions: list[dict], module: _Module
+) -> str:
     return _TEMPLATES.get_template("module.py.j2").render(
         header=header(source, digest),
         doc=_comment(doc, 0),
@@ -162,18 +175,25 @@ class _Flat:
             taken.add(var)
             names[node.name] = var
             if node.op == "input":
-                body.append(f"{INDENT}{var} = keras.Input(shape={literal(node.attrs['shape'])}, name={string(node.name)})")
+                body.append(
+                    f"{INDENT}{var} = keras.Input(shape={literal(node.attrs['shape'])}, name={string(node.name)})"
+                )
                 continue
             inputs = [names[i] for i in node.inputs]
             tail = f"([{', '.join(inputs)}])" if OPS[node.op].merge else f"({inputs[0]})"
             body += _call_lines(var, f"layers.{node.keras_class}", self._args(node), tail, 1)
         outputs = ", ".join(names[n] for n in self.g.outputs)
         inputs = ", ".join(names[n] for n in self.g.inputs)
-        body.append(f"{INDENT}return keras.Model({inputs}, {outputs}, name={string(self.g.model_name)})")
+        body.append(
+            f"{INDENT}return keras.Model({inputs}, {outputs}, name={string(self.g.model_name)})"
+        )
         params = ", ".join(f"{k}={literal(_tuples(v))}" for k, v in self.g.params.items())
         function = {
             "signature": f"def {self.g.name}():",
-            "doc": _comment(f"{self.r.spec.doc or ''}\nFlat form: one statement per layer, built with {params or 'no params'}.", 1),
+            "doc": _comment(
+                f"{self.r.spec.doc or ''}\nFlat form: one statement per layer, built with {params or 'no params'}.",
+                1,
+            ),
             "body": body,
         }
         return _render_module(self.source, self.r.digest(), self.r.spec.doc, [function], _Module())
@@ -182,7 +202,9 @@ class _Flat:
     def _args(node: Node) -> list[str]:
         """Every argument that differs from what Keras does when it is left out."""
         op = OPS[node.op]
-        always = {k for k, f in op.args.model_fields.items() if f.is_required()} | set(IMPLIED.get(op.kind, ()))
+        always = {k for k, f in op.args.model_fields.items() if f.is_required()} | set(
+            IMPLIED.get(op.kind, ())
+        )
         omitted = op.args.model_validate({k: node.attrs[k] for k in always}).model_dump()
         out = []
         for key, value in node.attrs.items():
@@ -241,7 +263,9 @@ class _Structured:
         self.r, self.g, self.source = resolved, graph, source
         self.module_info = _Module()
         self.nodes = {(n.where.file, n.where.path): n for n in graph.nodes if n.where}
-        self.instances = {(b.where.file, b.where.path): b for b in graph.blocks if b.where and b.parent is None}
+        self.instances = {
+            (b.where.file, b.where.path): b for b in graph.blocks if b.where and b.parent is None
+        }
         self.kinds: dict[str, bool] = {}  # block kind -> called only from stage positions
         self.serial = 0
 
@@ -255,7 +279,9 @@ class _Structured:
             for kind in [k for k in self.kinds if k not in done]:
                 done.add(kind)
                 functions.append(self._block_function(self.r.blocks[kind]))
-        return _render_module(self.source, self.r.digest(), None, [*functions, model], self.module_info)
+        return _render_module(
+            self.source, self.r.digest(), None, [*functions, model], self.module_info
+        )
 
     def _translator(self, scope: _Scope, current: str) -> Translator:
         tensors = {"x": current}
@@ -280,11 +306,22 @@ class _Structured:
         body = [f"{INDENT}inputs = keras.Input(shape={shape}, name={name})"]
         current = "inputs"
         for i, item in enumerate(spec.layers):
-            current = self._item(item, current, "x", _Scope(doc, ("layers", i), names, None, [spec.defaults]), body, 1)
+            current = self._item(
+                item,
+                current,
+                "x",
+                _Scope(doc, ("layers", i), names, None, [spec.defaults]),
+                body,
+                1,
+            )
         model_name = self._source(spec.model_name or spec.name, scope, current, ("model_name",))
         body.append(f"{INDENT}return keras.Model(inputs, {current}, name={model_name})")
         params = ", ".join(f"{identifier(k)}={literal(_tuples(v))}" for k, v in spec.params.items())
-        return {"signature": f"def {spec.name}({params}):", "doc": _comment(spec.doc, 1), "body": body}
+        return {
+            "signature": f"def {spec.name}({params}):",
+            "doc": _comment(spec.doc, 1),
+            "body": body,
+        }
 
     # ---- items ----------------------------------------------------------------------------
 
@@ -300,9 +337,21 @@ class _Structured:
             return self._stage(args, current, scope, args_path, lines, depth)
         if kind in OPS:
             return self._layer(OPS[kind], args, [current], target, scope, args_path, lines, depth)
-        return self._call(kind, args, current, target, scope, args_path, lines, depth, position=None)
+        return self._call(
+            kind, args, current, target, scope, args_path, lines, depth, position=None
+        )
 
-    def _layer(self, op: Op, raw, inputs: list[str], target: str, scope: _Scope, path: tuple, lines: list, depth: int) -> str:
+    def _layer(
+        self,
+        op: Op,
+        raw,
+        inputs: list[str],
+        target: str,
+        scope: _Scope,
+        path: tuple,
+        lines: list,
+        depth: int,
+    ) -> str:
         try:
             args = layer_args(op, raw)
         except ItemError as exc:
@@ -313,7 +362,7 @@ class _Structured:
         explicit = args.pop("name", None)
         merged = {}
         for table in scope.defaults:
-            merged.update((table.get(op.kind) or {}))
+            merged.update(table.get(op.kind) or {})
         merged.update(args)
         source = []
         positional = True
@@ -330,16 +379,31 @@ class _Structured:
             source.append(code if positional else f"{key}={code}")
         source.append(f"name={self._layer_name(op, merged, role, explicit, scope, current, path)}")
         tail = f"([{', '.join(inputs)}])" if op.merge else None
-        return self._emit(target, f"layers.{op.keras_class}", source, tail, current, when, scope, path, lines, depth)
+        return self._emit(
+            target,
+            f"layers.{op.keras_class}",
+            source,
+            tail,
+            current,
+            when,
+            scope,
+            path,
+            lines,
+            depth,
+        )
 
     def _initializer(self, value, scope: _Scope, path: tuple) -> str:
         from .ops import _initializer
 
         if is_expression(value) or isinstance(value, list):
-            raise _spec_error(self.r, scope.doc, path, "an initializer must be written out, not computed")
+            raise _spec_error(
+                self.r, scope.doc, path, "an initializer must be written out, not computed"
+            )
         return _initializer_source(_initializer(value))
 
-    def _layer_name(self, op: Op, merged: dict, role, explicit, scope: _Scope, current: str, path: tuple) -> str:
+    def _layer_name(
+        self, op: Op, merged: dict, role, explicit, scope: _Scope, current: str, path: tuple
+    ) -> str:
         if explicit is not None:
             return self._source(explicit, scope, current, path + ("name",))
         if scope.entry is None:
@@ -350,7 +414,12 @@ class _Structured:
         table = naming.layer if role not in (None, "") else naming.block_layer
         template = template_for(table, op.kind)
         if template is None:
-            raise _spec_error(self.r, scope.doc, path, f"the naming scheme does not name {op.kind} layers; give it a name")
+            raise _spec_error(
+                self.r,
+                scope.doc,
+                path,
+                f"the naming scheme does not name {op.kind} layers; give it a name",
+            )
         constants = {"kind": op.kind, "role": role}
         names = scope.names
         if is_expression(role):
@@ -391,7 +460,9 @@ class _Structured:
 
     # ---- stages and block calls -------------------------------------------------------------
 
-    def _stage(self, args: dict, current: str, scope: _Scope, path: tuple, lines: list, depth: int) -> str:
+    def _stage(
+        self, args: dict, current: str, scope: _Scope, path: tuple, lines: list, depth: int
+    ) -> str:
         stage = self._source(args["id"], scope, current, path + ("id",))
         shared = {k: v for k, v in args.items() if k not in ("id", "blocks")}
         index = 1
@@ -406,21 +477,44 @@ class _Structured:
             call_args.update({k: (v, apath + (k,)) for k, v in (entry_args or {}).items()})
             if isinstance(count, str) and count.strip().isdigit():
                 count = int(count)
-            count_value = count if isinstance(count, int) else self._source(count, scope, current, cpath)
+            count_value = (
+                count if isinstance(count, int) else self._source(count, scope, current, cpath)
+            )
             position = {"stage": stage, "index": index, "count": count_value}
-            current = self._call(kind, call_args, current, "x", scope, apath, lines, depth, position=position, raw=False)
+            current = self._call(
+                kind,
+                call_args,
+                current,
+                "x",
+                scope,
+                apath,
+                lines,
+                depth,
+                position=position,
+                raw=False,
+            )
             index = _add(index, count_value)
         return current
 
-    def _call(self, kind, args, current, target, scope, path, lines, depth, *, position, raw=True) -> str:
+    def _call(
+        self, kind, args, current, target, scope, path, lines, depth, *, position, raw=True
+    ) -> str:
         if raw:
-            args = {k: (v, path + (k,)) for k, v in (args or {}).items()} if isinstance(args, dict) else {}
+            args = (
+                {k: (v, path + (k,)) for k, v in (args or {}).items()}
+                if isinstance(args, dict)
+                else {}
+            )
         args = dict(args)
         when = args.pop("when", (True, None))[0]
         explicit = args.pop("name", (None, None))
         role = args.pop("role", (None, None))[0]
-        self.kinds[kind] = self.kinds.get(kind, True) and position is not None and explicit[0] is None
-        source = [f"{identifier(k)}={self._source(v, scope, current, p)}" for k, (v, p) in args.items()]
+        self.kinds[kind] = (
+            self.kinds.get(kind, True) and position is not None and explicit[0] is None
+        )
+        source = [
+            f"{identifier(k)}={self._source(v, scope, current, p)}" for k, (v, p) in args.items()
+        ]
         if position is None:
             if explicit[0] is not None:
                 name = self._source(explicit[0], scope, current, explicit[1])
@@ -429,11 +523,27 @@ class _Structured:
             else:
                 instance = self.instances.get((scope.doc.where(scope.path).file, scope.path))
                 if instance is None:
-                    raise _spec_error(self.r, scope.doc, scope.path, "a block that the spec's defaults leave out needs a name")
+                    raise _spec_error(
+                        self.r,
+                        scope.doc,
+                        scope.path,
+                        "a block that the spec's defaults leave out needs a name",
+                    )
                 name = string(instance.prefix)
             if scope.entry is None:
                 self.serial = _add(self.serial, 1)
-            return self._emit(target, identifier(kind), [current, *source, f"name={name}"], "", current, when, scope, path, lines, depth)
+            return self._emit(
+                target,
+                identifier(kind),
+                [current, *source, f"name={name}"],
+                "",
+                current,
+                when,
+                scope,
+                path,
+                lines,
+                depth,
+            )
         return self._positioned_calls(kind, source, position, current, scope, path, lines, depth)
 
     def _positioned_calls(self, kind, source, position, current, scope, path, lines, depth) -> str:
@@ -449,8 +559,17 @@ class _Structured:
                     block = f"block_letter({index})"
                     if "block" in uses:
                         self.module_info.use("block_letter")
-                values = {"stage": position["stage"], "block": block, "index": str(index), "serial": str(self.serial)}
-                call = [current, *source, *(f"{k}={values[k]}" for k in POSITION_NAMES if k in uses)]
+                values = {
+                    "stage": position["stage"],
+                    "block": block,
+                    "index": str(index),
+                    "serial": str(self.serial),
+                }
+                call = [
+                    current,
+                    *source,
+                    *(f"{k}={values[k]}" for k in POSITION_NAMES if k in uses),
+                ]
                 lines += _call_lines("x", identifier(kind), call, "", depth)
                 current = "x"
                 self.serial = _add(self.serial, 1)
@@ -461,7 +580,11 @@ class _Structured:
         serial0 = self.serial
         if uses <= {"stage", "block"} and isinstance(count, int) and isinstance(first, int):
             letters = [letter(first + n) for n in range(count)]
-            sequence = string("".join(letters)) if all(len(s) == 1 for s in letters) else literal(tuple(letters))
+            sequence = (
+                string("".join(letters))
+                if all(len(s) == 1 for s in letters)
+                else literal(tuple(letters))
+            )
             loop = f"for block in {sequence}:"
             values = {"stage": position["stage"], "block": "block"}
         else:
@@ -473,7 +596,12 @@ class _Structured:
                 block = "block_letter(index)"
                 self.module_info.use("block_letter")
             offset = f"index - {first}" if isinstance(first, int) else f"index - ({first})"
-            values = {"stage": position["stage"], "block": block, "index": "index", "serial": f"{serial0} + {offset}"}
+            values = {
+                "stage": position["stage"],
+                "block": block,
+                "index": "index",
+                "serial": f"{serial0} + {offset}",
+            }
         lines.append(f"{INDENT * depth}{loop}")
         call = ["x", *source, *(f"{k}={values[k]}" for k in POSITION_NAMES if k in uses)]
         lines += _call_lines("x", identifier(kind), call, "", depth + 1)
@@ -509,13 +637,21 @@ class _Structured:
             needed.discard(var)
             var_names = _Names(names, used=set())
             vscope = _Scope(doc, entry.path + ("vars", var), var_names, entry)
-            var_lines.insert(0, f"{INDENT}{identifier(var)} = {self._source(value, vscope, 'inputs', entry.path + ('vars', var))}")
+            var_lines.insert(
+                0,
+                f"{INDENT}{identifier(var)} = {self._source(value, vscope, 'inputs', entry.path + ('vars', var))}",
+            )
             needed |= var_names.used
         head = []
         if "prefix" in needed:
             if positioned:
                 pnames = _Names(names, used=set())
-                template = self._source(self.r.naming.block, _Scope(doc, entry.path, pnames, entry), "inputs", entry.path)
+                template = self._source(
+                    self.r.naming.block,
+                    _Scope(doc, entry.path, pnames, entry),
+                    "inputs",
+                    entry.path,
+                )
                 head.append(f"{INDENT}prefix = {template}")
                 needed |= pnames.used
             else:
@@ -525,9 +661,19 @@ class _Structured:
             self.module_info, self.kinds, self.serial = saved
             return {"uses": uses}
         required = [identifier(k) for k, p in d.params.items() if p.required]
-        optional = [f"{identifier(k)}={literal(_tuples(p.default))}" for k, p in d.params.items() if not p.required]
+        optional = [
+            f"{identifier(k)}={literal(_tuples(p.default))}"
+            for k, p in d.params.items()
+            if not p.required
+        ]
         position_args = [k for k in POSITION_NAMES if k in uses]
-        signature = ["inputs", *required, *position_args, *([] if positioned else ["name"]), *optional]
+        signature = [
+            "inputs",
+            *required,
+            *position_args,
+            *([] if positioned else ["name"]),
+            *optional,
+        ]
         return {
             "signature": f"def {identifier(entry.name)}({', '.join(signature)}):",
             "doc": _comment(d.doc, 1),
@@ -537,12 +683,16 @@ class _Structured:
     def _block_body(self, entry: BlockEntry, scope: _Scope) -> list[str]:
         d = entry.definition
         lines: list[str] = []
-        at = lambda *parts: _Scope(scope.doc, entry.path + parts, scope.names, entry, scope.defaults)  # noqa: E731
+        at = lambda *parts: _Scope(
+            scope.doc, entry.path + parts, scope.names, entry, scope.defaults
+        )  # noqa: E731
         current = "inputs"
         # Variables: x for the main (longest) branch and the result, shortcut for a second
         # branch, y for the block's own layers when branches follow them.
         for i, item in enumerate(d.layers):
-            current = self._item(item, current, "y" if d.branches else "x", at("layers", i), lines, 1)
+            current = self._item(
+                item, current, "y" if d.branches else "x", at("layers", i), lines, 1
+            )
         after_layers = current
         conditional = any(b.when is not True for b in d.branches)
         non_empty = sorted(
@@ -560,8 +710,12 @@ class _Structured:
             elif branch.from_ == "layers":
                 start = after_layers
             else:
-                choice = self._source(branch.from_, at(*bpath, "from"), current, entry.path + bpath + ("from",))
-                lines.append(f"{INDENT}start{b + 1} = inputs if ({choice}) == \"input\" else {after_layers}")
+                choice = self._source(
+                    branch.from_, at(*bpath, "from"), current, entry.path + bpath + ("from",)
+                )
+                lines.append(
+                    f'{INDENT}start{b + 1} = inputs if ({choice}) == "input" else {after_layers}'
+                )
                 start = f"start{b + 1}"
             if non_empty and b == non_empty[0]:
                 var = "x"
@@ -571,12 +725,18 @@ class _Structured:
                 var = f"branch{b + 1}"
             depth = 1
             if branch.when is not True:
-                condition = self._source(
-                    "{{ " + branch.when + " }}" if not is_expression(branch.when) else branch.when,
-                    at(*bpath),
-                    current,
-                    entry.path + bpath + ("when",),
-                ) if not isinstance(branch.when, bool) else repr(branch.when)
+                condition = (
+                    self._source(
+                        "{{ " + branch.when + " }}"
+                        if not is_expression(branch.when)
+                        else branch.when,
+                        at(*bpath),
+                        current,
+                        entry.path + bpath + ("when",),
+                    )
+                    if not isinstance(branch.when, bool)
+                    else repr(branch.when)
+                )
                 lines.append(f"{INDENT}if {condition}:")
                 depth = 2
             out = start

@@ -70,7 +70,9 @@ def _size(value) -> int:
             seen += 1
         elif isinstance(item, int):
             if abs(item) > LIMITS.max_int:
-                raise ExpressionError(f"integer too large: more than {LIMITS.max_int:,} (limit max_int)")
+                raise ExpressionError(
+                    f"integer too large: more than {LIMITS.max_int:,} (limit max_int)"
+                )
             seen += 1
         elif isinstance(item, str):
             seen += max(len(item), 1)
@@ -117,7 +119,9 @@ class _Sandbox(ImmutableSandboxedEnvironment):
             obj._fail_with_undefined_error()
         if not any(obj is f for f in _CALLABLE):
             name = getattr(obj, "__name__", type(obj).__name__)
-            raise ExpressionError(f"'{name}' cannot be called; the functions are: {', '.join(FUNCTIONS)}")
+            raise ExpressionError(
+                f"'{name}' cannot be called; the functions are: {', '.join(FUNCTIONS)}"
+            )
         return _check_size(obj(*args, **kwargs))
 
     def call_binop(self, context, operator_name, left, right):
@@ -129,7 +133,9 @@ class _Sandbox(ImmutableSandboxedEnvironment):
             for seq, n in ((left, right), (right, left)):
                 repeated = isinstance(seq, str | list | tuple) and isinstance(n, int) and n > 0
                 if repeated and _size(seq) * n > LIMITS.max_string:
-                    raise ExpressionError("repetition builds a value that is too large (limit max_string)")
+                    raise ExpressionError(
+                        "repetition builds a value that is too large (limit max_string)"
+                    )
             return _check_size(operator.mul(left, right))
         if operator_name == "%" and isinstance(left, str):
             for match in _PERCENT_WIDTH.finditer(left):
@@ -227,7 +233,9 @@ def _run(fn, source: str, context: dict):
         raise
     except jinja2.UndefinedError as exc:
         names = ", ".join(sorted(k for k in context if not k.startswith("_"))) or "none"
-        raise ExpressionError(f"in '{source.strip()}': {exc.message}; known names: {names}") from None
+        raise ExpressionError(
+            f"in '{source.strip()}': {exc.message}; known names: {names}"
+        ) from None
     except jinja2.exceptions.SecurityError as exc:
         raise ExpressionError(f"in '{source.strip()}': not allowed: {exc}") from None
     except RecursionError:

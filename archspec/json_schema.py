@@ -24,8 +24,14 @@ def _layer_args(op) -> dict:
     properties = {}
     for key, prop in schema.get("properties", {}).items():
         properties[key] = {"anyOf": [prop, EXPRESSION], "description": prop.get("title", key)}
-    properties["name"] = {"type": ["string", "null"], "description": "the layer's name (a template)"}
-    properties["role"] = {"type": ["string", "integer"], "description": "its part in a block's names"}
+    properties["name"] = {
+        "type": ["string", "null"],
+        "description": "the layer's name (a template)",
+    }
+    properties["role"] = {
+        "type": ["string", "integer"],
+        "description": "its part in a block's names",
+    }
     properties["when"] = {"type": ["boolean", "string"], "description": "a condition"}
     # No "required": a spec's or library's defaults may supply any argument.
     args = {"type": "object", "properties": properties, "additionalProperties": False}
@@ -118,7 +124,6 @@ def schemas() -> dict[str, str]:
     """File name → JSON text of every schema archspec publishes."""
     return {
         "spec.schema.json": json.dumps(spec_schema(Spec, "spec"), indent=2, sort_keys=True) + "\n",
-        "library.schema.json": json.dumps(spec_schema(Library, "library"), indent=2, sort_keys=True) + "\n",
+        "library.schema.json": json.dumps(spec_schema(Library, "library"), indent=2, sort_keys=True)
+        + "\n",
     }
-
-

@@ -110,7 +110,9 @@ class _BoundedComposer(yaml.composer.Composer, yaml.resolver.Resolver):
         return node
 
 
-class _PurePythonLoader(_BoundedComposer, yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):
+class _PurePythonLoader(
+    _BoundedComposer, yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser
+):
     def __init__(self, text: str):
         yaml.reader.Reader.__init__(self, text)
         yaml.scanner.Scanner.__init__(self)
@@ -164,7 +166,9 @@ def read_text(file: str | os.PathLike) -> str:
 
 
 # What YAML itself refuses in a stream (PyYAML's printable set); NUL means a binary file.
-_NOT_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_NOT_PRINTABLE = re.compile(
+    "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
 _LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
 
@@ -210,7 +214,9 @@ def load_document(file: str | os.PathLike, text: str | None = None) -> Document:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise SpecError.at(Where(name, line, col), f"YAML syntax: {_syntax_message(exc, text)}") from None
+        raise SpecError.at(
+            Where(name, line, col), f"YAML syntax: {_syntax_message(exc, text)}"
+        ) from None
     except yaml.YAMLError as exc:
         raise SpecError.at(Where(name, 1, 1), f"YAML syntax: {exc}") from None
     finally:
@@ -225,7 +231,10 @@ def load_document(file: str | os.PathLike, text: str | None = None) -> Document:
 
 # The tags of plain data; any other (``!!python/object``, ``!!set``, ``!custom``) is refused.
 _TAGS = {
-    yaml.ScalarNode: {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "timestamp", "binary")},
+    yaml.ScalarNode: {
+        f"tag:yaml.org,2002:{t}"
+        for t in ("str", "int", "float", "bool", "null", "timestamp", "binary")
+    },
     yaml.SequenceNode: {"tag:yaml.org,2002:seq"},
     yaml.MappingNode: {"tag:yaml.org,2002:map"},
 }
@@ -268,7 +277,9 @@ class _Converter:
         except (yaml.YAMLError, ValueError, TypeError, AttributeError) as exc:
             kind = node.tag.rsplit(":", 1)[-1]
             detail = getattr(exc, "problem", None) or str(exc)
-            raise self._error(node, path, f"cannot read {node.value[:80]!r} as a YAML {kind}: {detail}") from None
+            raise self._error(
+                node, path, f"cannot read {node.value[:80]!r} as a YAML {kind}: {detail}"
+            ) from None
         if isinstance(value, str):
             if len(value) > LIMITS.max_string:
                 raise self._error(
@@ -278,10 +289,16 @@ class _Converter:
                     "(limit max_string)",
                 )
             if _SURROGATE.search(value):
-                raise self._error(node, path, "a string with a lone surrogate escape (\\ud800-\\udfff) is not text")
+                raise self._error(
+                    node,
+                    path,
+                    "a string with a lone surrogate escape (\\ud800-\\udfff) is not text",
+                )
         if isinstance(value, bytes | set) or not _plain(value):
             hint = " (quote it to make it a string)" if node.style is None else ""
-            raise self._error(node, path, f"unsupported YAML value of type {type(value).__name__}{hint}")
+            raise self._error(
+                node, path, f"unsupported YAML value of type {type(value).__name__}{hint}"
+            )
         return value
 
     def _mapping(self, node: yaml.MappingNode, path: Path) -> dict:
@@ -302,10 +319,14 @@ class _Converter:
         explicit: dict = {}
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE:
-                sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                sources = (
+                    value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                )
                 for source in sources:
                     if not isinstance(source, yaml.MappingNode):
-                        raise self._error(source, path, "a merge key (<<) takes a mapping or a list of mappings")
+                        raise self._error(
+                            source, path, "a merge key (<<) takes a mapping or a list of mappings"
+                        )
                     for key, k, v in self._pairs(source, path):
                         if key not in explicit:
                             pairs.setdefault(key, (k, v))
@@ -314,7 +335,9 @@ class _Converter:
             if key in explicit:
                 first = _pos(explicit[key])
                 raise self._error(
-                    key_node, path + (key,), f"duplicate key '{key}' (first defined at line {first[0]}, column {first[1]})"
+                    key_node,
+                    path + (key,),
+                    f"duplicate key '{key}' (first defined at line {first[0]}, column {first[1]})",
                 )
             explicit[key] = key_node
             pairs[key] = (key_node, value_node)
@@ -327,9 +350,15 @@ class _Converter:
             raise self._error(node, path, "mapping keys must be plain scalars")
         if node.tag != "tag:yaml.org,2002:str":
             kind = node.tag.rsplit(":", 1)[-1]
-            raise self._error(node, path, f"a key must be a string; {node.value!r} reads as a YAML {kind} (quote it)")
+            raise self._error(
+                node,
+                path,
+                f"a key must be a string; {node.value!r} reads as a YAML {kind} (quote it)",
+            )
         if len(node.value) > LIMITS.max_string:
-            raise self._error(node, path, f"a key of {len(node.value):,} characters (limit max_string)")
+            raise self._error(
+                node, path, f"a key of {len(node.value):,} characters (limit max_string)"
+            )
         return node.value
 
 

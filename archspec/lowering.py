@@ -14,9 +14,9 @@ from dataclasses import dataclass, field, replace
 
 import pydantic
 
+from . import items
 from .errors import Problem, SpecError, Where, did_you_mean, format_path
 from .expr import ExpressionError, TensorInfo, condition, evaluate
-from . import items
 from .ir import BlockInstance, Graph, Node
 from .limits import LIMITS
 from .loader import Document
@@ -79,7 +79,11 @@ class _Lowering:
     def run(self) -> Graph:
         spec, doc = self.r.spec, self.r.doc
         context = dict(self.r.params)
-        self.spec_defaults = (doc, ("defaults",), self._checked_defaults(spec.defaults, doc, ("defaults",)))
+        self.spec_defaults = (
+            doc,
+            ("defaults",),
+            self._checked_defaults(spec.defaults, doc, ("defaults",)),
+        )
         scope = Scope(doc, (), context, [self.spec_defaults])
         x = self._input(scope.at("input"))
         for i, item in enumerate(spec.layers):
@@ -114,7 +118,8 @@ class _Lowering:
             not isinstance(shape, list | tuple)
             or not shape
             or not all(
-                d is None or (isinstance(d, int) and not isinstance(d, bool) and 0 < d <= LIMITS.max_int)
+                d is None
+                or (isinstance(d, int) and not isinstance(d, bool) and 0 < d <= LIMITS.max_int)
                 for d in shape
             )
         ):
@@ -125,7 +130,15 @@ class _Lowering:
         name = self._eval(decl.name, scope, scope.context, ("input", "name"))
         name = self._layer_name(name, scope, ("input", "name"))
         self._add(
-            Node(name, "input", "InputLayer", {"shape": tuple(shape)}, (), tuple(shape), where=self._where(scope)),
+            Node(
+                name,
+                "input",
+                "InputLayer",
+                {"shape": tuple(shape)},
+                (),
+                tuple(shape),
+                where=self._where(scope),
+            ),
             scope,
         )
         return name
@@ -133,12 +146,17 @@ class _Lowering:
     def _checked_defaults(self, defaults: dict, doc: Document, path: tuple) -> dict:
         for kind, args in defaults.items():
             if kind not in OPS:
-                raise doc.error(path + (kind,), f"defaults: unknown layer kind '{kind}'" + did_you_mean(kind, OPS), key=True)
+                raise doc.error(
+                    path + (kind,),
+                    f"defaults: unknown layer kind '{kind}'" + did_you_mean(kind, OPS),
+                    key=True,
+                )
             for key in args or {}:
                 if key not in OPS[kind].args.model_fields:
                     raise doc.error(
                         path + (kind, key),
-                        f"unknown argument '{key}' for {kind}" + did_you_mean(key, OPS[kind].args.model_fields),
+                        f"unknown argument '{key}' for {kind}"
+                        + did_you_mean(key, OPS[kind].args.model_fields),
                         key=True,
                     )
         return {k: v or {} for k, v in defaults.items()}
@@ -162,7 +180,9 @@ class _Lowering:
             values = self._call_args(args, scope, args_path)
             return self._block(self.r.blocks[kind], values, x, scope, position=None)
         known = list(OPS) + list(self.r.blocks) + ["stage"]
-        raise self._error(scope, f"unknown layer or block kind '{kind}'" + did_you_mean(kind, known), key=True)
+        raise self._error(
+            scope, f"unknown layer or block kind '{kind}'" + did_you_mean(kind, known), key=True
+        )
 
     def _args_dict(self, op: Op, args, scope: Scope, path: tuple) -> dict:
         try:
@@ -177,12 +197,16 @@ class _Lowering:
         args = self._args_dict(op, raw, scope, path)
         in_shapes = [self.shapes[i] for i in inputs]
         context = {**scope.context, "x": TensorInfo(in_shapes[0])}
-        if "when" in args and not self._condition(args.pop("when"), scope, path + ("when",), context):
+        if "when" in args and not self._condition(
+            args.pop("when"), scope, path + ("when",), context
+        ):
             if scope.block is None and args.get("name") is None:
                 # The name it would have had, so that other layers' names do not depend
                 # on the condition, and generated code can name it when it is present.
                 where = self._where(scope, path)
-                self.reserved[(where.file, where.path)] = self.auto.next(keras_auto_name(op.keras_class), self.names)
+                self.reserved[(where.file, where.path)] = self.auto.next(
+                    keras_auto_name(op.keras_class), self.names
+                )
             return inputs[0]
         role = self._eval(args.pop("role", None), scope, context, path + ("role",))
         explicit = self._eval(args.pop("name", None), scope, context, path + ("name",))
@@ -216,10 +240,14 @@ class _Lowering:
                     raise ShapeError(f"more than {LIMITS.max_int:,} parameters (limit max_int)")
             except ShapeError as exc:
                 label = f"{op.kind} '{explicit}'" if explicit else op.kind
-                raise self._error(scope, f"{self._in_block(scope)}{label}: {exc}", path=path, value_error=True) from None
+                raise self._error(
+                    scope, f"{self._in_block(scope)}{label}: {exc}", path=path, value_error=True
+                ) from None
             memo = self.memo[memo_key] = (validated.model_dump(), shape, trainable, non_trainable)
         attrs, shape, trainable, non_trainable = memo
-        name = self._layer_name(explicit or self._auto_name(op, attrs, role, scope, path), scope, path)
+        name = self._layer_name(
+            explicit or self._auto_name(op, attrs, role, scope, path), scope, path
+        )
         self._add(
             Node(
                 name,
@@ -280,17 +308,25 @@ class _Lowering:
 
     def _stage(self, args, x: str, scope: Scope, path: tuple) -> str:
         if not isinstance(args, dict):
-            raise self._error(scope, f"stage: expected a mapping with id and blocks. Received: {args!r}", path=path)
+            raise self._error(
+                scope,
+                f"stage: expected a mapping with id and blocks. Received: {args!r}",
+                path=path,
+            )
         for key in ("id", "blocks"):
             if key not in args:
                 raise self._error(scope, f"stage: missing required key '{key}'", path=path)
         entries = args["blocks"]
         if not isinstance(entries, list) or not entries:
-            raise self._error(scope, "stage.blocks: expected a non-empty list of blocks", path=path + ("blocks",))
+            raise self._error(
+                scope, "stage.blocks: expected a non-empty list of blocks", path=path + ("blocks",)
+            )
         stage_id = self._eval(args["id"], scope, scope.context, path + ("id",))
         if isinstance(stage_id, bool) or not isinstance(stage_id, int | str):
             raise self._error(
-                scope, f"expected a stage number or name. Received: {stage_id!r}", path=path + ("id",)
+                scope,
+                f"expected a stage number or name. Received: {stage_id!r}",
+                path=path + ("id",),
             )
         shared = {
             k: (self._eval(v, scope, scope.context, path + (k,)), self._where(scope, path + (k,)))
@@ -329,14 +365,24 @@ class _Lowering:
         except items.ItemError as exc:
             raise self._error(entry_scope, str(exc)) from None
         if kind not in self.r.blocks:
-            hint = did_you_mean(kind, self.r.blocks) if self.r.blocks else "; no blocks are defined or imported"
-            raise self._error(entry_scope, f"unknown block '{kind}'{hint}", key=not isinstance(entry, str))
+            hint = (
+                did_you_mean(kind, self.r.blocks)
+                if self.r.blocks
+                else "; no blocks are defined or imported"
+            )
+            raise self._error(
+                entry_scope, f"unknown block '{kind}'{hint}", key=not isinstance(entry, str)
+            )
         count = self._eval(count, scope, scope.context, apath_count)
         if isinstance(count, str) and count.strip().isdigit():
             # More digits than any limit could allow: too large, without parsing them all
             count = int(count) if len(count.strip()) <= 18 else LIMITS.max_repeat + 10**18
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-            raise self._error(scope, f"repeat count must be a non-negative integer. Received: {count!r}", path=apath_count)
+            raise self._error(
+                scope,
+                f"repeat count must be a non-negative integer. Received: {count!r}",
+                path=apath_count,
+            )
         if count > LIMITS.max_repeat:
             shown = f"{count:,}" if count < 10**18 else "of more than 18 digits"
             raise self._error(
@@ -355,7 +401,9 @@ class _Lowering:
         if args is None:
             return {}
         if not isinstance(args, dict):
-            raise self._error(scope, f"block arguments must be a mapping. Received: {args!r}", path=path)
+            raise self._error(
+                scope, f"block arguments must be a mapping. Received: {args!r}", path=path
+            )
         return {
             k: (self._eval(v, scope, scope.context, path + (k,)), self._where(scope, path + (k,)))
             for k, v in args.items()
@@ -374,7 +422,9 @@ class _Lowering:
                 "layers and block calls (limit max_layers)",
             )
 
-    def _block(self, entry: BlockEntry, values: dict, x: str, scope: Scope, position: dict | None) -> str:
+    def _block(
+        self, entry: BlockEntry, values: dict, x: str, scope: Scope, position: dict | None
+    ) -> str:
         definition, doc, bpath = entry.definition, entry.doc, entry.path
         self._spend(scope)
         call = scope.call or self._where(scope)
@@ -436,7 +486,9 @@ class _Lowering:
                 continue
             start = self._eval(branch.from_, bscope, context, bscope.path + ("from",))
             if start not in ("input", "layers"):
-                raise self._error(bscope, f"from: expected 'input' or 'layers'. Received: {start!r}")
+                raise self._error(
+                    bscope, f"from: expected 'input' or 'layers'. Received: {start!r}"
+                )
             z = x if start == "input" else y
             for i, item in enumerate(branch.layers):
                 z = self._block_item(item, z, items.at(i))
@@ -458,17 +510,27 @@ class _Lowering:
             values = self._call_args(args, scope, args_path)
             return self._block(self.r.blocks[kind], values, x, scope, position=None)
         known = list(OPS) + list(self.r.blocks)
-        raise self._error(scope, f"unknown layer or block kind '{kind}'" + did_you_mean(kind, known), key=True)
+        raise self._error(
+            scope, f"unknown layer or block kind '{kind}'" + did_you_mean(kind, known), key=True
+        )
 
     def _merge(self, item, inputs: list[str], scope: Scope, block_input: str) -> str:
         kind, args, args_path = self._split(item, scope)
         if kind not in MERGES:
-            raise self._error(scope, f"unknown merge '{kind}'" + did_you_mean(kind, MERGES), key=isinstance(item, dict))
+            raise self._error(
+                scope,
+                f"unknown merge '{kind}'" + did_you_mean(kind, MERGES),
+                key=isinstance(item, dict),
+            )
         shapes = [self.shapes[i] for i in inputs]
         if kind != "concatenate" and len(set(shapes)) > 1:
             ends = [
                 f"branch {n} "
-                + ("(the identity shortcut) passes the block input" if name == block_input else f"ends at '{name}'")
+                + (
+                    "(the identity shortcut) passes the block input"
+                    if name == block_input
+                    else f"ends at '{name}'"
+                )
                 + f" with shape (None, {', '.join(map(str, shape))}), {shape[-1]} channels"
                 for n, (name, shape) in enumerate(zip(inputs, shapes), 1)
             ]
@@ -486,8 +548,17 @@ class _Lowering:
         bound = {}
         for key, (value, where) in values.items():
             if key not in declared:
-                hint = did_you_mean(key, declared) if declared else f"; block '{entry.name}' takes no params"
-                problems.append(Problem(where, f"{format_path(where.path)}: unknown param '{key}' for block '{entry.name}'{hint}"))
+                hint = (
+                    did_you_mean(key, declared)
+                    if declared
+                    else f"; block '{entry.name}' takes no params"
+                )
+                problems.append(
+                    Problem(
+                        where,
+                        f"{format_path(where.path)}: unknown param '{key}' for block '{entry.name}'{hint}",
+                    )
+                )
                 continue
             try:
                 bound[key] = param_adapter(declared[key].type).validate_python(value)
@@ -504,7 +575,9 @@ class _Lowering:
             if key in bound or any(p.where.path[-1:] == (key,) for p in problems):
                 continue
             if decl.required:
-                problems.append(Problem(call, f"block '{entry.name}' needs param '{key}' ({decl.type})"))
+                problems.append(
+                    Problem(call, f"block '{entry.name}' needs param '{key}' ({decl.type})")
+                )
             else:
                 bound[key] = decl.default
         if problems:
@@ -513,9 +586,13 @@ class _Lowering:
 
     # ---- evaluation and errors --------------------------------------------------------------
 
-    def _eval(self, value, scope: Scope, context: dict, path: tuple | None = None, where_text: str = ""):
+    def _eval(
+        self, value, scope: Scope, context: dict, path: tuple | None = None, where_text: str = ""
+    ):
         """Evaluate ``value`` found at ``path`` (default: the scope's own node)."""
-        return self._eval_at(value, scope.doc, scope.path if path is None else path, context, where_text)
+        return self._eval_at(
+            value, scope.doc, scope.path if path is None else path, context, where_text
+        )
 
     def _eval_at(self, value, doc: Document, path: tuple, context: dict, where_text: str = ""):
         try:
@@ -558,29 +635,50 @@ class _Lowering:
             return SpecError.at(scope.call, text)
         return SpecError.at(where, f"{format_path(path)}: {message}" if path else message)
 
-    def _args_error(self, exc, op: Op, values: dict, where_of: dict, scope: Scope, path: tuple) -> SpecError:
+    def _args_error(
+        self, exc, op: Op, values: dict, where_of: dict, scope: Scope, path: tuple
+    ) -> SpecError:
         problems = []
         for err in exc.errors():
             key = err["loc"][0] if err["loc"] else None
             if err["type"] == "extra_forbidden":
                 doc, kpath = where_of.get(key, (scope.doc, path))
                 hint = did_you_mean(key, list(op.args.model_fields) + list(COMMON_KEYS))
-                problems.append(Problem(doc.where(kpath, key=True), f"{format_path(kpath)}: unknown argument '{key}' for {op.kind}{hint}"))
+                problems.append(
+                    Problem(
+                        doc.where(kpath, key=True),
+                        f"{format_path(kpath)}: unknown argument '{key}' for {op.kind}{hint}",
+                    )
+                )
                 continue
             if err["type"] == "missing":
-                problems.append(Problem(self._where(scope, path), f"{format_path(path)}: {op.kind} needs argument '{key}'"))
+                problems.append(
+                    Problem(
+                        self._where(scope, path),
+                        f"{format_path(path)}: {op.kind} needs argument '{key}'",
+                    )
+                )
                 continue
             doc, kpath = where_of.get(key, (scope.doc, path))
             msg = err["msg"].removeprefix("Value error, ")
             received = values.get(key)
-            text = f"{op.kind} argument '{key}': {msg}. Received: {key}={err.get('input', received)!r}"
+            text = (
+                f"{op.kind} argument '{key}': {msg}. Received: {key}={err.get('input', received)!r}"
+            )
             where = doc.where(kpath)
-            if scope.call is not None and where.file != scope.call.file and received is not None and isinstance(received, str):
+            if (
+                scope.call is not None
+                and where.file != scope.call.file
+                and received is not None
+                and isinstance(received, str)
+            ):
                 text = f"{self._in_block(scope)}{text} (from {format_path(kpath)} at {where})"
                 where = scope.call
                 problems.append(Problem(where, f"{format_path(where.path)}: {text}"))
             else:
-                problems.append(Problem(where, f"{format_path(kpath)}: {self._in_block(scope)}{text}"))
+                problems.append(
+                    Problem(where, f"{format_path(kpath)}: {self._in_block(scope)}{text}")
+                )
         # A misspelt argument explains the required one that seems missing: name it first.
         problems.sort(key=lambda problem: "unknown argument" not in problem.message)
         return SpecError(problems)

@@ -58,9 +58,13 @@ def _padding_pairs(value):
 _PadPair = tuple[NonNegativeInt, NonNegativeInt]
 PaddingPairs = Annotated[
     tuple[_PadPair, _PadPair],
-    BeforeValidator(_padding_pairs, json_schema_input_type=NonNegativeInt | _PadPair | tuple[_PadPair, _PadPair]),
+    BeforeValidator(
+        _padding_pairs, json_schema_input_type=NonNegativeInt | _PadPair | tuple[_PadPair, _PadPair]
+    ),
 ]
-Padding = Annotated[Literal["valid", "same"], BeforeValidator(lambda v: v.lower() if isinstance(v, str) else v)]
+Padding = Annotated[
+    Literal["valid", "same"], BeforeValidator(lambda v: v.lower() if isinstance(v, str) else v)
+]
 
 ACTIVATIONS = (
     "linear relu relu6 leaky_relu elu selu gelu silu swish mish sigmoid hard_sigmoid "
@@ -91,12 +95,18 @@ INITIALIZERS = {
 _SEED = {"seed": "seed"}
 INITIALIZER_ARGS = {
     **dict.fromkeys(
-        ["GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "LecunUniform", "LecunNormal"], _SEED
+        ["GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "LecunUniform", "LecunNormal"],
+        _SEED,
     ),
     "RandomUniform": {"minval": "number", "maxval": "number", **_SEED},
     "RandomNormal": {"mean": "number", "stddev": "number", **_SEED},
     "TruncatedNormal": {"mean": "number", "stddev": "number", **_SEED},
-    "VarianceScaling": {"scale": "positive", "mode": "mode", "distribution": "distribution", **_SEED},
+    "VarianceScaling": {
+        "scale": "positive",
+        "mode": "mode",
+        "distribution": "distribution",
+        **_SEED,
+    },
     "Orthogonal": {"gain": "number", **_SEED},
     "Zeros": {},
     "Ones": {},
@@ -109,17 +119,23 @@ def _is_number(value) -> bool:
 
 
 def _is_seed(value) -> bool:
-    return value is None or (isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63)
+    return value is None or (
+        isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
+    )
 
 
 _INITIALIZER_VALUE = {
     "seed": lambda v: None if _is_seed(v) else "expected an integer seed (64-bit) or null",
     "number": lambda v: None if _is_number(v) else "expected a finite number",
     "positive": lambda v: None if _is_number(v) and v > 0 else "expected a positive number",
-    "mode": lambda v: None if v in ("fan_in", "fan_out", "fan_avg") else "expected fan_in, fan_out or fan_avg",
-    "distribution": lambda v: None
-    if v in ("truncated_normal", "untruncated_normal", "uniform", "normal")
-    else "expected truncated_normal, untruncated_normal, uniform or normal",
+    "mode": lambda v: (
+        None if v in ("fan_in", "fan_out", "fan_avg") else "expected fan_in, fan_out or fan_avg"
+    ),
+    "distribution": lambda v: (
+        None
+        if v in ("truncated_normal", "untruncated_normal", "uniform", "normal")
+        else "expected truncated_normal, untruncated_normal, uniform or normal"
+    ),
 }
 
 
@@ -146,14 +162,18 @@ def _initializer(value):
     for key, value in config.items():
         if key not in allowed:
             known = ", ".join(allowed) or "none"
-            raise ValueError(f"unknown argument '{key}' for initializer '{name}'; it takes: {known}")
+            raise ValueError(
+                f"unknown argument '{key}' for initializer '{name}'; it takes: {known}"
+            )
         problem = _INITIALIZER_VALUE[allowed[key]](value)
         if problem:
             raise ValueError(f"initializer '{name}' argument '{key}': {problem}")
     return {"class_name": INITIALIZERS[name], "config": dict(config)}
 
 
-Initializer = Annotated[dict, BeforeValidator(_initializer, json_schema_input_type=str | dict[str, dict | None])]
+Initializer = Annotated[
+    dict, BeforeValidator(_initializer, json_schema_input_type=str | dict[str, dict | None])
+]
 
 
 class Args(BaseModel):
@@ -274,8 +294,7 @@ class ReshapeArgs(Args):
 def _spatial(in_shape: Shape, op: str) -> Shape:
     if len(in_shape) != 3:
         raise ShapeError(
-            f"{op} expects an input of shape (height, width, channels); "
-            f"received {_fmt(in_shape)}"
+            f"{op} expects an input of shape (height, width, channels); received {_fmt(in_shape)}"
         )
     return in_shape
 
@@ -350,7 +369,9 @@ def _depthwise_params(args: DepthwiseConv2DArgs, shapes, out):
 def _bn_params(args: BatchNormArgs, shapes, out):
     axis = args.axis if args.axis >= 0 else len(shapes[0]) + 1 + args.axis
     if not 1 <= axis <= len(shapes[0]):
-        raise ShapeError(f"axis {args.axis} is out of range for an input of shape {_fmt(shapes[0])}")
+        raise ShapeError(
+            f"axis {args.axis} is out of range for an input of shape {_fmt(shapes[0])}"
+        )
     c = _known(shapes[0][axis - 1], f"size on axis {args.axis}")
     return c * (int(args.center) + int(args.scale)), 2 * c
 
@@ -362,11 +383,7 @@ def _same_shapes(args, shapes):
             raise ShapeError(
                 "inputs of different shapes: "
                 + " and ".join(_fmt(s) for s in shapes)
-                + (
-                    f" (channels {first[-1]} vs {other[-1]})"
-                    if first[:-1] == other[:-1]
-                    else ""
-                )
+                + (f" (channels {first[-1]} vs {other[-1]})" if first[:-1] == other[:-1] else "")
             )
     return first
 
@@ -375,7 +392,9 @@ def _concat_shape(args: ConcatenateArgs, shapes):
     rank = len(shapes[0])
     axis = args.axis if args.axis >= 0 else rank + 1 + args.axis
     if not 1 <= axis <= rank or any(len(s) != rank for s in shapes):
-        raise ShapeError(f"cannot concatenate {' and '.join(_fmt(s) for s in shapes)} on axis {args.axis}")
+        raise ShapeError(
+            f"cannot concatenate {' and '.join(_fmt(s) for s in shapes)} on axis {args.axis}"
+        )
     for s in shapes[1:]:
         if [d for i, d in enumerate(s) if i != axis - 1] != [
             d for i, d in enumerate(shapes[0]) if i != axis - 1
@@ -513,7 +532,16 @@ def _op(*args, **kwargs) -> Op:
 OPS: dict[str, Op] = {
     op.kind: op
     for op in [
-        _op("conv2d", "Conv2D", Conv2DArgs, _conv_shape, _conv_params, "filters", "conv", weights=_conv_weights),
+        _op(
+            "conv2d",
+            "Conv2D",
+            Conv2DArgs,
+            _conv_shape,
+            _conv_params,
+            "filters",
+            "conv",
+            weights=_conv_weights,
+        ),
         _op(
             "depthwise_conv2d",
             "DepthwiseConv2D",
@@ -533,7 +561,14 @@ OPS: dict[str, Op] = {
             suffix="bn",
             weights=_bn_weights,
         ),
-        _op("activation", "Activation", ActivationArgs, _identity_shape, primary="activation", suffix="act"),
+        _op(
+            "activation",
+            "Activation",
+            ActivationArgs,
+            _identity_shape,
+            primary="activation",
+            suffix="act",
+        ),
         _op("relu", "ReLU", ReLUArgs, _identity_shape, primary="max_value", suffix="relu"),
         _op("relu6", "ReLU", ReLU6Args, _identity_shape, suffix="relu"),
         _op("add", "Add", NoArgs, _same_shapes, suffix="add", merge=True),
@@ -542,8 +577,23 @@ OPS: dict[str, Op] = {
         _op("average", "Average", NoArgs, _same_shapes, suffix="avg", merge=True),
         _op("maximum", "Maximum", NoArgs, _same_shapes, suffix="max", merge=True),
         _op("minimum", "Minimum", NoArgs, _same_shapes, suffix="min", merge=True),
-        _op("concatenate", "Concatenate", ConcatenateArgs, _concat_shape, primary="axis", suffix="concat", merge=True),
-        _op("zero_padding", "ZeroPadding2D", ZeroPaddingArgs, _pad_shape, primary="padding", suffix="pad"),
+        _op(
+            "concatenate",
+            "Concatenate",
+            ConcatenateArgs,
+            _concat_shape,
+            primary="axis",
+            suffix="concat",
+            merge=True,
+        ),
+        _op(
+            "zero_padding",
+            "ZeroPadding2D",
+            ZeroPaddingArgs,
+            _pad_shape,
+            primary="padding",
+            suffix="pad",
+        ),
         _op(
             "max_pool",
             "MaxPooling2D",
@@ -560,8 +610,20 @@ OPS: dict[str, Op] = {
             primary="pool_size",
             suffix="pool",
         ),
-        _op("global_avg_pool", "GlobalAveragePooling2D", GlobalPoolArgs, _global_pool_shape, suffix="gap"),
-        _op("global_max_pool", "GlobalMaxPooling2D", GlobalPoolArgs, _global_pool_shape, suffix="gmp"),
+        _op(
+            "global_avg_pool",
+            "GlobalAveragePooling2D",
+            GlobalPoolArgs,
+            _global_pool_shape,
+            suffix="gap",
+        ),
+        _op(
+            "global_max_pool",
+            "GlobalMaxPooling2D",
+            GlobalPoolArgs,
+            _global_pool_shape,
+            suffix="gmp",
+        ),
         _op("flatten", "Flatten", NoArgs, _flatten_shape, suffix="flatten"),
         _op(
             "dense",
@@ -574,7 +636,14 @@ OPS: dict[str, Op] = {
             weights=_dense_weights,
         ),
         _op("dropout", "Dropout", DropoutArgs, _identity_shape, primary="rate", suffix="drop"),
-        _op("reshape", "Reshape", ReshapeArgs, _reshape_shape, primary="target_shape", suffix="reshape"),
+        _op(
+            "reshape",
+            "Reshape",
+            ReshapeArgs,
+            _reshape_shape,
+            primary="target_shape",
+            suffix="reshape",
+        ),
     ]
 }
 

@@ -27,7 +27,16 @@ _BINARY = {
     nodes.Mod: "%",
     nodes.Pow: "**",
 }
-_COMPARE = {"eq": "==", "ne": "!=", "lt": "<", "lteq": "<=", "gt": ">", "gteq": ">=", "in": "in", "notin": "not in"}
+_COMPARE = {
+    "eq": "==",
+    "ne": "!=",
+    "lt": "<",
+    "lteq": "<=",
+    "gt": ">",
+    "gteq": ">=",
+    "in": "in",
+    "notin": "not in",
+}
 _FUNCTIONS = {
     "int": "int",
     "float": "float",
@@ -48,7 +57,17 @@ _TENSOR_ATTRS = {
     "shape": "tuple({t}.shape[1:])",
     "rank": "(len({t}.shape) - 1)",
 }
-_ATOMIC = (nodes.Name, nodes.Const, nodes.Getitem, nodes.Getattr, nodes.Call, nodes.List, nodes.Tuple, nodes.Dict, nodes.Filter)
+_ATOMIC = (
+    nodes.Name,
+    nodes.Const,
+    nodes.Getitem,
+    nodes.Getattr,
+    nodes.Call,
+    nodes.List,
+    nodes.Tuple,
+    nodes.Dict,
+    nodes.Filter,
+)
 
 
 def identifier(name: str) -> str:
@@ -81,7 +100,9 @@ def literal(value) -> str:
     raise ExpressionError(f"cannot write a {type(value).__name__} as a Python literal")
 
 
-_PERCENT = re.compile(r"^(?P<before>[^%]*)%(?P<flags>[-+ #0]*\d*(?:\.\d+)?)(?P<type>[sdifeEgGxXo])(?P<after>[^%]*)$")
+_PERCENT = re.compile(
+    r"^(?P<before>[^%]*)%(?P<flags>[-+ #0]*\d*(?:\.\d+)?)(?P<type>[sdifeEgGxXo])(?P<after>[^%]*)$"
+)
 
 
 def _join(parts: list[tuple[str, str, str]]) -> str:
@@ -91,12 +112,16 @@ def _join(parts: list[tuple[str, str, str]]) -> str:
         return string("".join(text for _, text, _ in parts))
     if all('"' not in code and "\\" not in code for kind, code, _ in parts if kind == "expr"):
         body = "".join(
-            _escape(code, braces=True) if kind == "text" else "{" + code + (f":{spec}" if spec else "") + "}"
+            _escape(code, braces=True)
+            if kind == "text"
+            else "{" + code + (f":{spec}" if spec else "") + "}"
             for kind, code, spec in parts
         )
         return 'f"' + body + '"'
     return " + ".join(
-        string(code) if kind == "text" else (f"format({code}, {string(spec)})" if spec else f"str({code})")
+        string(code)
+        if kind == "text"
+        else (f"format({code}, {string(spec)})" if spec else f"str({code})")
         for kind, code, spec in parts
     )
 
@@ -183,13 +208,17 @@ class Translator:
             return self.expression(whole["expr"])
         template = parse(source)
         if len(template.body) != 1 or not isinstance(template.body[0], nodes.Output):
-            raise ExpressionError(f"'{source}': only {{{{ }}}} expressions can be generated as Python, not {{% %}} tags")
+            raise ExpressionError(
+                f"'{source}': only {{{{ }}}} expressions can be generated as Python, not {{% %}} tags"
+            )
         parts: list[tuple[str, str, str]] = []  # ("text", text, "") or ("expr", code, format spec)
         for node in template.body[0].nodes:
             percent = self._percent(node)
             if isinstance(node, nodes.TemplateData):
                 parts.append(("text", node.data, ""))
-            elif isinstance(node, nodes.Name) and isinstance(self.constants.get(node.name), str | int):
+            elif isinstance(node, nodes.Name) and isinstance(
+                self.constants.get(node.name), str | int
+            ):
                 parts.append(("text", str(self.constants[node.name]), ""))
             elif percent:
                 before, code, spec, after = percent
@@ -201,7 +230,11 @@ class Translator:
     def _percent(self, node):
         """``'%0.2f' % alpha`` with one conversion → (text before, code, spec, text after),
         so that it can be written as an f-string (``{alpha:0.2f}``)."""
-        if not (isinstance(node, nodes.Mod) and isinstance(node.left, nodes.Const) and isinstance(node.left.value, str)):
+        if not (
+            isinstance(node, nodes.Mod)
+            and isinstance(node.left, nodes.Const)
+            and isinstance(node.left.value, str)
+        ):
             return None
         match = _PERCENT.match(node.left.value)
         if not match or isinstance(node.right, nodes.Tuple):
@@ -252,7 +285,9 @@ class Translator:
         if isinstance(node, nodes.CondExpr):
             if node.expr2 is None:
                 raise ExpressionError("a conditional expression needs an 'else'")
-            return f"{self._wrap(node.expr1)} if {self._wrap(node.test)} else {self._wrap(node.expr2)}"
+            return (
+                f"{self._wrap(node.expr1)} if {self._wrap(node.test)} else {self._wrap(node.expr2)}"
+            )
         if isinstance(node, nodes.Getitem):
             if isinstance(node.arg, nodes.Slice):
                 s = node.arg
@@ -261,7 +296,11 @@ class Translator:
                 return f"{self._wrap(node.node)}[{parts[0]}:{parts[1]}{step}]"
             return f"{self._wrap(node.node)}[{self._expr(node.arg)}]"
         if isinstance(node, nodes.Getattr):
-            if isinstance(node.node, nodes.Name) and node.node.name in self.tensors and node.attr in _TENSOR_ATTRS:
+            if (
+                isinstance(node.node, nodes.Name)
+                and node.node.name in self.tensors
+                and node.attr in _TENSOR_ATTRS
+            ):
                 return _TENSOR_ATTRS[node.attr].format(t=self.tensors[node.node.name])
             raise ExpressionError(f"attribute '{node.attr}' cannot be generated as Python")
         if isinstance(node, nodes.List):
@@ -270,7 +309,11 @@ class Translator:
             items = [self._expr(i) for i in node.items]
             return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
         if isinstance(node, nodes.Dict):
-            return "{" + ", ".join(f"{self._expr(p.key)}: {self._expr(p.value)}" for p in node.items) + "}"
+            return (
+                "{"
+                + ", ".join(f"{self._expr(p.key)}: {self._expr(p.value)}" for p in node.items)
+                + "}"
+            )
         if isinstance(node, nodes.Call):
             if not isinstance(node.node, nodes.Name) or node.node.name not in _FUNCTIONS:
                 raise ExpressionError("only the expression language's functions can be called")

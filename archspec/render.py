@@ -42,7 +42,10 @@ def _block(definition: dict, tables: list[dict]) -> dict:
     branches = []
     for branch in out.get("branches", []):
         if isinstance(branch, dict):
-            branch = {**branch, "layers": [_with_defaults(i, tables) for i in branch.get("layers", [])]}
+            branch = {
+                **branch,
+                "layers": [_with_defaults(i, tables) for i in branch.get("layers", [])],
+            }
         else:
             branch = [_with_defaults(i, tables) for i in branch]
         branches.append(branch)
@@ -68,9 +71,13 @@ def resolved_document(resolved: ResolvedSpec) -> dict:
     data["blocks"] = blocks
     data["layers"] = [_with_defaults(item, [spec_defaults]) for item in data["layers"]]
     order = ["name", "model_name", "doc", "params", "naming", "input", "blocks", "layers"]
-    return {k: data[k] for k in order if k in data} | {k: v for k, v in data.items() if k not in order}
+    return {k: data[k] for k in order if k in data} | {
+        k: v for k, v in data.items() if k not in order
+    }
 
 
 def render_yaml(resolved: ResolvedSpec) -> str:
     header = f"# {resolved.path} resolved by archspec render: extends, imports, params and defaults applied\n"
-    return header + yaml.safe_dump(resolved_document(resolved), sort_keys=False, default_flow_style=None, width=100)
+    return header + yaml.safe_dump(
+        resolved_document(resolved), sort_keys=False, default_flow_style=None, width=100
+    )

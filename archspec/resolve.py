@@ -165,21 +165,26 @@ def _import_paths(doc: Document, path: str) -> list[tuple[str, Where]]:
     for i, ref in enumerate(refs):
         where = doc.where(("imports", i))
         if not isinstance(ref, str) or not ref:
-            raise SpecError.at(where, f"imports[{i}]: expected a library name or path; received {ref!r}")
+            raise SpecError.at(
+                where, f"imports[{i}]: expected a library name or path; received {ref!r}"
+            )
         if "/" in ref or ref.endswith((".yaml", ".yml")):
             out.append((posixpath.normpath(posixpath.join(posixpath.dirname(path), ref)), where))
         elif (LIBRARY_DIR / f"{ref}.yaml").is_file():
             out.append((str(LIBRARY_DIR / f"{ref}.yaml"), where))
         else:
             raise SpecError.at(
-                where, f"imports[{i}]: unknown library '{ref}'" + did_you_mean(ref, shipped_libraries())
+                where,
+                f"imports[{i}]: unknown library '{ref}'" + did_you_mean(ref, shipped_libraries()),
             )
     return out
 
 
 def _merge(base: Document, over: Document) -> Document:
     """Deep-merge ``over`` onto ``base``: mappings merge, everything else replaces."""
-    out = Document(over.file, copy.deepcopy(base.data), over.text, dict(base.values), dict(base.keys))
+    out = Document(
+        over.file, copy.deepcopy(base.data), over.text, dict(base.values), dict(base.keys)
+    )
 
     def merge(target: dict, source: dict, path: tuple):
         for key, value in source.items():
@@ -201,7 +206,9 @@ def _merge(base: Document, over: Document) -> Document:
     return out
 
 
-def _load_library(path: str, where: Where, files: _Files, blocks: dict, seen: set, chain: tuple) -> None:
+def _load_library(
+    path: str, where: Where, files: _Files, blocks: dict, seen: set, chain: tuple
+) -> None:
     if path in chain:
         cycle = " -> ".join(display_name(p) for p in (*chain, path))
         raise SpecError.at(where, f"import cycle: {cycle}")
@@ -234,7 +241,8 @@ def _naming(spec: Spec, doc: Document) -> NamingScheme:
         return spec.naming
     if spec.naming not in PRESETS:
         raise doc.error(
-            ("naming",), f"naming: unknown preset '{spec.naming}'" + did_you_mean(spec.naming, PRESETS)
+            ("naming",),
+            f"naming: unknown preset '{spec.naming}'" + did_you_mean(spec.naming, PRESETS),
         )
     return PRESETS[spec.naming]
 
@@ -293,7 +301,9 @@ def validation_error(exc: pydantic.ValidationError, doc: Document, base: tuple, 
                 kinds = " or ".join(dict.fromkeys(expected[path]))
                 received = err.get("input")
                 shown = f". Received: {received!r}" if len(repr(received)) <= 80 else ""
-                problems[path] = Problem(problems[path].where, f"{format_path(path)}: expected {kinds}{shown}")
+                problems[path] = Problem(
+                    problems[path].where, f"{format_path(path)}: expected {kinds}{shown}"
+                )
             continue
         kind = err["type"]
         if kind == "extra_forbidden":
@@ -310,7 +320,9 @@ def validation_error(exc: pydantic.ValidationError, doc: Document, base: tuple, 
             where = doc.where(path)
         problems[path] = Problem(where, f"{format_path(path)}: {message}" if path else message)
     deeper = {path[:n] for path in problems for n in range(len(path))}
-    return SpecError(p for path, p in problems.items() if not (path in alternatives and path in deeper))
+    return SpecError(
+        p for path, p in problems.items() if not (path in alternatives and path in deeper)
+    )
 
 
 # What a member of a union wanted, for "expected a string or a mapping"
@@ -363,7 +375,9 @@ def _document_path(data, base: tuple, loc: tuple, model) -> tuple[tuple, object]
 
 
 def _is_union_tag(part: str) -> bool:
-    return "[" in part or part in ("str", "int", "float", "bool", "list", "dict") or part[:1].isupper()
+    return (
+        "[" in part or part in ("str", "int", "float", "bool", "list", "dict") or part[:1].isupper()
+    )
 
 
 def _child_model(owner, part):

@@ -36,7 +36,17 @@ Item = str | dict[str, Any]
 COMMON_KEYS = ("name", "role", "when")
 # Keys of a block call that are not the block's params; ``input``, ``x``, ``prefix`` and
 # the stage position are names the block's expressions already see.
-RESERVED_PARAMS = (*COMMON_KEYS, "repeat", "input", "x", "prefix", "stage", "block", "index", "serial")
+RESERVED_PARAMS = (
+    *COMMON_KEYS,
+    "repeat",
+    "input",
+    "x",
+    "prefix",
+    "stage",
+    "block",
+    "index",
+    "serial",
+)
 
 
 class Strict(BaseModel):
@@ -91,7 +101,9 @@ def param_adapter(type_name: str) -> TypeAdapter:
     }[match["base"]]
     if match["list"] is not None:
         n = match["n"]
-        base = Annotated[list[base], Field(min_length=int(n), max_length=int(n))] if n else list[base]
+        base = (
+            Annotated[list[base], Field(min_length=int(n), max_length=int(n))] if n else list[base]
+        )
     adapter = TypeAdapter(base)
     _ADAPTERS[type_name] = adapter
     return adapter
@@ -136,7 +148,9 @@ class BlockDef(Strict):
     def _not_reserved(cls, params):
         for key in params:
             if key in RESERVED_PARAMS:
-                raise ValueError(f"'{key}' is reserved for every block call; pick another param name")
+                raise ValueError(
+                    f"'{key}' is reserved for every block call; pick another param name"
+                )
         return params
 
     @model_validator(mode="after")
@@ -265,7 +279,9 @@ def _check_named(value, what: str, known: dict, example: str) -> Named:
 
 
 def _named(what: str, known: dict, example: str):
-    return Annotated[Named, BeforeValidator(lambda value: _check_named(value, what, known, example))]
+    return Annotated[
+        Named, BeforeValidator(lambda value: _check_named(value, what, known, example))
+    ]
 
 
 class Training(Strict):
@@ -274,7 +290,9 @@ class Training(Strict):
     encoded, so categorical cross-entropy."""
 
     optimizer: _named("optimizer", OPTIMIZERS, "{adam: {learning_rate: 0.001}}") = "rmsprop"
-    loss: _named("loss", LOSSES, "{categorical_crossentropy: {label_smoothing: 0.1}}") = "categorical_crossentropy"
+    loss: _named("loss", LOSSES, "{categorical_crossentropy: {label_smoothing: 0.1}}") = (
+        "categorical_crossentropy"
+    )
     metrics: list[_named("metric", METRICS, "{top_k_categorical_accuracy: {k: 3}}")] = []
     batch_size: PositiveInt = 32
     epochs: PositiveInt = 1

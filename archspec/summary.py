@@ -60,11 +60,15 @@ def block_view(graph: Graph) -> list[Row]:
             top = parents[top]
         cost = macs(node, graph)
         if top is None:
-            rows.append(Row(node.name, node.op, node.output_shape, node.params, cost, layers=[node.name]))
+            rows.append(
+                Row(node.name, node.op, node.output_shape, node.params, cost, layers=[node.name])
+            )
             continue
         if top not in current:
             b = outer[top]
-            current[top] = Row(b.prefix, b.kind, graph.node(b.output).output_shape, 0, 0, b.stage, True)
+            current[top] = Row(
+                b.prefix, b.kind, graph.node(b.output).output_shape, 0, 0, b.stage, True
+            )
             rows.append(current[top])
         row = current[top]
         row.params += node.params
@@ -88,7 +92,13 @@ def stage_view(graph: Graph) -> list[Stage]:
     """The seed's picture: ``stage 3: convolutional, identity ×3 → (None, 8, 8, 512)``."""
     groups: list[tuple[object, list[Row]]] = []
     for row in block_view(graph):
-        key = ("stage", row.stage) if row.block and row.stage is not None else ("block", row.name) if row.block else ("layers",)
+        key = (
+            ("stage", row.stage)
+            if row.block and row.stage is not None
+            else ("block", row.name)
+            if row.block
+            else ("layers",)
+        )
         if groups and groups[-1][0] == key:
             groups[-1][1].append(row)
         else:
@@ -112,7 +122,13 @@ def stage_view(graph: Graph) -> list[Stage]:
             else:
                 parts.append([row.kind, 1])
         stages.append(
-            Stage(label, parts, rows[-1].output, sum(r.params for r in rows), sum(r.macs for r in rows))
+            Stage(
+                label,
+                parts,
+                rows[-1].output,
+                sum(r.params for r in rows),
+                sum(r.macs for r in rows),
+            )
         )
     return stages
 
@@ -136,9 +152,15 @@ def _table(header: list[str], rows: list[list[str]], right: set[int]) -> list[st
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
     def line(cells):
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
+        ).rstrip()
 
-    return [line(header), "─" * sum(w + 2 for w in widths[:-1]) + "─" * widths[-1], *map(line, rows)]
+    return [
+        line(header),
+        "─" * sum(w + 2 for w in widths[:-1]) + "─" * widths[-1],
+        *map(line, rows),
+    ]
 
 
 def collapse(rows: list[Row], keep: int = 8) -> list[Row | str]:
@@ -150,18 +172,25 @@ def collapse(rows: list[Row], keep: int = 8) -> list[Row | str]:
     def flush():
         if len(run) > keep:
             out.extend(run[:2])
-            out.append(f"… {len(run) - 3} more {run[0].kind} blocks ({run[2].name} … {run[-2].name})")
+            out.append(
+                f"… {len(run) - 3} more {run[0].kind} blocks ({run[2].name} … {run[-2].name})"
+            )
             out.append(run[-1])
         else:
             out.extend(run)
         run.clear()
 
     for row in rows:
-        same = run and row.block and (row.stage, row.kind, row.params, row.output) == (
-            run[-1].stage,
-            run[-1].kind,
-            run[-1].params,
-            run[-1].output,
+        same = (
+            run
+            and row.block
+            and (row.stage, row.kind, row.params, row.output)
+            == (
+                run[-1].stage,
+                run[-1].kind,
+                run[-1].params,
+                run[-1].output,
+            )
         )
         if not same:
             flush()
@@ -174,12 +203,21 @@ def render(graph: Graph, *, layers: bool = False, color: bool = False) -> str:
     """The summary ``archspec check`` prints: stages, then blocks (or every layer)."""
     lines = [f'Model: "{graph.model_name}" ({graph.source})', ""]
     for stage in stage_view(graph):
-        lines.append(f"{stage.label}: {_parts_text(stage.parts)} → {shape_text(stage.output)}, {stage.params:,} params")
+        lines.append(
+            f"{stage.label}: {_parts_text(stage.parts)} → {shape_text(stage.output)}, {stage.params:,} params"
+        )
     lines.append("")
     if layers:
         header = ["Layer", "Kind", "Output shape", "Params", "MACs", "Inputs"]
         rows = [
-            [n.name, n.op, shape_text(n.output_shape), f"{n.params:,}", f"{macs(n, graph):,}", ", ".join(n.inputs)]
+            [
+                n.name,
+                n.op,
+                shape_text(n.output_shape),
+                f"{n.params:,}",
+                f"{macs(n, graph):,}",
+                ", ".join(n.inputs),
+            ]
             for n in graph.nodes
         ]
         lines += _table(header, rows, {3, 4})
@@ -191,7 +229,16 @@ def render(graph: Graph, *, layers: bool = False, color: bool = False) -> str:
                 notes[len(rows)] = row
                 continue
             stage = "" if row.stage is None else str(row.stage)
-            rows.append([stage, row.name, row.kind, shape_text(row.output), f"{row.params:,}", f"{row.macs:,}"])
+            rows.append(
+                [
+                    stage,
+                    row.name,
+                    row.kind,
+                    shape_text(row.output),
+                    f"{row.params:,}",
+                    f"{row.macs:,}",
+                ]
+            )
         table = _table(header, rows, {4, 5})
         lines += table[:2]
         for i, text in enumerate(table[2:]):
@@ -207,7 +254,10 @@ def render(graph: Graph, *, layers: bool = False, color: bool = False) -> str:
 
 def _bold_totals(text: str) -> str:
     """On a terminal, the headline figures in bold."""
-    return "\n".join(f"\033[1m{line}\033[0m" if line.startswith("Total params") else line for line in text.split("\n"))
+    return "\n".join(
+        f"\033[1m{line}\033[0m" if line.startswith("Total params") else line
+        for line in text.split("\n")
+    )
 
 
 def as_json(graph: Graph) -> dict:

@@ -38,12 +38,19 @@ SCALES = {1_000: 87, 10_000: 987, 100_000: 9_987}  # layers -> identity blocks i
 
 
 def stats(samples: list[float]) -> dict:
-    return {"median": statistics.median(samples), "min": min(samples), "max": max(samples), "n": len(samples)}
+    return {
+        "median": statistics.median(samples),
+        "min": min(samples),
+        "max": max(samples),
+        "n": len(samples),
+    }
 
 
 def timed_process(command: list[str], cwd: Path = ROOT) -> float:
     start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     return time.perf_counter() - start
 
 
@@ -67,7 +74,9 @@ def startup(repeat: int) -> dict:
         repeat,
     )
     check = result["archspec check specs/resnet50.yaml"]["median"]
-    result["ratio check / import tensorflow"] = check / result['python -c "import tensorflow"']["median"]
+    result["ratio check / import tensorflow"] = (
+        check / result['python -c "import tensorflow"']["median"]
+    )
     return result
 
 
@@ -76,13 +85,20 @@ def tools(repeat: int) -> dict:
     commands = {
         "python -c pass": [sys.executable, "-c", "pass"],
         "archspec codegen (all specs)": ["archspec", "codegen", "-o", out],
-        "archspec diff resnet50 resnet152": ["archspec", "diff", "specs/keras/resnet50.yaml", "specs/keras/resnet152.yaml"],
+        "archspec diff resnet50 resnet152": [
+            "archspec",
+            "diff",
+            "specs/keras/resnet50.yaml",
+            "specs/keras/resnet152.yaml",
+        ],
     }
     samples: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(repeat):
         for name, command in commands.items():
             start = time.perf_counter()
-            proc = subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            proc = subprocess.run(
+                command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             if proc.returncode not in (0, 1):  # diff exits 1 when the models differ
                 raise RuntimeError(f"{' '.join(command)} exited {proc.returncode}")
             samples[name].append(time.perf_counter() - start)
@@ -93,9 +109,9 @@ def builds(repeat: int) -> dict:
     """In-process builds: archspec (load, lower, build) against the hand-written seed
     model and each keras.applications constructor."""
     import keras
+    from seed_resnet50 import ResNet50
 
     import archspec
-    from seed_resnet50 import ResNet50
 
     def clocked(fn) -> float:
         keras.backend.clear_session()
@@ -103,16 +119,29 @@ def builds(repeat: int) -> dict:
         fn()
         return time.perf_counter() - start
 
-    cases = {"seed resnet50": ("specs/resnet50.yaml", lambda: ResNet50(input_shape=(64, 64, 3), classes=6))}
+    cases = {
+        "seed resnet50": (
+            "specs/resnet50.yaml",
+            lambda: ResNet50(input_shape=(64, 64, 3), classes=6),
+        )
+    }
     for stem, constructor in ZOO.items():
-        cases[stem] = (f"specs/keras/{stem}.yaml", lambda c=constructor: getattr(keras.applications, c)(weights=None))
+        cases[stem] = (
+            f"specs/keras/{stem}.yaml",
+            lambda c=constructor: getattr(keras.applications, c)(weights=None),
+        )
     results = {}
     for name, (spec, reference) in cases.items():
         ours, theirs = [], []
-        clocked(lambda: archspec.build(ROOT / spec))  # warm up both paths once
+        path = ROOT / spec
+
+        def build(path=path):
+            return archspec.build(path)
+
+        clocked(build)  # warm up both paths once
         clocked(reference)
         for _ in range(repeat):
-            ours.append(clocked(lambda: archspec.build(ROOT / spec)))
+            ours.append(clocked(build))
             theirs.append(clocked(reference))
         results[name] = {
             "archspec": stats(ours),
@@ -144,11 +173,16 @@ def scaling(repeat: int) -> dict:
         times, peaks, layers = [], [], 0
         for _ in range(repeat):
             proc = subprocess.run(
-                [sys.executable, "-c", SCALE_PROBE, str(spec)], capture_output=True, text=True, check=True
+                [sys.executable, "-c", SCALE_PROBE, str(spec)],
+                capture_output=True,
+                text=True,
+                check=True,
             )
             n, elapsed, peak = proc.stdout.split()
             layers, times, peaks = int(n), times + [float(elapsed)], peaks + [int(peak) / 1024]
-        whole = [timed_process(["archspec", "check", str(spec)]) for _ in range(max(1, repeat // 2))]
+        whole = [
+            timed_process(["archspec", "check", str(spec)]) for _ in range(max(1, repeat // 2))
+        ]
         results[f"{layers:,} layers"] = {
             "layers": layers,
             "load+lower": stats(times),
@@ -197,10 +231,16 @@ def report(results: dict) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeat", type=int, default=5, help="repetitions per measurement (default 5)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="repetitions per measurement (default 5)"
+    )
     parser.add_argument("--json", help="also write the results to this JSON file")
-    parser.add_argument("--skip-build", action="store_true", help="skip the in-process Keras builds")
+    parser.add_argument(
+        "--skip-build", action="store_true", help="skip the in-process Keras builds"
+    )
     args = parser.parse_args()
     results = {
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}",

@@ -11,7 +11,10 @@ from archspec.ops import keras_auto_name
 
 def is_auto_name(layer) -> bool:
     """Whether Keras named this layer itself (``activation_12``, ``input_layer_3``)."""
-    return re.fullmatch(re.escape(keras_auto_name(type(layer).__name__)) + r"(_\d+)?", layer.name) is not None
+    return (
+        re.fullmatch(re.escape(keras_auto_name(type(layer).__name__)) + r"(_\d+)?", layer.name)
+        is not None
+    )
 
 
 def inbound(layer) -> list[str]:
@@ -25,7 +28,9 @@ def _config(layer) -> dict:
     return config
 
 
-def assert_same_model(actual, expected, *, names: str = "explicit", check_model_name: bool = True) -> None:
+def assert_same_model(
+    actual, expected, *, names: str = "explicit", check_model_name: bool = True
+) -> None:
     """The same graph (layers in the same order, connected the same way), the same
     classes, configurations and output shapes. ``names``: "all" compares every layer's
     name, "explicit" only those that ``expected`` did not leave to Keras's auto-naming."""
@@ -55,6 +60,10 @@ def assert_same_outputs(actual, expected, *, atol: float, seed: int = 0, batch: 
         a.set_weights(b.get_weights())
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((batch, *expected.input_shape[1:])).astype("float32")
-    diff = float(np.max(np.abs(np.asarray(actual(x, training=False)) - np.asarray(expected(x, training=False)))))
+    diff = float(
+        np.max(
+            np.abs(np.asarray(actual(x, training=False)) - np.asarray(expected(x, training=False)))
+        )
+    )
     assert diff <= atol, diff
     return diff

@@ -97,7 +97,9 @@ def _case(name: str, header: dict) -> Case:
         match = re.match(r"^((?:\S+?:)?\d+:\d+):\s*(.*)$", expect)
         assert match, f"{name}: '# expect:' needs [FILE:]LINE:COL: fragment, or usage: fragment"
         where, fragment = match[1], match[2]
-    return Case(name, where, fragment, tuple(shlex.split(header.get("args", ""))), header.get("make", ""))
+    return Case(
+        name, where, fragment, tuple(shlex.split(header.get("args", ""))), header.get("make", "")
+    )
 
 
 def discover() -> list[Case]:
@@ -107,7 +109,9 @@ def discover() -> list[Case]:
             spec = path / "spec.yaml"
             cases.append(_case(f"{path.name}/spec.yaml", _header(spec.read_text(encoding="utf-8"))))
         elif path.suffix == ".expect":
-            cases.append(_case(path.name[: -len(".expect")], _header(path.read_text(encoding="utf-8"))))
+            cases.append(
+                _case(path.name[: -len(".expect")], _header(path.read_text(encoding="utf-8")))
+            )
         elif not (CORPUS / f"{path.name}.expect").exists():
             cases.append(_case(path.name, _header(path.read_text(encoding="utf-8"))))
     return cases
@@ -167,7 +171,10 @@ def outcomes(tmp_path_factory) -> dict[str, Outcome]:
     slowest = sorted(results.items(), key=lambda kv: -kv[1].cpu_s)[:3]
     print(
         "\nbad specs: "
-        + ", ".join(f"{name} {o.cpu_s:.2f} s CPU ({o.wall_s:.2f} s wall, {o.rss_mb:.0f} MB)" for name, o in slowest)
+        + ", ".join(
+            f"{name} {o.cpu_s:.2f} s CPU ({o.wall_s:.2f} s wall, {o.rss_mb:.0f} MB)"
+            for name, o in slowest
+        )
     )
     return results
 
@@ -243,6 +250,10 @@ def test_the_pure_python_parser_gives_the_same_errors(tmp_path, monkeypatch, cap
             assert code == 2, (case.name, err)
             continue
         expect = PURE_PYTHON_DIFFERS.get(case.name, case.expect)
-        where = f"{case.name}:{expect}" if expect[0].isdigit() else f"{Path(case.name).parent.as_posix()}/{expect}"
+        where = (
+            f"{case.name}:{expect}"
+            if expect[0].isdigit()
+            else f"{Path(case.name).parent.as_posix()}/{expect}"
+        )
         assert code == 1 and err.startswith(f"{where}: error: "), (case.name, err)
         assert case.name in PURE_PYTHON_DIFFERS or case.fragment in err, (case.name, err)

@@ -15,7 +15,14 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-DOCS = ["README.md", "docs/tutorial.md", "docs/language.md", "docs/cli.md", "docs/diff.md", "docs/errors.md"]
+DOCS = [
+    "README.md",
+    "docs/tutorial.md",
+    "docs/language.md",
+    "docs/cli.md",
+    "docs/diff.md",
+    "docs/errors.md",
+]
 NEEDS_KERAS = re.compile(r"^archspec (build|train|evaluate)\b")
 
 

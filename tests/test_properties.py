@@ -73,7 +73,17 @@ def _layer(draw, shape: tuple):
     h, w, c = shape
     kind = draw(
         st.sampled_from(
-            ["conv2d", "conv2d", "depthwise", "pool", "zero_padding", "batch_norm", "activation", "relu6", "dropout"]
+            [
+                "conv2d",
+                "conv2d",
+                "depthwise",
+                "pool",
+                "zero_padding",
+                "batch_norm",
+                "activation",
+                "relu6",
+                "dropout",
+            ]
         )
     )
     if kind == "conv2d":
@@ -83,13 +93,21 @@ def _layer(draw, shape: tuple):
         kernel = draw(st.sampled_from([k for k in (1, 3) if padding == "same" or k <= min(h, w)]))
         multiplier = draw(st.integers(1, 2))
         size = [_window(s, kernel, 1, 1, padding) for s in (h, w)]
-        return {"depthwise_conv2d": {"kernel_size": kernel, "padding": padding, "depth_multiplier": multiplier}}, (
+        return {
+            "depthwise_conv2d": {
+                "kernel_size": kernel,
+                "padding": padding,
+                "depth_multiplier": multiplier,
+            }
+        }, (
             *size,
             c * multiplier,
         )
     if kind == "pool":
         padding = draw(st.sampled_from(["valid", "same"]))
-        pool = draw(st.sampled_from([p for p in (2, 3) if padding == "same" or p <= min(h, w)] or [1]))
+        pool = draw(
+            st.sampled_from([p for p in (2, 3) if padding == "same" or p <= min(h, w)] or [1])
+        )
         strides = draw(st.sampled_from([None, 1, 2]))
         op = draw(st.sampled_from(["max_pool", "avg_pool"]))
         args = {"pool_size": pool, "padding": padding}
@@ -131,7 +149,16 @@ def valid_specs(draw) -> dict:
                 "params": {"a": "int", "b": "int"},
                 "branches": [
                     [{"conv2d": {"filters": "{{ a }}", "kernel_size": 1, "role": "1"}}],
-                    [{"conv2d": {"filters": "{{ b }}", "kernel_size": 3, "padding": "same", "role": "2"}}],
+                    [
+                        {
+                            "conv2d": {
+                                "filters": "{{ b }}",
+                                "kernel_size": 3,
+                                "padding": "same",
+                                "role": "2",
+                            }
+                        }
+                    ],
                 ],
                 "merge": "concatenate",
                 "after": [{"activation": {"activation": "relu", "role": "out"}}],
@@ -148,11 +175,20 @@ def valid_specs(draw) -> dict:
         if identities:
             blocks.append(f"identity x {identities}" if identities > 1 else "identity")
         spec["layers"].append(
-            {"stage": {"id": stage, "f": draw(st.sampled_from([1, 3])), "filters": filters, "blocks": blocks}}
+            {
+                "stage": {
+                    "id": stage,
+                    "f": draw(st.sampled_from([1, 3])),
+                    "filters": filters,
+                    "blocks": blocks,
+                }
+            }
         )
         shape = (math.ceil(shape[0] / stride), math.ceil(shape[1] / stride), filters[2])
     spec["layers"].append(draw(st.sampled_from(["flatten", "global_avg_pool", "global_max_pool"])))
-    spec["layers"].append({"dense": {"units": "{{ classes }}", "activation": "softmax", "name": "predictions"}})
+    spec["layers"].append(
+        {"dense": {"units": "{{ classes }}", "activation": "softmax", "name": "predictions"}}
+    )
     return spec
 
 
@@ -163,7 +199,9 @@ def dump(spec: dict) -> str:
 
 
 def import_module(path: Path):
-    spec = importlib.util.spec_from_file_location(f"generated_{path.stem}_{abs(hash(str(path)))}", path)
+    spec = importlib.util.spec_from_file_location(
+        f"generated_{path.stem}_{abs(hash(str(path)))}", path
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -202,7 +240,9 @@ def test_static_shapes_and_params_equal_keras_and_generated_code(spec, workdir):
     graph = archspec.lower(path)
     model = archspec.build(graph)
     layers = {layer.name: layer for layer in model.layers}
-    assert sorted(n.name for n in graph.nodes) == sorted(layers)  # Keras orders branches its own way
+    assert sorted(n.name for n in graph.nodes) == sorted(
+        layers
+    )  # Keras orders branches its own way
     for node in graph.nodes:
         layer = layers[node.name]
         assert tuple(layer.output.shape[1:]) == node.shape, node.name
@@ -262,8 +302,38 @@ _VALUES = st.one_of(
     ),
 )
 _GARBAGE = st.sampled_from(
-    [":", "- ", "[", "]", "{", "}", "&a ", "*a", "!!python/none ", "!x ", "\t", '"', "'", "#", "|", ">", "\\", "%", "@",
-     "\u2028", "\x85", "\x07", "<<: ", "? ", "---\n", "~", "0x", "1e309", "{{", "}}"]
+    [
+        ":",
+        "- ",
+        "[",
+        "]",
+        "{",
+        "}",
+        "&a ",
+        "*a",
+        "!!python/none ",
+        "!x ",
+        "\t",
+        '"',
+        "'",
+        "#",
+        "|",
+        ">",
+        "\\",
+        "%",
+        "@",
+        "\u2028",
+        "\x85",
+        "\x07",
+        "<<: ",
+        "? ",
+        "---\n",
+        "~",
+        "0x",
+        "1e309",
+        "{{",
+        "}}",
+    ]
 )
 
 
@@ -354,13 +424,60 @@ def test_mutants_get_a_clean_error_or_work(mutant, workdir):
 # ---- 3. hostile strings: refused, or inert in generated code ------------------------------
 
 _PIECES = [
-    '"', "'", '"""', "'''", "\\", "\n", "\r\n", "\t", "{", "}", "%", "#", "\x00", "\x1b[31m", "\u2028", "\u202e",
-    "\x85", "é", "😀", "\ufeff", "import os; os.system('id')", '"); import os; ("', "\\n", "\\x00", "${HOME}",
-    "__import__('os')", "*/", "<!--", "f'{x}'", "\\N{BULLET}",
+    '"',
+    "'",
+    '"""',
+    "'''",
+    "\\",
+    "\n",
+    "\r\n",
+    "\t",
+    "{",
+    "}",
+    "%",
+    "#",
+    "\x00",
+    "\x1b[31m",
+    "\u2028",
+    "\u202e",
+    "\x85",
+    "é",
+    "😀",
+    "\ufeff",
+    "import os; os.system('id')",
+    '"); import os; ("',
+    "\\n",
+    "\\x00",
+    "${HOME}",
+    "__import__('os')",
+    "*/",
+    "<!--",
+    "f'{x}'",
+    "\\N{BULLET}",
 ]
-hostile_text = st.lists(st.one_of(st.sampled_from(_PIECES), st.text(max_size=4)), min_size=1, max_size=6).map("".join)
-_FORBIDDEN_NAMES = {"eval", "exec", "compile", "open", "os", "sys", "subprocess", "__import__", "globals", "getattr",
-                    "setattr", "importlib", "input", "breakpoint", "print", "builtins", "locals", "vars"}
+hostile_text = st.lists(
+    st.one_of(st.sampled_from(_PIECES), st.text(max_size=4)), min_size=1, max_size=6
+).map("".join)
+_FORBIDDEN_NAMES = {
+    "eval",
+    "exec",
+    "compile",
+    "open",
+    "os",
+    "sys",
+    "subprocess",
+    "__import__",
+    "globals",
+    "getattr",
+    "setattr",
+    "importlib",
+    "input",
+    "breakpoint",
+    "print",
+    "builtins",
+    "locals",
+    "vars",
+}
 
 
 def _hostile_spec(doc: str, model_name: str, tag: str, block_doc: str) -> dict:

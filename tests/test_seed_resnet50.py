@@ -11,7 +11,12 @@ import archspec
 
 SPEC = "specs/resnet50.yaml"
 
-STAGES = {2: ([64, 64, 256], 3, 15), 3: ([128, 128, 512], 4, 8), 4: ([256, 256, 1024], 6, 4), 5: ([512, 512, 2048], 3, 2)}
+STAGES = {
+    2: ([64, 64, 256], 3, 15),
+    3: ([128, 128, 512], 4, 8),
+    4: ([256, 256, 1024], 6, 4),
+    5: ([512, 512, 2048], 3, 2),
+}
 
 
 def expected_layers() -> list[tuple[str, tuple]]:
@@ -53,11 +58,18 @@ def test_layer_kinds_and_configuration(graph):
     assert kinds.count("Add") == 16 and kinds.count("Activation") == 49
     for node in graph.nodes:
         if node.op == "conv2d":
-            assert node.attrs["kernel_initializer"] == {"class_name": "GlorotUniform", "config": {"seed": 0}}
+            assert node.attrs["kernel_initializer"] == {
+                "class_name": "GlorotUniform",
+                "config": {"seed": 0},
+            }
         if node.op == "batch_norm":
             assert node.attrs["axis"] == 3
     conv = graph.node("res3a_branch2a")
-    assert (conv.attrs["kernel_size"], conv.attrs["strides"], conv.attrs["padding"]) == ((1, 1), (2, 2), "valid")
+    assert (conv.attrs["kernel_size"], conv.attrs["strides"], conv.attrs["padding"]) == (
+        (1, 1),
+        (2, 2),
+        "valid",
+    )
     assert graph.node("res3a_branch2b").attrs["padding"] == "same"
     assert graph.node("res3a_branch1").attrs["strides"] == (2, 2)
     assert graph.node("res2a_branch1").attrs["strides"] == (1, 1)

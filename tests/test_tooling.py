@@ -15,7 +15,9 @@ from archspec.cost import total_macs
 from archspec.json_schema import schemas
 from archspec.schema import Library
 
-LIBRARIES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "archspec" / "blocks").glob("*.yaml"))
+LIBRARIES = sorted(
+    p.relative_to(ROOT).as_posix() for p in (ROOT / "archspec" / "blocks").glob("*.yaml")
+)
 
 
 def validator(name: str):
@@ -65,9 +67,19 @@ def test_check_json(cli):
     data = json.loads(result.out)
     assert data["model"]["total_params"] == 23_600_006
     assert data["model"]["layers"] == 177 == len(data["layers"])
-    assert [s["label"] for s in data["stages"]] == ["stem", "stage 2", "stage 3", "stage 4", "stage 5", "head"]
+    assert [s["label"] for s in data["stages"]] == [
+        "stem",
+        "stage 2",
+        "stage 3",
+        "stage 4",
+        "stage 5",
+        "head",
+    ]
     stage3 = data["stages"][2]
-    assert stage3["blocks"] == [{"kind": "convolutional", "count": 1}, {"kind": "identity", "count": 3}]
+    assert stage3["blocks"] == [
+        {"kind": "convolutional", "count": 1},
+        {"kind": "identity", "count": 3},
+    ]
     assert (stage3["params"], stage3["output_shape"]) == (1_230_336, [None, 8, 8, 512])
 
 
@@ -76,11 +88,19 @@ def test_errors_as_json_and_github(cli, write):
     result = cli("check", path, "--format", "json")
     assert result.code == 1
     (error,) = json.loads(result.out)["errors"]
-    assert (error["file"], error["line"], error["column"], error["path"]) == (path, 4, 5, "layers[0]")
+    assert (error["file"], error["line"], error["column"], error["path"]) == (
+        path,
+        4,
+        5,
+        "layers[0]",
+    )
     assert "did you mean 'flatten'" in error["message"]
     result = cli("check", path, "--format", "github")
     assert result.code == 1
-    assert f"::error file={path},line=4,col=5::layers[0]: unknown layer or block kind 'flaten'" in result.out
+    assert (
+        f"::error file={path},line=4,col=5::layers[0]: unknown layer or block kind 'flaten'"
+        in result.out
+    )
 
 
 def test_macs_by_hand():
@@ -95,7 +115,9 @@ def test_macs_by_hand():
 
 
 @pytest.mark.keras
-@pytest.mark.parametrize("spec", ["specs/resnet50.yaml", "specs/keras/mobilenetv2.yaml", "specs/keras/densenet121.yaml"])
+@pytest.mark.parametrize(
+    "spec", ["specs/resnet50.yaml", "specs/keras/mobilenetv2.yaml", "specs/keras/densenet121.yaml"]
+)
 def test_macs_equal_tensorflow_profiler(spec):
     """TensorFlow's profiler counts 2 FLOPs per multiply-accumulate of Conv2D,
     DepthwiseConv2dNative and MatMul; ours must be exactly half of those."""
@@ -104,9 +126,13 @@ def test_macs_equal_tensorflow_profiler(spec):
 
     model = archspec.build(spec)
     shape = (1, *model.input_shape[1:])
-    function = tf.function(lambda x: model(x, training=False)).get_concrete_function(tf.TensorSpec(shape, tf.float32))
+    function = tf.function(lambda x: model(x, training=False)).get_concrete_function(
+        tf.TensorSpec(shape, tf.float32)
+    )
     frozen = convert_variables_to_constants_v2(function)
-    options = tf.compat.v1.profiler.ProfileOptionBuilder(tf.compat.v1.profiler.ProfileOptionBuilder.float_operation())
+    options = tf.compat.v1.profiler.ProfileOptionBuilder(
+        tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+    )
     options = options.with_empty_output().build()
     options["account_type_regexes"] = ["Conv2D", "DepthwiseConv2dNative", "MatMul"]
     flops = tf.compat.v1.profiler.profile(graph=frozen.graph, options=options).total_float_ops
@@ -133,7 +159,6 @@ def test_graph_without_dot_writes_the_source(cli, tmp_path, monkeypatch):
     assert result.code == 2
     assert "apt-get install graphviz" in result.err
     assert (tmp_path / "m.dot").is_file() and not (tmp_path / "m.png").exists()
-
 
 
 def _same_graph(a, b) -> None:
@@ -164,7 +189,9 @@ def _complete(words: list[str]) -> list[str]:
         f"COMP_WORDS=({' '.join(words)}); COMP_CWORD={len(words) - 1}; _archspec; "
         'echo "${COMPREPLY[@]}"'
     )
-    proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, cwd=ROOT, check=True)
+    proc = subprocess.run(
+        ["bash", "-c", script], capture_output=True, text=True, cwd=ROOT, check=True
+    )
     return proc.stdout.split()
 
 
@@ -206,5 +233,9 @@ def test_static_commands_do_not_import_tensorflow(command, tmp_path):
         "import sys; from archspec.cli import main; rc = main(sys.argv[1:]);"
         "sys.exit(rc or 10 * any(m in sys.modules for m in ('tensorflow', 'keras')))"
     )
-    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT)
-    assert proc.returncode == (1 if command[0] == "diff" else 0), proc.stderr  # diff: 1, they differ
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT
+    )
+    assert proc.returncode == (1 if command[0] == "diff" else 0), (
+        proc.stderr
+    )  # diff: 1, they differ

@@ -87,17 +87,52 @@ def test_the_seed_spec_carries_the_seed_training():
 
 
 TRAINING_ERRORS = [
-    ("optimizer: {adam: {learning_rate: 0.001}}", "optimizer: adma", "23:14", ["unknown optimizer 'adma'", "did you mean 'adam'"]),
-    ("optimizer: {adam: {learning_rate: 0.001}}", "optimizer: {adam: 0.1}", "23:14", ["arguments of the optimizer 'adam' must be a mapping"]),
-    ("optimizer: {adam: {learning_rate: 0.001}}", "optimizer: {adam: {}, sgd: {}}", "23:14", ["one-key mapping", "Received: {'adam': {}, 'sgd': {}}"]),
-    ("loss: categorical_crossentropy", "loss: categorical_crossentropie", "24:9", ["unknown loss", "did you mean 'categorical_crossentropy'"]),
-    ("metrics: [accuracy]", "metrics: [accuracy, acuracy]", "25:23", ["training.metrics[1]", "unknown metric 'acuracy'", "did you mean 'accuracy'"]),
+    (
+        "optimizer: {adam: {learning_rate: 0.001}}",
+        "optimizer: adma",
+        "23:14",
+        ["unknown optimizer 'adma'", "did you mean 'adam'"],
+    ),
+    (
+        "optimizer: {adam: {learning_rate: 0.001}}",
+        "optimizer: {adam: 0.1}",
+        "23:14",
+        ["arguments of the optimizer 'adam' must be a mapping"],
+    ),
+    (
+        "optimizer: {adam: {learning_rate: 0.001}}",
+        "optimizer: {adam: {}, sgd: {}}",
+        "23:14",
+        ["one-key mapping", "Received: {'adam': {}, 'sgd': {}}"],
+    ),
+    (
+        "loss: categorical_crossentropy",
+        "loss: categorical_crossentropie",
+        "24:9",
+        ["unknown loss", "did you mean 'categorical_crossentropy'"],
+    ),
+    (
+        "metrics: [accuracy]",
+        "metrics: [accuracy, acuracy]",
+        "25:23",
+        ["training.metrics[1]", "unknown metric 'acuracy'", "did you mean 'accuracy'"],
+    ),
     ("metrics: [accuracy]", "metrics: accuracy", "25:12", ["training.metrics", "valid list"]),
-    ("batch_size: 32", "batch_size: 0", "26:15", ["training.batch_size", "greater than 0", "Received: 0"]),
+    (
+        "batch_size: 32",
+        "batch_size: 0",
+        "26:15",
+        ["training.batch_size", "greater than 0", "Received: 0"],
+    ),
     ("epochs: 4", 'epochs: "2"', "27:11", ["training.epochs", "valid integer", "Received: '2'"]),
     ("epochs: 4", "epoch: 4", "27:3", ["unknown key 'epoch'", "did you mean 'epochs'"]),
     ("seed: 0", "mixed_precision: maybe", "28:20", ["training.mixed_precision", "valid boolean"]),
-    ("loss: categorical_crossentropy\n  metrics: [accuracy]", "loss: sparse_categorical_crossentropy\n  metrics: [top_k_categorical_accuracy]", "23:3", ["'top_k_categorical_accuracy' takes one-hot labels", "sparse_top_k_categorical_accuracy"]),
+    (
+        "loss: categorical_crossentropy\n  metrics: [accuracy]",
+        "loss: sparse_categorical_crossentropy\n  metrics: [top_k_categorical_accuracy]",
+        "23:3",
+        ["'top_k_categorical_accuracy' takes one-hot labels", "sparse_top_k_categorical_accuracy"],
+    ),
 ]
 
 
@@ -161,10 +196,14 @@ def test_synth_signs_classes_are_visually_distinct():
 
 
 def test_data_synth_signs_command(cli, tmp_path):
-    result = cli("data", "synth-signs", "-o", str(tmp_path / "s.h5"), "--train", "12", "--test", "6")
+    result = cli(
+        "data", "synth-signs", "-o", str(tmp_path / "s.h5"), "--train", "12", "--test", "6"
+    )
     assert result.code == 0, result.err
     assert "12 train and 6 test images of 64x64x3, 6 classes" in result.out
-    pair = cli("data", "synth-signs", "--pair", "-o", str(tmp_path / "d"), "--train", "12", "--test", "6")
+    pair = cli(
+        "data", "synth-signs", "--pair", "-o", str(tmp_path / "d"), "--train", "12", "--test", "6"
+    )
     assert pair.code == 0, pair.err
     assert {p.name for p in (tmp_path / "d").iterdir()} == {"train_signs.h5", "test_signs.h5"}
     bad = cli("data", "synth-signs", "-o", str(tmp_path / "x.h5"), "--train", "0")
@@ -206,17 +245,73 @@ def _bad_file(path, **changes):
 
 
 DATA_ERRORS = [
-    ("missing", {"train_set_y": None}, (), ["dataset 'train_set_y' is missing", "Received: list_classes, test_set_x"]),
-    ("not images", {"train_set_x": np.zeros((12, 64, 64), np.uint8)}, (), ["'train_set_x' must hold uint8 images", "Received: shape=(12, 64, 64), dtype=uint8"]),
-    ("float pixels", {"test_set_x": np.zeros((6, 64, 64, 3), np.float32)}, (), ["'test_set_x' must hold uint8", "dtype=float32"]),
-    ("label count", {"train_set_y": np.zeros(11, np.int64)}, (), ["'train_set_y' has 11 labels for the 12 images", "Received: shape=(11,)"]),
-    ("label type", {"train_set_y": np.zeros(12, np.float32)}, (), ["'train_set_y' must hold integer class labels", "dtype=float32"]),
-    ("label range", {"test_set_y": np.array([0, 1, 2, 3, 4, 6])}, (), ["'test_set_y': label 6 at index 5 is out of range", "6 classes (0 to 5)", "max=6"]),
-    ("negative label", {"train_set_y": np.full(12, -1)}, (), ["label -1 at index 0 is out of range"]),
-    ("size", {"train_set_x": np.zeros((12, 32, 32, 3), np.uint8), "test_set_x": np.zeros((6, 32, 32, 3), np.uint8)}, (), ["'train_set_x' holds images of shape (32, 32, 3); the model's input is (64, 64, 3)", "--set input_shape=[32,32,3]"]),
-    ("test size", {"test_set_x": np.zeros((6, 32, 32, 3), np.uint8)}, (), ["'test_set_x' holds images of shape (32, 32, 3), 'train_set_x' of shape (64, 64, 3)"]),
+    (
+        "missing",
+        {"train_set_y": None},
+        (),
+        ["dataset 'train_set_y' is missing", "Received: list_classes, test_set_x"],
+    ),
+    (
+        "not images",
+        {"train_set_x": np.zeros((12, 64, 64), np.uint8)},
+        (),
+        ["'train_set_x' must hold uint8 images", "Received: shape=(12, 64, 64), dtype=uint8"],
+    ),
+    (
+        "float pixels",
+        {"test_set_x": np.zeros((6, 64, 64, 3), np.float32)},
+        (),
+        ["'test_set_x' must hold uint8", "dtype=float32"],
+    ),
+    (
+        "label count",
+        {"train_set_y": np.zeros(11, np.int64)},
+        (),
+        ["'train_set_y' has 11 labels for the 12 images", "Received: shape=(11,)"],
+    ),
+    (
+        "label type",
+        {"train_set_y": np.zeros(12, np.float32)},
+        (),
+        ["'train_set_y' must hold integer class labels", "dtype=float32"],
+    ),
+    (
+        "label range",
+        {"test_set_y": np.array([0, 1, 2, 3, 4, 6])},
+        (),
+        ["'test_set_y': label 6 at index 5 is out of range", "6 classes (0 to 5)", "max=6"],
+    ),
+    (
+        "negative label",
+        {"train_set_y": np.full(12, -1)},
+        (),
+        ["label -1 at index 0 is out of range"],
+    ),
+    (
+        "size",
+        {
+            "train_set_x": np.zeros((12, 32, 32, 3), np.uint8),
+            "test_set_x": np.zeros((6, 32, 32, 3), np.uint8),
+        },
+        (),
+        [
+            "'train_set_x' holds images of shape (32, 32, 3); the model's input is (64, 64, 3)",
+            "--set input_shape=[32,32,3]",
+        ],
+    ),
+    (
+        "test size",
+        {"test_set_x": np.zeros((6, 32, 32, 3), np.uint8)},
+        (),
+        ["'test_set_x' holds images of shape (32, 32, 3), 'train_set_x' of shape (64, 64, 3)"],
+    ),
     ("classes", {}, ("--set", "classes=4"), ["out of range for the model's 4 classes"]),
-    ("list_classes", {"list_classes": np.arange(5)}, (), ["'list_classes' names 5 classes; the model's output has 6"]),
+    (
+        "list_classes",
+        {"list_classes": np.arange(5)},
+        (),
+        ["'list_classes' names 5 classes; the model's output has 6"],
+    ),
 ]
 
 
@@ -274,7 +369,9 @@ def test_checks_come_before_tensorflow(write, tmp_path):
         assert not [m for m in ("tensorflow", "keras") if m in sys.modules]
         """
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     assert "dataset 'train_set_y' is missing" in proc.stderr
     assert "TF_CONFIG, which is not set" in proc.stderr
@@ -287,7 +384,11 @@ def test_checks_come_before_tensorflow(write, tmp_path):
 def test_keras_knows_every_training_name():
     import keras
 
-    for table, module in ((OPTIMIZERS, keras.optimizers), (LOSSES, keras.losses), (METRICS, keras.metrics)):
+    for table, module in (
+        (OPTIMIZERS, keras.optimizers),
+        (LOSSES, keras.losses),
+        (METRICS, keras.metrics),
+    ):
         for name, class_name in table.items():
             if class_name is None:
                 assert module.get(name) is not None, name
@@ -314,9 +415,24 @@ def test_a_small_spec_learns_the_synthetic_signs(cli, write, signs, tmp_path):
 @pytest.mark.keras
 def test_training_arguments_are_checked_at_their_position(cli, write, tiny, tmp_path):
     cases = [
-        ("{adam: {learning_rate: 0.001}}", "{adam: {learning_rat: 0.01}}", "23:22", ["unknown argument 'learning_rat' of optimizer 'adam'", "did you mean 'learning_rate'"]),
-        ("{adam: {learning_rate: 0.001}}", "{sgd: {momentum: 2}}", "23:20", ["optimizer 'sgd'", "momentum", "Received: {'momentum': 2}"]),
-        ("[accuracy]", "[{top_k_categorical_accuracy: {kk: 3}}]", "25:43", ["unknown argument 'kk' of metric", "did you mean 'k'"]),
+        (
+            "{adam: {learning_rate: 0.001}}",
+            "{adam: {learning_rat: 0.01}}",
+            "23:22",
+            ["unknown argument 'learning_rat' of optimizer 'adam'", "did you mean 'learning_rate'"],
+        ),
+        (
+            "{adam: {learning_rate: 0.001}}",
+            "{sgd: {momentum: 2}}",
+            "23:20",
+            ["optimizer 'sgd'", "momentum", "Received: {'momentum': 2}"],
+        ),
+        (
+            "[accuracy]",
+            "[{top_k_categorical_accuracy: {kk: 3}}]",
+            "25:43",
+            ["unknown argument 'kk' of metric", "did you mean 'k'"],
+        ),
     ]
     for old, new, position, fragments in cases:
         path = write(SMALL.replace(old, new, 1))
@@ -386,7 +502,22 @@ sys.exit(main(sys.argv[1:]))
 @pytest.mark.keras
 def test_mirrored_strategy_over_two_cpu_devices(write, tiny, tmp_path):
     spec, model = write(SMALL), tmp_path / "m.keras"
-    proc = _run(["-c", MIRRORED, "train", spec, "--data", tiny, "--strategy", "mirrored", "--epochs", "2", "-o", str(model)])
+    proc = _run(
+        [
+            "-c",
+            MIRRORED,
+            "train",
+            spec,
+            "--data",
+            tiny,
+            "--strategy",
+            "mirrored",
+            "--epochs",
+            "2",
+            "-o",
+            str(model),
+        ]
+    )
     out, err = proc.communicate(timeout=240)
     assert proc.returncode == 0, err[-3000:]
     assert "strategy MirroredStrategy, 2 replica(s) (CPU:0, CPU:1)" in out

@@ -96,7 +96,10 @@ def test_build_failed_save_keeps_the_old_model(tmp_path, cli, write, monkeypatch
     monkeypatch.setattr(keras.Model, "save", crash_halfway)
     result = cli("build", spec, "-o", str(target))
     assert result.code == 2, result.err
-    assert result.err.splitlines()[-1] == f"archspec: error: {target}: cannot write: No space left on device"
+    assert (
+        result.err.splitlines()[-1]
+        == f"archspec: error: {target}: cannot write: No space left on device"
+    )
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keras", "spec.yaml"]
     monkeypatch.undo()
