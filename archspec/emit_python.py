@@ -10,6 +10,7 @@ node, for line-by-line diffs. Both are rendered by the templates in ``templates/
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -267,7 +268,41 @@ class _Structured:
             (b.where.file, b.where.path): b for b in graph.blocks if b.where and b.parent is None
         }
         self.kinds: dict[str, bool] = {}  # block kind -> called only from stage positions
+        self._positions: dict[str, set] = {}  # block kind -> position names its code uses
         self.serial = 0
+        self._scan_calls()
+
+    def _scan_calls(self) -> None:
+        """Which block kinds are called only at stage positions (their functions compute
+        their own names) and which also elsewhere (they take a ``name``): decided before
+        any code is written, since a call's arguments depend on it."""
+
+        def mark(kind: str, positioned: bool) -> None:
+            if kind in self.r.blocks:
+                self.kinds[kind] = self.kinds.get(kind, True) and positioned
+
+        def walk(items: list) -> None:
+            for item in items:
+                try:
+                    kind, args, _ = split(item, ())
+                except ItemError:
+                    continue
+                if kind == "stage" and isinstance(args, dict):
+                    for entry in args.get("blocks") or []:
+                        try:
+                            entry_kind, _, entry_args, _, _ = stage_entry(entry, ())
+                        except ItemError:
+                            continue
+                        mark(
+                            entry_kind, not (isinstance(entry_args, dict) and "name" in entry_args)
+                        )
+                else:
+                    mark(kind, False)
+
+        walk(self.r.spec.layers)
+        for entry in self.r.blocks.values():
+            d = entry.definition
+            walk([*d.layers, *(i for b in d.branches for i in b.layers), *d.after])
 
     # ---- module ---------------------------------------------------------------------------
 
@@ -509,9 +544,6 @@ class _Structured:
         when = args.pop("when", (True, None))[0]
         explicit = args.pop("name", (None, None))
         role = args.pop("role", (None, None))[0]
-        self.kinds[kind] = (
-            self.kinds.get(kind, True) and position is not None and explicit[0] is None
-        )
         source = [
             f"{identifier(k)}={self._source(v, scope, current, p)}" for k, (v, p) in args.items()
         ]
@@ -544,12 +576,37 @@ class _Structured:
                 lines,
                 depth,
             )
-        return self._positioned_calls(kind, source, position, current, scope, path, lines, depth)
+        return self._positioned_calls(
+            kind, source, position, current, scope, explicit, lines, depth
+        )
 
-    def _positioned_calls(self, kind, source, position, current, scope, path, lines, depth) -> str:
+    def _position_args(self, kind: str, uses: set, values: dict, scope: _Scope, explicit) -> list:
+        """The position arguments a block function takes; and its ``name`` when the kind
+        is also called elsewhere (then it does not compute its own name)."""
+        args = [f"{k}={values[k]}" for k in POSITION_NAMES if k in uses]
+        if not self.kinds[kind]:
+            if explicit[0] is not None:
+                name = self._source(explicit[0], scope, "x", explicit[1])
+            else:
+                constants, names = {}, {}
+                for key, code in values.items():
+                    try:
+                        constants[key] = ast.literal_eval(code)
+                    except (ValueError, SyntaxError):
+                        names[key] = code
+                named = _Scope(scope.doc, scope.path, _Names(names), constants=constants)
+                name = self._source(self.r.naming.block, named, "x", scope.path)
+            args.append(f"name={name}")
+        return args
+
+    def _positioned_calls(
+        self, kind, source, position, current, scope, explicit, lines, depth
+    ) -> str:
         """Calls of a block at stage positions: written out when few, else a loop."""
         count, first = position["count"], position["index"]
-        uses = self._position_names(kind)
+        uses = self._position_names(kind)  # the function's position parameters
+        # the positions the calls need: also all of them when the caller computes the name
+        need = uses if self.kinds[kind] else self._block_template_names()
         if isinstance(count, int) and count <= 2:
             for n in range(count):
                 index = _add(first, n)
@@ -557,7 +614,7 @@ class _Structured:
                     block = string(letter(index))
                 else:
                     block = f"block_letter({index})"
-                    if "block" in uses:
+                    if "block" in need:
                         self.module_info.use("block_letter")
                 values = {
                     "stage": position["stage"],
@@ -565,11 +622,7 @@ class _Structured:
                     "index": str(index),
                     "serial": str(self.serial),
                 }
-                call = [
-                    current,
-                    *source,
-                    *(f"{k}={values[k]}" for k in POSITION_NAMES if k in uses),
-                ]
+                call = [current, *source, *self._position_args(kind, uses, values, scope, explicit)]
                 lines += _call_lines("x", identifier(kind), call, "", depth)
                 current = "x"
                 self.serial = _add(self.serial, 1)
@@ -578,7 +631,7 @@ class _Structured:
             lines.append(f"{INDENT * depth}x = {current}")
         current = "x"
         serial0 = self.serial
-        if uses <= {"stage", "block"} and isinstance(count, int) and isinstance(first, int):
+        if need <= {"stage", "block"} and isinstance(count, int) and isinstance(first, int):
             letters = [letter(first + n) for n in range(count)]
             sequence = (
                 string("".join(letters))
@@ -594,7 +647,8 @@ class _Structured:
                 block = '"abcdefghijklmnopqrstuvwxyz"[index - 1]'
             else:
                 block = "block_letter(index)"
-                self.module_info.use("block_letter")
+                if "block" in need:
+                    self.module_info.use("block_letter")
             offset = f"index - {first}" if isinstance(first, int) else f"index - ({first})"
             values = {
                 "stage": position["stage"],
@@ -603,16 +657,20 @@ class _Structured:
                 "serial": f"{serial0} + {offset}",
             }
         lines.append(f"{INDENT * depth}{loop}")
-        call = ["x", *source, *(f"{k}={values[k]}" for k in POSITION_NAMES if k in uses)]
+        call = ["x", *source, *self._position_args(kind, uses, values, scope, explicit)]
         lines += _call_lines("x", identifier(kind), call, "", depth + 1)
         self.serial = _add(self.serial, count)
         return "x"
 
+    def _block_template_names(self) -> set:
+        """The position names the naming scheme's block template uses."""
+        names = _Names({k: k for k in POSITION_NAMES})
+        Translator(names, {}).template(self.r.naming.block)
+        return names.used & set(POSITION_NAMES)
+
     # ---- block functions --------------------------------------------------------------------
 
     def _position_names(self, kind: str) -> set:
-        if not hasattr(self, "_positions"):
-            self._positions = {}
         if kind not in self._positions:
             self._positions[kind] = self._block_function(self.r.blocks[kind], dry=True)["uses"]
         return self._positions[kind]

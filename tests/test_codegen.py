@@ -236,3 +236,58 @@ def test_written_files_get_a_normal_mode(tmp_path, cli):
     finally:
         os.umask(old)
     assert (tmp_path / "resnet50.py").stat().st_mode & 0o777 == 0o644
+
+
+MIXED = {
+    "mixed.yaml": """
+name: Mixed
+params: {depth: 3}
+imports: [./blocks.yaml]
+naming: keras
+input: {shape: [16, 16, 8]}
+layers:
+  - res: {filters: 8}
+  - stage: {id: 2, filters: 8, blocks: [res x 2, "res x {{ depth }}", res: {name: special}]}
+  - res: {filters: 8, name: last}
+  - flatten
+""",
+    "blocks.yaml": """
+blocks:
+  res:
+    params: {filters: int}
+    branches:
+      - - conv2d: {filters: "{{ filters }}", kernel_size: 3, padding: same, role: 1}
+        - inner: {role: deep}
+      - []
+    merge: add
+  inner:
+    layers:
+      - batch_norm: {role: a}
+""",
+}
+
+
+@pytest.mark.keras
+def test_a_block_called_in_stages_and_by_name(write, tmp_path, monkeypatch):
+    """A kind called at stage positions and elsewhere takes its name from the caller;
+    nested blocks and a param-dependent repeat count too. Each style builds the model."""
+    from keras_compare import assert_same_model, assert_same_outputs
+
+    for name, text in MIXED.items():
+        write(text, name)
+    monkeypatch.chdir(tmp_path)
+    built = archspec.build("mixed.yaml")
+    assert [b.prefix for b in archspec.lower("mixed.yaml").blocks if b.parent is None] == [
+        "res", "conv2_block1", "conv2_block2", "conv2_block3", "conv2_block4", "conv2_block5",
+        "special", "last",
+    ]  # fmt: skip
+    for style in STYLES:
+        target = tmp_path / f"mixed_{style}.py"
+        target.write_text(module_source("mixed.yaml", style))
+        model = import_module(target).Mixed()
+        assert_same_model(model, built, names="all")
+        assert_same_outputs(model, built, atol=1e-6)
+    # the generated function honours its params as the spec does
+    deeper = import_module(tmp_path / "mixed_structured.py").Mixed(depth=5)
+    assert len(deeper.layers) == len(built.layers) + 2 * 3  # conv, bn, add per res block
+    assert_same_model(deeper, archspec.build("mixed.yaml", depth=5), names="all")
