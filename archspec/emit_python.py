@@ -741,9 +741,10 @@ class _Structured:
     def _block_body(self, entry: BlockEntry, scope: _Scope) -> list[str]:
         d = entry.definition
         lines: list[str] = []
-        at = lambda *parts: _Scope(
-            scope.doc, entry.path + parts, scope.names, entry, scope.defaults
-        )  # noqa: E731
+
+        def at(*parts) -> _Scope:
+            return _Scope(scope.doc, entry.path + parts, scope.names, entry, scope.defaults)
+
         current = "inputs"
         # Variables: x for the main (longest) branch and the result, shortcut for a second
         # branch, y for the block's own layers when branches follow them.

@@ -3,15 +3,6 @@ import keras
 from keras import layers
 
 
-def block_letter(index):
-    # The letter of a 1-based block position: a, b, ... z, aa, ab, ...
-    letters = ""
-    while index > 0:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(ord("a") + rest) + letters
-    return letters
-
-
 def block1(inputs, filters, stage, index, kernel_size=3, stride=1, conv_shortcut=False):
     # Bottleneck 1x1 -> kxk -> 1x1 (4 x filters), stride on the first 1x1; add; relu.
     prefix = f"conv{stage}_block{index}"

@@ -3,15 +3,6 @@ import keras
 from keras import layers
 
 
-def block_letter(index):
-    # The letter of a 1-based block position: a, b, ... z, aa, ab, ...
-    letters = ""
-    while index > 0:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(ord("a") + rest) + letters
-    return letters
-
-
 def vgg_conv(inputs, filters, stage, index):
     # One 3x3 same-padded convolution with relu.
     x = layers.Conv2D(
