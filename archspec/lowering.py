@@ -39,18 +39,17 @@ class Scope:
     context: dict
     defaults: list = field(default_factory=list)  # [(Document, path, {kind: args})], weakest first
     block: BlockInstance | None = None
-    block_context: dict | None = None  # the block's params and position, for naming
     depth: int = 0
     call: Where | None = None  # outermost call site in the user's spec
 
     def at(self, *parts) -> Scope:
+        # (dataclasses.replace is several times slower; this runs once per item)
         return Scope(
             self.doc,
             self.path + parts,
             self.context,
             self.defaults,
             self.block,
-            self.block_context,
             self.depth,
             self.call,
         )
@@ -275,7 +274,7 @@ class _Lowering:
         if template is None:
             return self.auto.next(keras_auto_name(op.keras_class), self.names)
         context = {
-            **scope.block_context,
+            **scope.context,
             "role": role,
             "kind": op.kind,
             "suffix": op.short(attrs),
@@ -474,7 +473,7 @@ class _Lowering:
         )
         # The block's library defaults, then the spec's, which win.
         defaults = [(doc, entry.defaults_path, entry.defaults), self.spec_defaults]
-        inner = Scope(doc, bpath, context, defaults, instance, context, scope.depth + 1, call)
+        inner = Scope(doc, bpath, context, defaults, instance, scope.depth + 1, call)
         y = x
         for i, item in enumerate(definition.layers):
             y = self._block_item(item, y, inner.at("layers", i))
