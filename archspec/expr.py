@@ -12,11 +12,9 @@ from __future__ import annotations
 import math
 import operator
 import re
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
-
-import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .limits import LIMITS
 
@@ -80,7 +78,7 @@ def _size(value) -> int:
             seen += max(len(item), 1)
             if seen <= LIMITS.max_string:
                 stack.extend(item.items() if isinstance(item, dict) else item)
-        elif isinstance(item, jinja2.Undefined):
+        elif _is_undefined(item):
             item._fail_with_undefined_error()  # UndefinedError, or SecurityError if unsafe
         else:
             raise ExpressionError(
@@ -104,67 +102,29 @@ _PERCENT_WIDTH = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
 _TENSOR_ATTRIBUTES = frozenset(["channels", "height", "width", "shape", "rank"])
 
 
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """Jinja's immutable sandbox, narrowed to the expression language: arithmetic that
-    cannot build huge values, no attributes but a tensor's, no calls but the language's
-    functions (so no ``str.ljust(10**9)``)."""
-
-    intercepted_binops = frozenset(["**", "*", "+", "%"])
-
-    def is_safe_attribute(self, obj, attr, value):
-        return isinstance(obj, TensorInfo) and attr in _TENSOR_ATTRIBUTES
-
-    def call(self, context, obj, /, *args, **kwargs):
-        if isinstance(obj, jinja2.Undefined):
-            obj._fail_with_undefined_error()
-        if not any(obj is f for f in _CALLABLE):
-            name = getattr(obj, "__name__", type(obj).__name__)
-            raise ExpressionError(
-                f"'{name}' cannot be called; the functions are: {', '.join(FUNCTIONS)}"
-            )
-        return _check_size(obj(*args, **kwargs))
-
-    def call_binop(self, context, operator_name, left, right):
-        if operator_name == "**":
-            if isinstance(right, int | float) and abs(right) > 64:
-                raise ExpressionError(f"exponent {right} is too large (at most 64)")
-            return _check_size(operator.pow(left, right))
-        if operator_name == "*":
-            for seq, n in ((left, right), (right, left)):
-                repeated = isinstance(seq, str | list | tuple) and isinstance(n, int) and n > 0
-                if repeated and _size(seq) * n > LIMITS.max_string:
-                    raise ExpressionError(
-                        "repetition builds a value that is too large (limit max_string)"
-                    )
-            return _check_size(operator.mul(left, right))
-        if operator_name == "%" and isinstance(left, str):
-            for match in _PERCENT_WIDTH.finditer(left):
-                for part in match.groups():
-                    if part == "*" or (part and int(part) > LIMITS.max_string):
-                        raise ExpressionError(
-                            f"a format width or precision of '{part}' is too large (limit max_string)"
-                        )
-            return _check_size(operator.mod(left, right))
-        if operator_name == "+":
-            return _check_size(operator.add(left, right))
-        return super().call_binop(context, operator_name, left, right)
+# Jinja2 is imported on first use: most specs' expressions are simple lookups that never
+# need it (see _fast below), and `archspec check` must start quickly.
+_FUNCTIONS = {
+    "make_divisible": make_divisible,
+    "int": int,
+    "float": float,
+    "round": round,
+    "min": min,
+    "max": max,
+    "abs": abs,
+    "len": len,
+    "ceil": math.ceil,
+    "floor": math.floor,
+}
+FUNCTIONS = tuple(sorted(_FUNCTIONS))
+# The filters the Python emitter can translate; Jinja's others (center, indent, replace,
+# sum, ...) could build huge values and have no Python translation.
+FILTERS = ("abs", "float", "int", "length", "string")
 
 
-_ENV = _Sandbox(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
-_ENV.globals.clear()
-_ENV.globals.update(
-    make_divisible=make_divisible,
-    int=int,
-    float=float,
-    round=round,
-    min=min,
-    max=max,
-    abs=abs,
-    len=len,
-    ceil=math.ceil,
-    floor=math.floor,
-)
-_CALLABLE = tuple(_ENV.globals.values())
+def _is_undefined(value) -> bool:
+    jinja2 = sys.modules.get("jinja2")
+    return jinja2 is not None and isinstance(value, jinja2.Undefined)
 
 
 def _bounded_filter(fn):
@@ -174,18 +134,71 @@ def _bounded_filter(fn):
     return run
 
 
-# The filters the Python emitter can translate; Jinja's others (center, indent, replace,
-# sum, ...) could build huge values and have no Python translation.
-FILTERS = ("abs", "float", "int", "length", "string")
-_ENV.filters = {name: _bounded_filter(_ENV.filters[name]) for name in FILTERS}
-FUNCTIONS = tuple(sorted(_ENV.globals))
+@lru_cache(maxsize=1)
+def _env():
+    """The sandboxed Jinja2 environment of the expression language."""
+    import jinja2
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    callable_ = tuple(_FUNCTIONS.values())
+
+    class _Sandbox(ImmutableSandboxedEnvironment):
+        """Jinja's immutable sandbox, narrowed to the expression language: arithmetic that
+        cannot build huge values, no attributes but a tensor's, no calls but the language's
+        functions (so no ``str.ljust(10**9)``)."""
+
+        intercepted_binops = frozenset(["**", "*", "+", "%"])
+
+        def is_safe_attribute(self, obj, attr, value):
+            return isinstance(obj, TensorInfo) and attr in _TENSOR_ATTRIBUTES
+
+        def call(self, context, obj, /, *args, **kwargs):
+            if isinstance(obj, jinja2.Undefined):
+                obj._fail_with_undefined_error()
+            if not any(obj is f for f in callable_):
+                name = getattr(obj, "__name__", type(obj).__name__)
+                raise ExpressionError(
+                    f"'{name}' cannot be called; the functions are: {', '.join(FUNCTIONS)}"
+                )
+            return _check_size(obj(*args, **kwargs))
+
+        def call_binop(self, context, operator_name, left, right):
+            if operator_name == "**":
+                if isinstance(right, int | float) and abs(right) > 64:
+                    raise ExpressionError(f"exponent {right} is too large (at most 64)")
+                return _check_size(operator.pow(left, right))
+            if operator_name == "*":
+                for seq, n in ((left, right), (right, left)):
+                    repeated = isinstance(seq, str | list | tuple) and isinstance(n, int) and n > 0
+                    if repeated and _size(seq) * n > LIMITS.max_string:
+                        raise ExpressionError(
+                            "repetition builds a value that is too large (limit max_string)"
+                        )
+                return _check_size(operator.mul(left, right))
+            if operator_name == "%" and isinstance(left, str):
+                for match in _PERCENT_WIDTH.finditer(left):
+                    for part in match.groups():
+                        if part == "*" or (part and int(part) > LIMITS.max_string):
+                            raise ExpressionError(
+                                f"a format width or precision of '{part}' is too large (limit max_string)"
+                            )
+                return _check_size(operator.mod(left, right))
+            if operator_name == "+":
+                return _check_size(operator.add(left, right))
+            return super().call_binop(context, operator_name, left, right)
+
+    env = _Sandbox(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    env.globals.clear()
+    env.globals.update(_FUNCTIONS)
+    env.filters = {name: _bounded_filter(env.filters[name]) for name in FILTERS}
+    return env
 
 
 def is_expression(value) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
-def _syntax(exc: jinja2.TemplateSyntaxError) -> str:
+def _syntax(exc) -> str:
     if exc.message and exc.message.startswith("No filter named"):
         return f"{exc.message} The filters are: {', '.join(FILTERS)}"
     return exc.message
@@ -198,8 +211,10 @@ def _compile_expression(source: str):
             f"expression of {len(source):,} characters; the limit is "
             f"{LIMITS.max_expression:,} (limit max_expression)"
         )
+    import jinja2
+
     try:
-        return _ENV.compile_expression(source, undefined_to_none=False)
+        return _env().compile_expression(source, undefined_to_none=False)
     except jinja2.TemplateSyntaxError as exc:
         raise ExpressionError(f"invalid expression '{source.strip()}': {_syntax(exc)}") from None
     except (RecursionError, SyntaxError, MemoryError):
@@ -213,13 +228,15 @@ def _compile_template(source: str):
             f"template of {len(source):,} characters; the limit is "
             f"{LIMITS.max_expression:,} (limit max_expression)"
         )
+    import jinja2
+
     try:
-        tree = _ENV.parse(source)
+        tree = _env().parse(source)
         if not all(isinstance(node, jinja2.nodes.Output) for node in tree.body):
             raise ExpressionError(
                 f"invalid template '{source}': only {{{{ expressions }}}} are allowed, not {{% %}} tags"
             )
-        return _ENV.from_string(tree)
+        return _env().from_string(tree)
     except jinja2.TemplateSyntaxError as exc:
         raise ExpressionError(f"invalid template '{source}': {_syntax(exc)}") from None
     except (RecursionError, SyntaxError, MemoryError):
@@ -227,6 +244,8 @@ def _compile_template(source: str):
 
 
 def _run(fn, source: str, context: dict):
+    import jinja2
+
     try:
         return _check_size(fn(context))
     except ExpressionError:
@@ -273,7 +292,7 @@ _MISSING = object()
 
 def _lookup(name: str, index, context: dict):
     value = context.get(name, _MISSING)
-    if value is _MISSING or isinstance(value, jinja2.Undefined):
+    if value is _MISSING or _is_undefined(value):
         return _MISSING
     if index is None:
         return value
@@ -336,4 +355,4 @@ def condition(value, context: dict) -> bool:
 
 def parse(source: str):
     """The Jinja AST of a template string (used by the Python emitter to translate it)."""
-    return _ENV.parse(source)
+    return _env().parse(source)
