@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .cost import macs
+from .cost import macs, total_macs
 from .ir import Graph
 
 
@@ -246,7 +246,7 @@ def render(graph: Graph, *, layers: bool = False, color: bool = False) -> str:
                 lines.append(f"        {notes[i]}")
             lines.append(text)
     lines.append("")
-    total = sum(macs(n, graph) for n in graph.nodes)
+    total = total_macs(graph)
     lines += totals_text(graph, total)
     text = "\n".join(lines) + "\n"
     return _bold_totals(text) if color else text
