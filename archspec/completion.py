@@ -7,7 +7,7 @@ import argparse
 BASH = """\
 # archspec completion for {shell}: eval "$(archspec completion {shell})"
 {preamble}_archspec() {{
-    local cur="${{COMP_WORDS[COMP_CWORD]}}" opts=""
+    local cur="${{COMP_WORDS[COMP_CWORD]}}" opts="" words=""
     if [ "$COMP_CWORD" -eq 1 ]; then
         COMPREPLY=($(compgen -W "{commands} {global_options}" -- "$cur"))
         return
@@ -17,6 +17,8 @@ BASH = """\
     esac
     if [[ "$cur" == -* ]]; then
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+    elif [ -n "$words" ] && [ "$COMP_CWORD" -eq 2 ]; then
+        COMPREPLY=($(compgen -W "$words" -- "$cur"))
     else
         COMPREPLY=($(compgen -f -- "$cur"))
     fi
@@ -32,18 +34,21 @@ def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.Argument
     return {}
 
 
+def _case(name: str, sub: argparse.ArgumentParser) -> str:
+    """One command's options, and its own subcommands (``data synth-signs``)."""
+    options = " ".join(sorted(sub._option_string_actions))
+    words = " ".join(_subcommands(sub))
+    return f'        {name}) opts="{options}" words="{words}" ;;'
+
+
 def script(parser: argparse.ArgumentParser, shell: str) -> str:
     """The completion script for ``bash`` or ``zsh`` (through bashcompinit)."""
     commands = _subcommands(parser)
-    cases = "\n".join(
-        f'        {name}) opts="{" ".join(sorted(sub._option_string_actions))}" ;;'
-        for name, sub in commands.items()
-    )
     preamble = "autoload -U +X bashcompinit && bashcompinit\n" if shell == "zsh" else ""
     return BASH.format(
         shell=shell,
         preamble=preamble,
         commands=" ".join(commands),
         global_options=" ".join(sorted(parser._option_string_actions)),
-        cases=cases,
+        cases="\n".join(_case(name, sub) for name, sub in commands.items()),
     )

@@ -199,6 +199,7 @@ def test_bash_completion():
     assert _complete(["archspec", "ch"]) == ["check"]
     assert _complete(["archspec", "check", "--la"]) == ["--layers"]
     assert "--style" in _complete(["archspec", "codegen", "--"])
+    assert _complete(["archspec", "data", "s"]) == ["synth-signs"]
 
 
 def test_every_command_shows_an_example(cli):
