@@ -11,15 +11,15 @@ The public API mirrors the command line::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+import os
 
-import os  # noqa: E402
-
-from .errors import SpecError, UsageError  # noqa: E402
-from .ir import Graph  # noqa: E402
-from .resolve import ResolvedSpec  # noqa: E402
+from archspec._version import __version__
+from archspec.core.ir import Graph
+from archspec.diagnostics import SpecError, UsageError
+from archspec.frontend.resolve import ResolvedSpec
 
 __all__ = [
+    "__version__",
     "Graph",
     "ResolvedSpec",
     "SpecError",
@@ -34,7 +34,7 @@ __all__ = [
 
 def load(path: str | os.PathLike, **params) -> ResolvedSpec:
     """Read, validate and resolve a spec; keyword arguments override its params."""
-    from .resolve import load as _load
+    from archspec.frontend.resolve import load as _load
 
     return _load(path, params)
 
@@ -42,7 +42,7 @@ def load(path: str | os.PathLike, **params) -> ResolvedSpec:
 def lower(spec: ResolvedSpec | str | os.PathLike, **params) -> Graph:
     """The IR graph of a spec (a resolved spec or a path): every layer's name, shape and
     parameter counts, computed without TensorFlow."""
-    from .lowering import lower as _lower
+    from archspec.core.lowering import lower as _lower
 
     if not isinstance(spec, ResolvedSpec):
         spec = load(spec, **params)
@@ -55,7 +55,7 @@ def lower(spec: ResolvedSpec | str | os.PathLike, **params) -> Graph:
 
 def build(spec: ResolvedSpec | Graph | str | os.PathLike, **params):
     """Build the ``keras.Model`` of a spec (a path, a resolved spec or a graph)."""
-    from .emit_keras import build_model
+    from archspec.backends.keras.build import build_model
 
     graph = spec if isinstance(spec, Graph) else lower(spec, **params)
     return build_model(graph)
@@ -63,7 +63,7 @@ def build(spec: ResolvedSpec | Graph | str | os.PathLike, **params):
 
 def codegen(spec: str | os.PathLike, style: str = "structured") -> str:
     """The generated Python module of a spec file (``structured`` or ``flat``)."""
-    from .generated import module_source
+    from archspec.backends.python.codegen import module_source
 
     return module_source(spec, style)
 
@@ -84,6 +84,6 @@ def diff(
     revision to compare it with. ``params`` apply to both sides, ``params_a`` and
     ``params_b`` to one. Returns an ``archspec.graphdiff.Diff`` (``.verdict``,
     ``.as_json()``, ``.render()``). Two specs are compared without TensorFlow."""
-    from .sources import diff as _diff
+    from archspec.analysis.diff.sources import diff as _diff
 
     return _diff(a, b, against=against, params=params, params_a=params_a, params_b=params_b)

@@ -10,7 +10,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import UsageError
+from archspec.diagnostics import UsageError
 
 
 @contextlib.contextmanager

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from archspec.cli import main
+from archspec.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 # The hand-written seed ResNet-50 lives with the benchmarks, which time against it.

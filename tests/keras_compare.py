@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 
-from archspec.ops import keras_auto_name
+from archspec.core.ops import keras_auto_name
 
 
 def is_auto_name(layer) -> bool:

@@ -238,8 +238,8 @@ PURE_PYTHON_DIFFERS = {"yaml_bad_escape.yaml": "2:10", "hostile_surrogate_escape
 def test_the_pure_python_parser_gives_the_same_errors(tmp_path, monkeypatch, capsys):
     """Without libyaml (PyYAML built without it), the corpus gets the same errors at the
     same places: run in-process through archspec.cli.main with the pure-Python loader."""
-    from archspec import loader
-    from archspec.cli import main
+    from archspec.cli.main import main
+    from archspec.frontend import loader
 
     monkeypatch.setattr(loader, "_BoundedLoader", loader._PurePythonLoader)
     monkeypatch.chdir(prepare(tmp_path))

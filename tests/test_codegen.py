@@ -16,8 +16,8 @@ import pytest
 from conftest import ROOT, SPECS
 
 import archspec
-from archspec.emit_python import module_path
-from archspec.generated import module_source, write
+from archspec.backends.python.codegen import module_source, write
+from archspec.backends.python.emit import module_path
 
 STYLES = ["structured", "flat"]
 
@@ -123,7 +123,7 @@ def test_check_names_stale_missing_and_extra(tmp_path, cli):
 
 def test_codegen_does_not_import_tensorflow(tmp_path):
     code = (
-        "import sys; from archspec.cli import main;"
+        "import sys; from archspec.cli.main import main;"
         f"rc = main(['codegen', 'specs/resnet50.yaml', '-o', {str(tmp_path)!r}]);"
         "sys.exit(rc or any(m in sys.modules for m in ('tensorflow', 'keras')))"
     )

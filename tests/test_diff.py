@@ -17,8 +17,8 @@ import pytest
 from conftest import ROOT, SPECS
 
 import archspec
-from archspec.graphdiff import compare, spec_side
-from archspec.ops import layer_weights
+from archspec.analysis.diff.report import compare, spec_side
+from archspec.core.ops import layer_weights
 
 SEED = ROOT / "specs" / "resnet50.yaml"
 SEED_TEXT = SEED.read_text(encoding="utf-8")
@@ -429,7 +429,7 @@ def test_unreadable_files_are_errors(tmp_path, cli):
 
 def test_two_specs_never_import_tensorflow():
     code = (
-        "import sys; from archspec.cli import main;"
+        "import sys; from archspec.cli.main import main;"
         "rc = main(['diff', 'specs/keras/resnet50.yaml', 'specs/keras/resnet152.yaml', '--layers']);"
         "bad = [m for m in ('tensorflow', 'keras') if m in sys.modules]; sys.exit(10 + len(bad) if bad else rc)"
     )

@@ -26,7 +26,7 @@ from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
 import archspec
-from archspec.cli import main
+from archspec.cli.main import main
 
 EXAMPLES = settings.default.max_examples
 KERAS_EXAMPLES = max(EXAMPLES // 5, 1)

@@ -110,7 +110,7 @@ def test_check_layers_lists_every_layer(cli):
 
 def test_check_does_not_import_tensorflow():
     code = (
-        "import sys; from archspec.cli import main; rc = main(['check', 'specs/resnet50.yaml']);"
+        "import sys; from archspec.cli.main import main; rc = main(['check', 'specs/resnet50.yaml']);"
         "bad = [m for m in ('tensorflow', 'keras') if m in sys.modules]; sys.exit(rc or bool(bad))"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

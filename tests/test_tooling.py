@@ -11,9 +11,9 @@ import yaml
 from conftest import ROOT, SPECS
 
 import archspec
-from archspec.cost import total_macs
-from archspec.json_schema import schemas
-from archspec.schema import Library
+from archspec.analysis.cost import total_macs
+from archspec.analysis.json_schema import schemas
+from archspec.frontend.schema import Library
 
 LIBRARIES = sorted(
     p.relative_to(ROOT).as_posix() for p in (ROOT / "archspec" / "blocks").glob("*.yaml")
@@ -104,7 +104,7 @@ def test_errors_as_json_and_github(cli, write):
 
 
 def test_macs_by_hand():
-    from archspec.cost import macs
+    from archspec.analysis.cost import macs
 
     graph = archspec.lower("specs/resnet50.yaml")
     assert macs(graph.node("conv1"), graph) == 32 * 32 * 64 * 7 * 7 * 3  # 32x32 out, 64 of 7x7x3
@@ -203,8 +203,8 @@ def test_bash_completion():
 
 
 def test_every_command_shows_an_example(cli):
-    from archspec.cli import _parser
-    from archspec.completion import _subcommands
+    from archspec.cli.completion import _subcommands
+    from archspec.cli.main import _parser
 
     commands = _subcommands(_parser())
     assert {"check", "build", "codegen", "graph", "schema", "render", "completion"} <= set(commands)
@@ -231,7 +231,7 @@ def test_static_commands_do_not_import_tensorflow(command, tmp_path):
 
     args = [a.format(tmp=tmp_path) for a in command]
     code = (
-        "import sys; from archspec.cli import main; rc = main(sys.argv[1:]);"
+        "import sys; from archspec.cli.main import main; rc = main(sys.argv[1:]);"
         "sys.exit(rc or 10 * any(m in sys.modules for m in ('tensorflow', 'keras')))"
     )
     proc = subprocess.run(

@@ -17,8 +17,8 @@ import pytest
 from conftest import ROOT
 
 import archspec
-from archspec import data as datamod
-from archspec.schema import LOSSES, METRICS, OPTIMIZERS
+from archspec.frontend.schema import LOSSES, METRICS, OPTIMIZERS
+from archspec.train import datasets as datamod
 
 # A small CNN for the synthetic signs: three conv/batch-norm/pool stages and a softmax.
 # Batch norm with momentum 0.9: 34 steps an epoch are too few for Keras's 0.99 to settle.
@@ -153,7 +153,7 @@ def test_training_errors_name_line_and_column(case, cli, write):
 def test_a_spec_without_training_takes_keras_defaults(write):
     path = write(SMALL.split("training:")[0])
     assert archspec.load(path).spec.training is None
-    from archspec.schema import Training
+    from archspec.frontend.schema import Training
 
     defaults = Training()
     assert (defaults.optimizer, defaults.loss, defaults.batch_size, defaults.epochs) == (
@@ -359,7 +359,7 @@ def test_checks_come_before_tensorflow(write, tmp_path):
     code = textwrap.dedent(
         f"""
         import os, sys
-        from archspec.cli import main
+        from archspec.cli.main import main
         os.environ.pop("TF_CONFIG", None)
         rc = main(["check", {spec!r}])
         assert rc == 0 and "h5py" not in sys.modules, rc
@@ -493,7 +493,7 @@ import tensorflow as tf
 
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from archspec.cli import main
+from archspec.cli.main import main
 
 sys.exit(main(sys.argv[1:]))
 """

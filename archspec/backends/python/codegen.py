@@ -1,0 +1,102 @@
+"""``archspec codegen``: write generated modules, or check that they are fresh."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from archspec.backends.python.emit import generate, module_path, same_except_version
+from archspec.core.lowering import lower
+from archspec.diagnostics import UsageError
+from archspec.files import write_text
+from archspec.frontend.resolve import load
+
+
+def display_path(spec: str | os.PathLike) -> str:
+    """The spec's path as the header names it: relative to the working directory, with
+    forward slashes, so that it is the same on every machine."""
+    path = Path(spec)
+    try:
+        path = path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        pass
+    return path.as_posix()
+
+
+def module_source(spec: str | os.PathLike, style: str = "structured") -> str:
+    """The generated Python module of one spec."""
+    return formatted([_unformatted(spec, style)])[0]
+
+
+def _unformatted(spec: str | os.PathLike, style: str) -> str:
+    resolved = load(spec)
+    return generate(resolved, lower(resolved), source=display_path(spec), style=style)
+
+
+# Generated code is laid out by ruff, pinned in pyproject.toml, so that it is formatted
+# exactly as `ruff format` wants it and byte-identical on every machine.
+RUFF_ARGS = ["format", "--isolated", "--quiet", "--line-length", "100", "--target-version", "py311"]
+
+
+def formatted(texts: list[str]) -> list[str]:
+    """Format module texts with one ruff run."""
+    try:
+        from ruff.__main__ import find_ruff_bin
+
+        ruff = find_ruff_bin()
+    except (ImportError, FileNotFoundError):
+        raise UsageError("codegen needs ruff to lay out the code: pip install ruff") from None
+    with tempfile.TemporaryDirectory(prefix="archspec-codegen-") as folder:
+        paths = [Path(folder, f"module{i}.py") for i in range(len(texts))]
+        for path, text in zip(paths, texts):
+            path.write_text(text, encoding="utf-8")
+        proc = subprocess.run([ruff, *RUFF_ARGS, *map(str, paths)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"ruff could not format the generated code: {proc.stderr.strip()}")
+        return [path.read_text(encoding="utf-8") for path in paths]
+
+
+def discover(root: str | os.PathLike = "specs") -> list[str]:
+    """Every spec under ``root``, in a stable order."""
+    return sorted(p.as_posix() for p in Path(root).rglob("*.yaml"))
+
+
+@dataclass(frozen=True)
+class Drift:
+    path: Path
+    why: str  # "missing", "stale" or "extra"
+
+
+def plan(specs: list[str], out_dir: str, style: str) -> dict[Path, str]:
+    """Generate every module in memory first, so that one bad spec writes nothing."""
+    paths = [module_path(spec, out_dir) for spec in specs]
+    return dict(zip(paths, formatted([_unformatted(spec, style) for spec in specs])))
+
+
+def write(modules: dict[Path, str]) -> list[Path]:
+    """Write the modules that changed (atomically); returns the paths written."""
+    written = []
+    for path, text in modules.items():
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            write_text(path, text)
+            written.append(path)
+    return written
+
+
+def check(modules: dict[Path, str], out_dir: str, *, extras: bool) -> list[Drift]:
+    """Stale or missing modules, and (``extras``) modules no spec generates."""
+    drift = []
+    for path, text in modules.items():
+        if not path.exists():
+            drift.append(Drift(path, "missing"))
+        elif not same_except_version(path.read_text(encoding="utf-8"), text):
+            drift.append(Drift(path, "stale"))
+    if extras and Path(out_dir).is_dir():
+        expected = {p.resolve() for p in modules}
+        for path in sorted(Path(out_dir).rglob("*.py")):
+            if path.resolve() not in expected:
+                drift.append(Drift(path, "extra"))
+    return drift

@@ -1,0 +1,94 @@
+"""The intermediate representation: a graph of layers with static shapes and params.
+
+Every output of archspec (the Keras model, generated Python, summaries, diffs) walks
+this graph and nothing else; no emitter recomputes a name or a shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from archspec.diagnostics import Where
+
+
+@dataclass(frozen=True)
+class BlockInstance:
+    """One expansion of a block: where it sits and what it was called with."""
+
+    prefix: str  # the block's name (``2a``, ``conv2_block1``)
+    kind: str  # the block definition's name (``identity``)
+    args: dict  # its evaluated params
+    stage: object = None  # stage id, or None outside stages
+    letter: str | None = None
+    index: int | None = None  # 1-based position in its stage
+    parent: str | None = None  # prefix of the enclosing block, for nested blocks
+    input: str = ""  # name of the node it starts from
+    output: str = ""  # name of its last node
+    where: Where | None = None  # the call site
+
+
+@dataclass(frozen=True)
+class Node:
+    """One layer."""
+
+    name: str
+    op: str  # spec kind (``conv2d``), or ``input``
+    keras_class: str  # the stock Keras class it builds
+    attrs: dict  # normalized Keras constructor arguments, name excluded
+    inputs: tuple[str, ...]  # names of the nodes it reads, in order
+    shape: tuple  # static output shape without the batch axis
+    trainable: int = 0
+    non_trainable: int = 0
+    block: str | None = None  # prefix of the innermost block it belongs to
+    where: Where | None = None  # the YAML node that made it
+
+    @property
+    def params(self) -> int:
+        return self.trainable + self.non_trainable
+
+    @property
+    def output_shape(self) -> tuple:
+        return (None, *self.shape)
+
+
+@dataclass(frozen=True)
+class Graph:
+    """A lowered model: nodes in topological order (the order the spec creates them)."""
+
+    name: str  # the spec's name (an identifier: ``ResNet50``)
+    model_name: str  # the Keras model's name
+    nodes: tuple[Node, ...]
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    blocks: tuple[BlockInstance, ...] = ()
+    params: dict = field(default_factory=dict)  # the spec's resolved params
+    source: str = ""  # the spec file
+    # Names of unnamed top-level layers whose ``when`` was false, by (file, path):
+    # reserved so that names never depend on conditions.
+    reserved: dict = field(default_factory=dict)
+
+    def node(self, name: str) -> Node:
+        return self._index()[name]
+
+    def _index(self) -> dict[str, Node]:
+        index = self.__dict__.get("_by_name")
+        if index is None:
+            index = {n.name: n for n in self.nodes}
+            object.__setattr__(self, "_by_name", index)
+        return index
+
+    @property
+    def trainable(self) -> int:
+        return sum(n.trainable for n in self.nodes)
+
+    @property
+    def non_trainable(self) -> int:
+        return sum(n.non_trainable for n in self.nodes)
+
+    @property
+    def total(self) -> int:
+        return self.trainable + self.non_trainable
+
+    @property
+    def output_shape(self) -> tuple:
+        return self.node(self.outputs[0]).output_shape

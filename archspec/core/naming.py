@@ -1,0 +1,59 @@
+"""Naming schemes: the templates that give every unnamed layer a deterministic name.
+
+A scheme is data. ``block`` names a block (its ``prefix``) from its stage and position;
+``layer`` names a block's layer that has a ``role`` (``2a``, ``1``...), by kind;
+``block_layer`` names a block's layer without one (the merge, the layers after it).
+Layers outside blocks that carry no name get the name Keras would give them in a fresh
+session (``zero_padding2d``, ``activation_1``), counted per model, never per process.
+"""
+
+from __future__ import annotations
+
+from archspec.frontend.schema import NamingScheme
+
+PRESETS: dict[str, NamingScheme] = {
+    # The seed's and Caffe's ResNet names: res2a_branch2a, bn2a_branch2a, res2a_branch1.
+    "caffe": NamingScheme(
+        block="{{ stage }}{{ block }}",
+        layer={
+            "conv2d": "res{{ prefix }}_branch{{ role }}",
+            "batch_norm": "bn{{ prefix }}_branch{{ role }}",
+            "*": "res{{ prefix }}_branch{{ role }}_{{ suffix }}",
+        },
+        block_layer={"*": "res{{ prefix }}_{{ suffix }}"},
+    ),
+    # keras.applications' names: conv2_block1_1_conv, conv2_block1_0_bn, conv2_block1_add.
+    "keras": NamingScheme(
+        block="conv{{ stage }}_block{{ index }}",
+        layer={"*": "{{ prefix }}_{{ role }}_{{ suffix }}"},
+        block_layer={"*": "{{ prefix }}_{{ suffix }}"},
+    ),
+}
+
+
+def letter(index: int) -> str:
+    """The block letter of a 1-based position: a, b, ... z, aa, ab, ..."""
+    out = ""
+    while index > 0:
+        index, rem = divmod(index - 1, 26)
+        out = chr(ord("a") + rem) + out
+    return out
+
+
+def template_for(table: dict[str, str], kind: str) -> str | None:
+    return table.get(kind, table.get("*"))
+
+
+class AutoNames:
+    """Keras-style names for unnamed layers (``activation``, ``activation_1``), per model."""
+
+    def __init__(self):
+        self.counts: dict[str, int] = {}
+
+    def next(self, base: str, taken) -> str:
+        while True:
+            n = self.counts.get(base, 0)
+            self.counts[base] = n + 1
+            name = base if n == 0 else f"{base}_{n}"
+            if name not in taken:
+                return name

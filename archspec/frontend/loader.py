@@ -1,0 +1,371 @@
+"""Read YAML into plain Python data, remembering where every node came from.
+
+The document becomes ordinary dicts, lists and scalars (what pydantic validates), and
+a side table maps each node's path (``("layers", 5, "conv2d", "filters")``) to its
+line and column, so that any later error can point at the offending node. Duplicate
+keys are errors, not last-one-wins, and aliases, nesting and size are bounded so that
+hostile input cannot exhaust memory.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+
+import yaml
+
+from archspec.diagnostics import Path, SpecError, UsageError, Where
+from archspec.limits import LIMITS
+
+
+@dataclass
+class Document:
+    """A parsed YAML file: its data and the position of each node, by path."""
+
+    file: str
+    data: object
+    text: str = ""
+    # (file, line, col) by path; a spec merged with its ``extends`` base mixes files
+    values: dict[Path, tuple[str, int, int]] = field(default_factory=dict)
+    keys: dict[Path, tuple[str, int, int]] = field(default_factory=dict)
+
+    def where(self, path: Path, *, key: bool = False) -> Where:
+        """The position of the node at ``path`` (or of its key), else of its nearest parent."""
+        path = tuple(path)
+        if key and path in self.keys:
+            return Where(*self.keys[path], path)
+        for n in range(len(path), -1, -1):
+            pos = self.values.get(path[:n])
+            if pos:
+                return Where(*pos, path)
+        return Where(self.file, 1, 1, path)
+
+    def error(self, path: Path, message: str, *, key: bool = False) -> SpecError:
+        return SpecError.at(self.where(path, key=key), message)
+
+
+class _Refused(yaml.MarkedYAMLError):
+    """A document that parses but that a limit refuses (reported without "YAML syntax")."""
+
+
+# libyaml's parser when PyYAML has it (several times faster); the composer stays in
+# Python so that it can bound nesting and alias expansion as it goes.
+_Parser = yaml.cyaml.CParser if yaml.__with_libyaml__ else None
+
+
+class _BoundedComposer(yaml.composer.Composer, yaml.resolver.Resolver):
+    """Composes YAML nodes, refusing nesting deeper than the limit (the composer
+    recurses), recursive aliases, and documents whose aliases expand to more nodes than
+    the limit ("billion laughs"): each node's expanded size is known when it is done,
+    so an alias adds its anchor's size at once and the error points at that alias."""
+
+    def __init__(self):
+        yaml.composer.Composer.__init__(self)
+        yaml.resolver.Resolver.__init__(self)
+        self.depth = 0
+        self.nodes = 0  # nodes so far, aliases expanded
+        self.sizes: dict[int, int] = {}  # id(node) -> its size, aliases expanded
+
+    def _count(self, n: int, mark) -> None:
+        self.nodes += n
+        if self.nodes > LIMITS.max_yaml_nodes:
+            raise _Refused(
+                problem=f"the document expands to more than {LIMITS.max_yaml_nodes:,} nodes "
+                "(aliases included; limit max_yaml_nodes)",
+                problem_mark=mark,
+            )
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            node = super().compose_node(parent, index)
+            if id(node) not in self.sizes:
+                raise _Refused(
+                    problem=f"the alias '*{event.anchor}' refers to a node that contains it "
+                    "(a recursive alias)",
+                    problem_mark=event.start_mark,
+                )
+            self._count(self.sizes[id(node)], event.start_mark)
+            return node
+        self.depth += 1
+        try:
+            mark = self.peek_event().start_mark
+            if self.depth > LIMITS.max_nesting:
+                raise _Refused(
+                    problem=f"nesting deeper than {LIMITS.max_nesting} levels (limit max_nesting)",
+                    problem_mark=mark,
+                )
+            self._count(1, mark)
+            node = super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+        size = 1
+        if isinstance(node, yaml.SequenceNode):
+            size += sum(self.sizes[id(item)] for item in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            size += sum(self.sizes[id(k)] + self.sizes[id(v)] for k, v in node.value)
+        self.sizes[id(node)] = size
+        return node
+
+
+class _PurePythonLoader(
+    _BoundedComposer, yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser
+):
+    def __init__(self, text: str):
+        yaml.reader.Reader.__init__(self, text)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+        _BoundedComposer.__init__(self)
+
+
+if _Parser is not None:
+
+    class _LibyamlLoader(_BoundedComposer, _Parser):  # the Python composer, libyaml's events
+        def __init__(self, text: str):
+            _Parser.__init__(self, text)
+            _BoundedComposer.__init__(self)
+
+    _BoundedLoader = _LibyamlLoader
+else:  # pragma: no cover - PyYAML without libyaml
+    _BoundedLoader = _PurePythonLoader
+
+
+def _pos(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def read_text(file: str | os.PathLike) -> str:
+    """Read a spec file as UTF-8 text; I/O problems are usage errors, bad bytes spec errors."""
+    name = str(file)
+    p = FsPath(file)
+    if p.is_dir():
+        raise UsageError(f"{name}: is a directory, expected a YAML spec file")
+    try:
+        size = p.stat().st_size
+        if size > LIMITS.max_file_bytes:
+            raise SpecError.at(
+                Where(name, 1, 1),
+                f"file is {size:,} bytes; the limit is {LIMITS.max_file_bytes:,} "
+                "(limit max_file_bytes)",
+            )
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise SpecError.at(
+            Where(name, line, col),
+            f"not UTF-8 text: byte 0x{raw[exc.start]:02x} cannot be decoded",
+        ) from None
+
+
+# What YAML itself refuses in a stream (PyYAML's printable set); NUL means a binary file.
+_NOT_PRINTABLE = re.compile(
+    "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
+def _line_col(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column of a character, counting line breaks as YAML does."""
+    breaks = list(_LINE_BREAK.finditer(text, 0, index))
+    start = breaks[-1].end() if breaks else 0
+    return len(breaks) + 1, index - start + 1
+
+
+def _syntax_message(exc: yaml.MarkedYAMLError, text: str) -> str:
+    message = " ".join(filter(None, [exc.context, exc.problem])) or "invalid YAML"
+    mark = exc.problem_mark
+    if mark is not None and "cannot start any token" in message:
+        lines = _LINE_BREAK.split(text)
+        line = lines[mark.line] if mark.line < len(lines) else ""
+        if line[mark.column : mark.column + 1] == "\t":
+            message += " (a tab: YAML indents with spaces, never tabs)"
+    return message
+
+
+def load_document(file: str | os.PathLike, text: str | None = None) -> Document:
+    """Parse one YAML file into a Document. Raises SpecError or UsageError."""
+    name = str(file)
+    if text is None:
+        text = read_text(file)
+    if "\x00" in text:
+        raise SpecError.at(Where(name, 1, 1), "binary file: NUL bytes are not YAML")
+    bad = _NOT_PRINTABLE.search(text)
+    if bad:
+        raise SpecError.at(
+            Where(name, *_line_col(text, bad.start())),
+            f"character U+{ord(bad[0]):04X} is not allowed in YAML "
+            "(write it as an escape in a double-quoted string)",
+        )
+    loader = None
+    try:
+        loader = _BoundedLoader(text)
+        root = loader.get_single_node()
+    except _Refused as exc:
+        mark = exc.problem_mark
+        raise SpecError.at(Where(name, mark.line + 1, mark.column + 1), exc.problem) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise SpecError.at(
+            Where(name, line, col), f"YAML syntax: {_syntax_message(exc, text)}"
+        ) from None
+    except yaml.YAMLError as exc:
+        raise SpecError.at(Where(name, 1, 1), f"YAML syntax: {exc}") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    if root is None:
+        raise SpecError.at(Where(name, 1, 1), "the file is empty; expected a YAML mapping")
+    doc = Document(name, None, text)
+    doc.data = _Converter(doc).convert(root, ())
+    return doc
+
+
+# The tags of plain data; any other (``!!python/object``, ``!!set``, ``!custom``) is refused.
+_TAGS = {
+    yaml.ScalarNode: {
+        f"tag:yaml.org,2002:{t}"
+        for t in ("str", "int", "float", "bool", "null", "timestamp", "binary")
+    },
+    yaml.SequenceNode: {"tag:yaml.org,2002:seq"},
+    yaml.MappingNode: {"tag:yaml.org,2002:map"},
+}
+_MERGE = "tag:yaml.org,2002:merge"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class _Converter:
+    """Turns composed YAML nodes into plain data, recording positions and counting nodes."""
+
+    def __init__(self, doc: Document):
+        self.doc = doc
+        self.nodes = 0
+        self.merged: dict[int, list] = {}  # id(mapping node) -> its pairs, merges applied
+        self.constructor = yaml.SafeLoader.__new__(yaml.SafeLoader)
+        yaml.constructor.SafeConstructor.__init__(self.constructor)
+
+    def _error(self, node: yaml.Node, path: Path, message: str) -> SpecError:
+        return SpecError.at(Where(self.doc.file, *_pos(node), path), message)
+
+    def convert(self, node: yaml.Node, path: Path):
+        self.nodes += 1
+        if self.nodes > LIMITS.max_yaml_nodes:
+            raise self._error(
+                node,
+                path,
+                f"the document expands to more than {LIMITS.max_yaml_nodes:,} nodes "
+                "(aliases included; limit max_yaml_nodes)",
+            )
+        self.doc.values.setdefault(path, (self.doc.file, *_pos(node)))
+        if node.tag not in _TAGS[type(node)]:
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise self._error(node, path, f"unsupported YAML tag '{tag}'; specs hold plain data")
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.convert(item, path + (i,)) for i, item in enumerate(node.value)]
+        try:
+            value = self.constructor.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, TypeError, AttributeError) as exc:
+            kind = node.tag.rsplit(":", 1)[-1]
+            detail = getattr(exc, "problem", None) or str(exc)
+            raise self._error(
+                node, path, f"cannot read {node.value[:80]!r} as a YAML {kind}: {detail}"
+            ) from None
+        if isinstance(value, str):
+            if len(value) > LIMITS.max_string:
+                raise self._error(
+                    node,
+                    path,
+                    f"a string of {len(value):,} characters; the limit is {LIMITS.max_string:,} "
+                    "(limit max_string)",
+                )
+            if _SURROGATE.search(value):
+                raise self._error(
+                    node,
+                    path,
+                    "a string with a lone surrogate escape (\\ud800-\\udfff) is not text",
+                )
+        if isinstance(value, bytes | set) or not _plain(value):
+            hint = " (quote it to make it a string)" if node.style is None else ""
+            raise self._error(
+                node, path, f"unsupported YAML value of type {type(value).__name__}{hint}"
+            )
+        return value
+
+    def _mapping(self, node: yaml.MappingNode, path: Path) -> dict:
+        out: dict = {}
+        for key, key_node, value_node in self._pairs(node, path):
+            kpath = path + (key,)
+            self.doc.keys[kpath] = (self.doc.file, *_pos(key_node))
+            out[key] = self.convert(value_node, kpath)
+        return out
+
+    def _pairs(self, node: yaml.MappingNode, path: Path) -> list:
+        """A mapping's (key, key node, value node), merge keys (``<<: *base``) applied as
+        YAML says: explicit keys override merged ones, an earlier merged mapping overrides
+        a later one. A key written twice is an error, never last-one-wins."""
+        if id(node) in self.merged:
+            return self.merged[id(node)]
+        pairs: dict = {}
+        explicit: dict = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                sources = (
+                    value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                )
+                for source in sources:
+                    if not isinstance(source, yaml.MappingNode):
+                        raise self._error(
+                            source, path, "a merge key (<<) takes a mapping or a list of mappings"
+                        )
+                    for key, k, v in self._pairs(source, path):
+                        if key not in explicit:
+                            pairs.setdefault(key, (k, v))
+                continue
+            key = self._key(key_node, path)
+            if key in explicit:
+                first = _pos(explicit[key])
+                raise self._error(
+                    key_node,
+                    path + (key,),
+                    f"duplicate key '{key}' (first defined at line {first[0]}, column {first[1]})",
+                )
+            explicit[key] = key_node
+            pairs[key] = (key_node, value_node)
+        result = [(key, k, v) for key, (k, v) in pairs.items()]
+        self.merged[id(node)] = result
+        return result
+
+    def _key(self, node: yaml.Node, path: Path) -> str:
+        if not isinstance(node, yaml.ScalarNode):
+            raise self._error(node, path, "mapping keys must be plain scalars")
+        if node.tag != "tag:yaml.org,2002:str":
+            kind = node.tag.rsplit(":", 1)[-1]
+            raise self._error(
+                node,
+                path,
+                f"a key must be a string; {node.value!r} reads as a YAML {kind} (quote it)",
+            )
+        if len(node.value) > LIMITS.max_string:
+            raise self._error(
+                node, path, f"a key of {len(node.value):,} characters (limit max_string)"
+            )
+        return node.value
+
+
+def _plain(value) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def parse_value(text: str, file: str = "<--set>"):
+    """Parse a single YAML value (a ``--set`` right-hand side) into plain data."""
+    return load_document(file, text).data if text.strip() else ""

@@ -1,0 +1,412 @@
+"""From a spec file to a resolved spec: ``extends`` merged, imports loaded, params set.
+
+``extends: base.yaml`` deep-merges the spec onto its base: mappings merge key by key,
+anything else (a list, a scalar) replaces the base's value, and ``imports`` add up.
+An import is a shipped library by name (``resnet``) or a YAML file by path relative to
+the importing file (``./my_blocks.yaml``). Files are read through a ``read`` function
+so that a spec can also be resolved at a git revision.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+import posixpath
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pydantic
+
+from archspec.core.naming import PRESETS
+from archspec.diagnostics import Problem, SpecError, UsageError, Where, did_you_mean, format_path
+from archspec.frontend.loader import Document, load_document, read_text
+from archspec.frontend.schema import BlockDef, Library, NamingScheme, Spec
+from archspec.limits import LIMITS
+
+LIBRARY_DIR = Path(__file__).parent.parent / "blocks"
+
+Reader = Callable[[str], str]
+
+
+def shipped_libraries() -> list[str]:
+    return sorted(p.stem for p in LIBRARY_DIR.glob("*.yaml"))
+
+
+@dataclass(frozen=True)
+class BlockEntry:
+    """A block definition and where it came from."""
+
+    name: str
+    definition: BlockDef
+    doc: Document  # the file that defines it, for positions
+    path: tuple  # its path in that file: ("blocks", name)
+    defaults: dict  # the defining library's layer defaults (empty for a spec's own blocks)
+    defaults_path: tuple = ("defaults",)
+
+
+@dataclass
+class ResolvedSpec:
+    """A spec ready to lower."""
+
+    spec: Spec
+    doc: Document  # the spec merged with its bases, positions per node
+    params: dict
+    blocks: dict[str, BlockEntry]
+    naming: NamingScheme
+    path: str
+    files: dict[str, str] = field(default_factory=dict)  # every file read → its text
+
+    def digest(self) -> str:
+        """sha256 over the spec and every base and library it uses, in a stable order."""
+        h = hashlib.sha256()
+        for name, text in sorted(self.files.items(), key=lambda kv: _digest_key(kv[0])):
+            h.update(_digest_key(name).encode() + b"\0" + text.encode() + b"\0")
+        return h.hexdigest()
+
+
+def display_name(path: str) -> str:
+    """How a file is named in messages: shipped libraries as ``archspec/blocks/x.yaml``."""
+    p = Path(path)
+    return f"archspec/blocks/{p.name}" if p.parent == LIBRARY_DIR else path
+
+
+def _digest_key(file: str) -> str:
+    # Shipped libraries are named by their library name, so the digest does not depend
+    # on where archspec is installed.
+    p = Path(file)
+    if p.parent == LIBRARY_DIR:
+        return f"archspec:{p.name}"
+    return p.name
+
+
+def _read_file(path: str) -> str:
+    return read_text(path)
+
+
+class _Files:
+    """Reads and parses each file once; counts them against the imports limit."""
+
+    def __init__(self, read: Reader):
+        self.read = read
+        self.texts: dict[str, str] = {}
+
+    def document(self, path: str, where: Where | None) -> Document:
+        if path not in self.texts:
+            if len(self.texts) >= LIMITS.max_imports:
+                raise SpecError.at(
+                    where or Where(path),
+                    f"more than {LIMITS.max_imports} files imported (limit max_imports)",
+                )
+            try:
+                self.texts[path] = self.read(path)
+            except UsageError as exc:
+                if where is None:
+                    raise
+                raise SpecError.at(where, str(exc)) from None
+        return load_document(display_name(path), self.texts[path])
+
+
+def load(
+    path: str | os.PathLike,
+    params: dict | None = None,
+    *,
+    read: Reader = _read_file,
+    param_where: Where | None = None,
+) -> ResolvedSpec:
+    """Resolve a spec file: merge ``extends``, load imports, apply params overrides."""
+    path = str(path)
+    files = _Files(read)
+    doc, imports = _load_with_bases(path, files, ())
+    data = doc.data
+    try:
+        spec = Spec.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise validation_error(exc, doc, (), Spec) from None
+    blocks: dict[str, BlockEntry] = {}
+    for name, definition in spec.blocks.items():
+        blocks[name] = BlockEntry(name, definition, doc, ("blocks", name), {})
+    seen: set[str] = set()
+    for lib_path, where in imports:
+        _load_library(lib_path, where, files, blocks, seen, ())
+    naming = _naming(spec, doc)
+    values = _apply_params(spec.params, params or {}, doc, param_where)
+    return ResolvedSpec(spec, doc, values, blocks, naming, path, dict(files.texts))
+
+
+def _load_with_bases(path: str, files: _Files, chain: tuple) -> tuple[Document, list]:
+    doc = files.document(path, chain[-1][1] if chain else None)
+    if not isinstance(doc.data, dict):
+        raise doc.error((), f"a spec must be a YAML mapping; received {type(doc.data).__name__}")
+    imports = _import_paths(doc, path)
+    doc.data.pop("imports", None)
+    if "extends" not in doc.data:
+        return doc, imports
+    ref = doc.data.pop("extends")
+    where = doc.where(("extends",))
+    if not isinstance(ref, str):
+        raise SpecError.at(where, f"extends: expected a file path; received {ref!r}")
+    base_path = posixpath.normpath(posixpath.join(posixpath.dirname(path), ref))
+    if base_path == path or base_path in [p for p, _ in chain]:
+        cycle = " -> ".join([p for p, _ in chain] + [path, base_path])
+        raise SpecError.at(where, f"extends: cycle: {cycle}")
+    base, base_imports = _load_with_bases(base_path, files, chain + ((path, where),))
+    merged = _merge(base, doc)
+    return merged, base_imports + [i for i in imports if i[0] not in dict(base_imports)]
+
+
+def _import_paths(doc: Document, path: str) -> list[tuple[str, Where]]:
+    refs = doc.data.get("imports", [])
+    if not isinstance(refs, list):
+        raise doc.error(("imports",), f"imports: expected a list; received {refs!r}")
+    out = []
+    for i, ref in enumerate(refs):
+        where = doc.where(("imports", i))
+        if not isinstance(ref, str) or not ref:
+            raise SpecError.at(
+                where, f"imports[{i}]: expected a library name or path; received {ref!r}"
+            )
+        if "/" in ref or ref.endswith((".yaml", ".yml")):
+            out.append((posixpath.normpath(posixpath.join(posixpath.dirname(path), ref)), where))
+        elif (LIBRARY_DIR / f"{ref}.yaml").is_file():
+            out.append((str(LIBRARY_DIR / f"{ref}.yaml"), where))
+        else:
+            raise SpecError.at(
+                where,
+                f"imports[{i}]: unknown library '{ref}'" + did_you_mean(ref, shipped_libraries()),
+            )
+    return out
+
+
+def _merge(base: Document, over: Document) -> Document:
+    """Deep-merge ``over`` onto ``base``: mappings merge, everything else replaces."""
+    out = Document(
+        over.file, copy.deepcopy(base.data), over.text, dict(base.values), dict(base.keys)
+    )
+
+    def merge(target: dict, source: dict, path: tuple):
+        for key, value in source.items():
+            kpath = path + (key,)
+            if isinstance(value, dict) and isinstance(target.get(key), dict):
+                merge(target[key], value, kpath)
+            else:
+                target[key] = copy.deepcopy(value)
+                for table in (out.values, out.keys):
+                    for p in [p for p in table if p[: len(kpath)] == kpath]:
+                        del table[p]
+            for table, src in ((out.values, over.values), (out.keys, over.keys)):
+                for p, pos in src.items():
+                    if p[: len(kpath)] == kpath:
+                        table[p] = pos
+
+    merge(out.data, over.data, ())
+    out.values[()] = over.values.get((), (over.file, 1, 1))
+    return out
+
+
+def _load_library(
+    path: str, where: Where, files: _Files, blocks: dict, seen: set, chain: tuple
+) -> None:
+    if path in chain:
+        cycle = " -> ".join(display_name(p) for p in (*chain, path))
+        raise SpecError.at(where, f"import cycle: {cycle}")
+    if path in seen:
+        return
+    seen.add(path)
+    doc = files.document(path, where)
+    if not isinstance(doc.data, dict):
+        raise doc.error((), "a block library must be a YAML mapping")
+    nested = _import_paths(doc, path)
+    doc.data.pop("imports", None)
+    try:
+        library = Library.model_validate(doc.data)
+    except pydantic.ValidationError as exc:
+        raise validation_error(exc, doc, (), Library) from None
+    for name, definition in library.blocks.items():
+        if name in blocks:
+            first = blocks[name]
+            raise SpecError.at(
+                doc.where(("blocks", name), key=True),
+                f"block '{name}' is defined twice (first at {first.doc.where(first.path, key=True)})",
+            )
+        blocks[name] = BlockEntry(name, definition, doc, ("blocks", name), library.defaults)
+    for lib_path, lib_where in nested:
+        _load_library(lib_path, lib_where, files, blocks, seen, (*chain, path))
+
+
+def _naming(spec: Spec, doc: Document) -> NamingScheme:
+    if isinstance(spec.naming, NamingScheme):
+        return spec.naming
+    if spec.naming not in PRESETS:
+        raise doc.error(
+            ("naming",),
+            f"naming: unknown preset '{spec.naming}'" + did_you_mean(spec.naming, PRESETS),
+        )
+    return PRESETS[spec.naming]
+
+
+def _same_kind(default, value) -> bool:
+    if default is None or value is None:  # null: "none", as for classifier_activation=None
+        return True
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(default, bool) and isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, int | float)
+    return isinstance(value, type(default))
+
+
+def _apply_params(declared: dict, overrides: dict, doc: Document, where: Where | None) -> dict:
+    values = dict(declared)
+    problems = []
+    for key, value in overrides.items():
+        at = where or doc.where(("params",), key=True)
+        if key not in declared:
+            known = did_you_mean(key, declared) if declared else "; the spec declares no params"
+            problems.append(Problem(at, f"unknown param '{key}'{known}"))
+        elif not _same_kind(declared[key], value):
+            problems.append(
+                Problem(
+                    at,
+                    f"param '{key}' expects a {type(declared[key]).__name__} like its default "
+                    f"{declared[key]!r}. Received: {key}={value!r}",
+                )
+            )
+        else:
+            values[key] = value
+    if problems:
+        raise SpecError(problems)
+    return values
+
+
+# ---- pydantic errors to positioned spec errors --------------------------------------------
+
+
+def validation_error(exc: pydantic.ValidationError, doc: Document, base: tuple, model) -> SpecError:
+    """Map pydantic's errors to ``file:line:col`` problems, one per offending node.
+    A value that fits no member of a union gets an error per member; when one of them
+    points deeper into the value (``shape[0]`` rather than ``shape``), it is the precise
+    one, and the others are left out."""
+    problems: dict[tuple, Problem] = {}
+    alternatives: set[tuple] = set()  # paths of errors about one member of a union
+    expected: dict[tuple, list] = {}  # path -> the kinds of value each member wanted
+    for err in exc.errors():
+        path, owner = _document_path(doc.data, base, err["loc"], model)
+        if len(err["loc"]) > len(path) - len(base):
+            alternatives.add(path)
+            expected.setdefault(path, []).append(_KINDS.get(err["type"]))
+        if path in problems:
+            if None not in expected.get(path, [None]) and len(expected[path]) > 1:
+                kinds = " or ".join(dict.fromkeys(expected[path]))
+                received = err.get("input")
+                shown = f". Received: {received!r}" if len(repr(received)) <= 80 else ""
+                problems[path] = Problem(
+                    problems[path].where, f"{format_path(path)}: expected {kinds}{shown}"
+                )
+            continue
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            key = path[-1]
+            fields = _fields(owner)
+            hint = did_you_mean(key, fields) if fields else ""
+            message = f"unknown key '{key}'{hint}"
+            where = doc.where(path, key=True)
+        elif kind == "missing":
+            message = f"missing required key '{err['loc'][-1]}'"
+            where = doc.where(path[:-1])
+        else:
+            message = _message(err)
+            where = doc.where(path)
+        problems[path] = Problem(where, f"{format_path(path)}: {message}" if path else message)
+    deeper = {path[:n] for path in problems for n in range(len(path))}
+    return SpecError(
+        p for path, p in problems.items() if not (path in alternatives and path in deeper)
+    )
+
+
+# What a member of a union wanted, for "expected a string or a mapping"
+_KINDS = {
+    "string_type": "a string",
+    "dict_type": "a mapping",
+    "list_type": "a list",
+    "tuple_type": "a list",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "a boolean",
+    "bool_parsing": "a boolean",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+}
+
+
+def _message(err: dict) -> str:
+    msg = err["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    received = err.get("input")
+    if isinstance(received, dict | list) or err["type"] == "value_error":
+        return msg
+    return f"{msg}. Received: {received!r}"
+
+
+def _document_path(data, base: tuple, loc: tuple, model) -> tuple[tuple, object]:
+    """pydantic locations name union members ('str', 'dict[str,any]'); keep only the
+    parts that exist in the document, and find the model that holds the last key."""
+    path = list(base)
+    node = data
+    for key in base:
+        node = node[key] if isinstance(node, dict | list) else node
+    owner = parent = model
+    for part in loc:
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and part < len(node)
+        ):
+            parent, owner = owner, _child_model(owner, part)
+            node = node[part]
+            path.append(part)
+        elif isinstance(node, dict) and isinstance(part, str) and not _is_union_tag(part):
+            path.append(part)  # a missing key
+            parent = owner
+            break
+    return tuple(path), parent
+
+
+def _is_union_tag(part: str) -> bool:
+    return (
+        "[" in part or part in ("str", "int", "float", "bool", "list", "dict") or part[:1].isupper()
+    )
+
+
+def _child_model(owner, part):
+    """The pydantic model that validates ``owner``'s child ``part``, if any."""
+    if owner is None:
+        return None
+    if isinstance(owner, type) and issubclass(owner, pydantic.BaseModel):
+        by_alias = {(f.alias or n): f for n, f in owner.model_fields.items()}
+        info = by_alias.get(part)
+        return _model_in(info.annotation) if info else None
+    return _model_in(owner)
+
+
+def _model_in(annotation):
+    """Unwrap list[X], dict[str, X], X | Y to the model class X, else keep the container."""
+    if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
+        return annotation
+    args = typing.get_args(annotation)
+    origin = typing.get_origin(annotation)
+    if origin in (list, dict):
+        return _model_in(args[-1]) if args else None
+    for arg in args:
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _fields(owner) -> list[str]:
+    if isinstance(owner, type) and issubclass(owner, pydantic.BaseModel):
+        return [f.alias or n for n, f in owner.model_fields.items()]
+    return []

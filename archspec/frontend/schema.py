@@ -1,0 +1,339 @@
+"""The spec language's structure, as pydantic models.
+
+These models check the shape of a document: which keys exist, which values are
+lists, mappings or scalars. Layer items stay raw (``"relu"`` or ``{conv2d: {...}}``)
+because their arguments may be expressions; the lowering validates each one against
+its op's argument model once the expressions are evaluated, with the same position
+information. Errors keep pydantic's location path, which the loader maps to a line
+and column.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
+
+from archspec.diagnostics import did_you_mean
+
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+Identifier = Annotated[str, Field(pattern=IDENTIFIER.pattern, max_length=100)]
+Template = Annotated[str, Field(max_length=2000)]
+
+# A layer, block or stage item: "relu", "identity x 3", or a one-key mapping.
+Item = str | dict[str, Any]
+
+# Keys that every layer item may carry besides its op's Keras arguments.
+COMMON_KEYS = ("name", "role", "when")
+# Keys of a block call that are not the block's params; ``input``, ``x``, ``prefix`` and
+# the stage position are names the block's expressions already see.
+RESERVED_PARAMS = (
+    *COMMON_KEYS,
+    "repeat",
+    "input",
+    "x",
+    "prefix",
+    "stage",
+    "block",
+    "index",
+    "serial",
+)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ParamDecl(Strict):
+    """A block parameter: its type and, if optional, its default."""
+
+    type: str = "any"
+    default: Any = None
+    required: bool = True
+    doc: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value):
+        if isinstance(value, str):
+            return {"type": value}
+        if isinstance(value, dict) and "default" in value:
+            return {"required": False, **value}
+        return value
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value):
+        param_adapter(value)
+        return value
+
+
+_PARAM_TYPE = re.compile(r"^(?P<base>int|float|bool|str|any)(?P<list>\[(?P<n>\d*)\])?$")
+_ADAPTERS: dict[str, TypeAdapter] = {}
+
+
+def param_adapter(type_name: str) -> TypeAdapter:
+    """The validator of a block parameter type: ``int``, ``float``, ``bool``, ``str``,
+    ``any``, a list ``int[]`` or a fixed-length list ``int[3]``."""
+    if type_name in _ADAPTERS:
+        return _ADAPTERS[type_name]
+    match = _PARAM_TYPE.match(type_name.replace(" ", ""))
+    if not match:
+        raise ValueError(
+            f"unknown parameter type '{type_name}'; expected int, float, bool, str, any, "
+            "or a list such as int[] or int[3]"
+        )
+    base = {
+        "int": Annotated[int, Field(strict=True)],
+        "float": float,
+        "bool": Annotated[bool, Field(strict=True)],
+        "str": Annotated[str, Field(strict=True)],
+        "any": Any,
+    }[match["base"]]
+    if match["list"] is not None:
+        n = match["n"]
+        base = (
+            Annotated[list[base], Field(min_length=int(n), max_length=int(n))] if n else list[base]
+        )
+    adapter = TypeAdapter(base)
+    _ADAPTERS[type_name] = adapter
+    return adapter
+
+
+class Branch(Strict):
+    """A parallel path of a block. ``from: input`` starts at the block's input instead
+    of after the block's own ``layers``; an empty branch is the identity shortcut."""
+
+    from_: str = Field("layers", alias="from")
+    when: bool | str = True
+    layers: list[Item] = []
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _list_shorthand(cls, value):
+        return {"layers": value} if isinstance(value, list) else value
+
+    @field_validator("from_")
+    @classmethod
+    def _known_start(cls, value):
+        if value not in ("input", "layers") and "{{" not in value:
+            raise ValueError(f"expected 'input' or 'layers'; received '{value}'")
+        return value
+
+
+class BlockDef(Strict):
+    """A block: typed params, layers in sequence, parallel branches, a merge, layers after."""
+
+    doc: str | None = None
+    params: dict[Identifier, ParamDecl] = {}
+    vars: dict[Identifier, Any] = {}
+    layers: list[Item] = []
+    branches: list[Branch] = []
+    merge: Item | None = None
+    after: list[Item] = []
+
+    @field_validator("params")
+    @classmethod
+    def _not_reserved(cls, params):
+        for key in params:
+            if key in RESERVED_PARAMS:
+                raise ValueError(
+                    f"'{key}' is reserved for every block call; pick another param name"
+                )
+        return params
+
+    @model_validator(mode="after")
+    def _merge_needs_branches(self):
+        if self.merge is not None and len(self.branches) < 2:
+            raise ValueError("a merge needs at least two branches")
+        if len(self.branches) >= 2 and self.merge is None:
+            raise ValueError("two or more branches need a merge (add, concatenate, multiply...)")
+        if not (self.layers or self.branches or self.after):
+            raise ValueError("a block needs layers, branches or after")
+        return self
+
+
+class NamingScheme(Strict):
+    """How unnamed layers are named. Templates see ``prefix`` (the block's name from
+    ``block``), ``stage``, ``block`` (its letter), ``index``, ``role``, ``kind``,
+    ``suffix`` (``conv``, ``bn``, ``relu``...) and the block's params."""
+
+    block: Template
+    layer: dict[str, Template]  # by kind, "*" for any: layers that have a role
+    block_layer: dict[str, Template]  # by kind, "*" for any: block layers without a role
+
+
+class InputDecl(Strict):
+    shape: list[int | None] | str
+    name: Template = "input_layer"
+
+
+class Library(Strict):
+    """A block library file: blocks, and defaults for the layers inside them."""
+
+    doc: str | None = None
+    imports: list[str] = []
+    defaults: dict[str, dict[str, Any]] = {}
+    blocks: dict[Identifier, BlockDef] = {}
+
+
+# Keras names the ``training`` section accepts, by the class that implements them. The
+# lists are data (no TensorFlow import); a keras-marked test checks each against Keras.
+OPTIMIZERS = {
+    "adadelta": "Adadelta",
+    "adafactor": "Adafactor",
+    "adagrad": "Adagrad",
+    "adam": "Adam",
+    "adamax": "Adamax",
+    "adamw": "AdamW",
+    "ftrl": "Ftrl",
+    "lamb": "Lamb",
+    "lion": "Lion",
+    "nadam": "Nadam",
+    "rmsprop": "RMSprop",
+    "sgd": "SGD",
+}
+LOSSES = {
+    "binary_crossentropy": "BinaryCrossentropy",
+    "binary_focal_crossentropy": "BinaryFocalCrossentropy",
+    "categorical_crossentropy": "CategoricalCrossentropy",
+    "categorical_focal_crossentropy": "CategoricalFocalCrossentropy",
+    "categorical_hinge": "CategoricalHinge",
+    "hinge": "Hinge",
+    "huber": "Huber",
+    "kl_divergence": "KLDivergence",
+    "log_cosh": "LogCosh",
+    "mean_absolute_error": "MeanAbsoluteError",
+    "mean_squared_error": "MeanSquaredError",
+    "poisson": "Poisson",
+    "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
+    "squared_hinge": "SquaredHinge",
+}
+# ``accuracy`` has no class: Keras picks the accuracy that fits the labels and the loss.
+METRICS = {
+    "accuracy": None,
+    "auc": "AUC",
+    "categorical_accuracy": "CategoricalAccuracy",
+    "categorical_crossentropy": "CategoricalCrossentropy",
+    "f1_score": "F1Score",
+    "kl_divergence": "KLDivergence",
+    "mean_absolute_error": "MeanAbsoluteError",
+    "mean_squared_error": "MeanSquaredError",
+    "precision": "Precision",
+    "recall": "Recall",
+    "sparse_categorical_accuracy": "SparseCategoricalAccuracy",
+    "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
+    "sparse_top_k_categorical_accuracy": "SparseTopKCategoricalAccuracy",
+    "top_k_categorical_accuracy": "TopKCategoricalAccuracy",
+}
+
+# A Keras object by name, alone or with its arguments: ``adam``, ``{adam: {learning_rate: 0.01}}``.
+Named = str | dict[str, dict[str, Any]]
+PositiveInt = Annotated[int, Field(strict=True, gt=0)]
+
+
+def split_named(value: Named) -> tuple[str, dict]:
+    """``"adam"`` → ("adam", {}); ``{"adam": {"learning_rate": 0.01}}`` → ("adam", {...})."""
+    if isinstance(value, str):
+        return value, {}
+    ((name, args),) = value.items()
+    return name, dict(args)
+
+
+def _hint(name: str, known) -> str:
+    # Two swapped letters ('adma') first: difflib alone would suggest 'adamax'.
+    swapped = [k for k in known if len(k) == len(name) and sorted(k) == sorted(name)]
+    return f"; did you mean '{swapped[0]}'?" if swapped else did_you_mean(name, known)
+
+
+def _check_named(value, what: str, known: dict, example: str) -> Named:
+    if isinstance(value, dict) and len(value) == 1:
+        ((name, args),) = value.items()
+        if args is None:
+            value = name
+        elif not isinstance(args, dict):
+            raise ValueError(
+                f"the arguments of the {what} '{name}' must be a mapping such as "
+                f"{{{name}: {{...}}}}. Received: {args!r}"
+            )
+    elif not isinstance(value, str):
+        raise ValueError(
+            f"expected the name of a {what}, or a one-key mapping of the name to its "
+            f"arguments ({example}). Received: {value!r}"
+        )
+    name = value if isinstance(value, str) else next(iter(value))
+    if name not in known:
+        raise ValueError(f"unknown {what} '{name}'" + _hint(name, known))
+    return value
+
+
+def _named(what: str, known: dict, example: str):
+    return Annotated[
+        Named, BeforeValidator(lambda value: _check_named(value, what, known, example))
+    ]
+
+
+class Training(Strict):
+    """How ``archspec train`` compiles and fits the model. Defaults are Keras's own
+    (``compile`` and ``fit``), except the loss: the labels are class indices, one-hot
+    encoded, so categorical cross-entropy."""
+
+    optimizer: _named("optimizer", OPTIMIZERS, "{adam: {learning_rate: 0.001}}") = "rmsprop"
+    loss: _named("loss", LOSSES, "{categorical_crossentropy: {label_smoothing: 0.1}}") = (
+        "categorical_crossentropy"
+    )
+    metrics: list[_named("metric", METRICS, "{top_k_categorical_accuracy: {k: 3}}")] = []
+    batch_size: PositiveInt = 32
+    epochs: PositiveInt = 1
+    mixed_precision: Annotated[bool, Field(strict=True)] = False
+    seed: Annotated[int, Field(strict=True, ge=0)] | None = None
+
+    @property
+    def sparse_labels(self) -> bool:
+        """Whether the loss takes class indices rather than one-hot vectors."""
+        return split_named(self.loss)[0].startswith("sparse_")
+
+    @model_validator(mode="after")
+    def _labels_agree(self):
+        for i, metric in enumerate(self.metrics):
+            name = split_named(metric)[0]
+            if name.startswith("sparse_") and not self.sparse_labels:
+                raise ValueError(
+                    f"metrics[{i}]: '{name}' takes class indices, but loss "
+                    f"'{split_named(self.loss)[0]}' trains on one-hot labels; "
+                    f"use '{name[len('sparse_') :]}' or 'accuracy'"
+                )
+            if self.sparse_labels and METRICS[name] and f"sparse_{name}" in METRICS:
+                raise ValueError(
+                    f"metrics[{i}]: '{name}' takes one-hot labels, but loss "
+                    f"'{split_named(self.loss)[0]}' trains on class indices; "
+                    f"use 'sparse_{name}' or 'accuracy'"
+                )
+        return self
+
+
+class Spec(Strict):
+    """A model spec."""
+
+    name: Identifier
+    model_name: Template | None = None
+    doc: str | None = None
+    imports: list[str] = []
+    params: dict[Identifier, Any] = {}
+    naming: str | NamingScheme = "keras"
+    defaults: dict[str, dict[str, Any] | None] = {}
+    blocks: dict[Identifier, BlockDef] = {}
+    input: InputDecl
+    layers: list[Item] = Field(min_length=1)
+    training: Training | None = None
