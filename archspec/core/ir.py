@@ -25,6 +25,7 @@ class BlockInstance:
     input: str = ""  # name of the node it starts from
     output: str = ""  # name of its last node
     where: Where | None = None  # the call site
+    item: int | None = field(default=None, compare=False)  # the Program item that made it
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Node:
     non_trainable: int = 0
     block: str | None = None  # prefix of the innermost block it belongs to
     where: Where | None = None  # the YAML node that made it
+    item: int | None = field(default=None, compare=False)  # the Program item that made it
 
     @property
     def params(self) -> int:
@@ -63,9 +65,6 @@ class Graph:
     blocks: tuple[BlockInstance, ...] = ()
     params: dict = field(default_factory=dict)  # the spec's resolved params
     source: str = ""  # the spec file
-    # Names of unnamed top-level layers whose ``when`` was false, by (file, path):
-    # reserved so that names never depend on conditions.
-    reserved: dict = field(default_factory=dict)
 
     def node(self, name: str) -> Node:
         return self._index()[name]

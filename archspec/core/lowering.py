@@ -10,17 +10,27 @@ kinds, duplicate names) are raised here with the position of the YAML node at fa
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import pydantic
 
-from archspec.core import items
+from archspec.core.elaborate import (
+    Arg,
+    Block,
+    Call,
+    Layer,
+    Program,
+    Stage,
+    StageEntry,
+    elaborate,
+    position_sum,
+)
 from archspec.core.ir import BlockInstance, Graph, Node
-from archspec.core.naming import AutoNames, letter, template_for
-from archspec.core.ops import MERGES, OPS, Op, ShapeError, keras_auto_name
+from archspec.core.naming import layer_naming_context, layer_template, letter
+from archspec.core.ops import ShapeError
 from archspec.diagnostics import Problem, SpecError, Where, did_you_mean, format_path
 from archspec.frontend.loader import Document
-from archspec.frontend.resolve import BlockEntry, ResolvedSpec
+from archspec.frontend.resolve import ResolvedSpec
 from archspec.frontend.schema import COMMON_KEYS, param_adapter
 from archspec.lang.evaluate import ExpressionError, TensorInfo, condition, evaluate
 from archspec.limits import LIMITS
@@ -32,64 +42,49 @@ _LAYER_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 @dataclass
 class Scope:
     """Where lowering is: the document and path of the items, the expression context,
-    the layer defaults in force, and the block being expanded (if any)."""
+    and the block being expanded (if any)."""
 
     doc: Document
     path: tuple
     context: dict
-    defaults: list = field(default_factory=list)  # [(Document, path, {kind: args})], weakest first
     block: BlockInstance | None = None
     depth: int = 0
     call: Where | None = None  # outermost call site in the user's spec
 
     def at(self, *parts) -> Scope:
         # (dataclasses.replace is several times slower; this runs once per item)
-        return Scope(
-            self.doc,
-            self.path + parts,
-            self.context,
-            self.defaults,
-            self.block,
-            self.depth,
-            self.call,
-        )
+        return Scope(self.doc, self.path + parts, self.context, self.block, self.depth, self.call)
 
 
-def lower(resolved: ResolvedSpec) -> Graph:
-    """Expand a resolved spec into its layer graph."""
-    return _Lowering(resolved).run()
+def lower(resolved: ResolvedSpec | Program) -> Graph:
+    """Expand a resolved spec (or its Program) into its layer graph."""
+    program = resolved if isinstance(resolved, Program) else elaborate(resolved)
+    return _Lowering(program).run()
 
 
 class _Lowering:
-    def __init__(self, resolved: ResolvedSpec):
-        self.r = resolved
+    def __init__(self, program: Program):
+        self.p = program
         self.nodes: list[Node] = []
         self.names: dict[str, Where] = {}
         self.shapes: dict[str, tuple] = {}
         self.blocks: list[BlockInstance] = []
-        self.auto = AutoNames()
-        self.serial = 0
-        self.reserved: dict[tuple, str] = {}
         self.memo: dict[tuple, tuple] = {}
+        self.counts: dict[int, int] = {}  # stage entry uid → its evaluated count
         self.work = 0  # layers and block calls expanded, kept or left out by ``when``
 
     # ---- entry ----------------------------------------------------------------------------
 
     def run(self) -> Graph:
-        spec, doc = self.r.spec, self.r.doc
-        context = dict(self.r.params)
-        self.spec_defaults = (
-            doc,
-            ("defaults",),
-            self._checked_defaults(spec.defaults, doc, ("defaults",)),
-        )
-        scope = Scope(doc, (), context, [self.spec_defaults])
+        p = self.p
+        doc = p.resolved.doc
+        context = dict(p.params)
+        scope = Scope(doc, (), context)
         x = self._input(scope.at("input"))
-        for i, item in enumerate(spec.layers):
-            x = self._item(item, x, scope.at("layers", i))
-        model_name = spec.model_name or spec.name
+        for item in p.items:
+            x = self._item(item, x, scope.at(*item.path))
         try:
-            model_name = str(evaluate(model_name, context))
+            model_name = str(evaluate(p.model_name.value, context))
         except ExpressionError as exc:
             raise doc.error(("model_name",), str(exc)) from None
         if not model_name or "/" in model_name or _CONTROL.search(model_name):
@@ -99,20 +94,18 @@ class _Lowering:
                 f"Received: {model_name!r}",
             )
         return Graph(
-            name=spec.name,
+            name=p.name,
             model_name=model_name,
             nodes=tuple(self.nodes),
             inputs=(self.nodes[0].name,),
             outputs=(x,),
             blocks=tuple(self.blocks),
-            params=dict(self.r.params),
-            source=self.r.path,
-            reserved=dict(self.reserved),
+            params=dict(p.params),
+            source=p.resolved.path,
         )
 
     def _input(self, scope: Scope) -> str:
-        decl = self.r.spec.input
-        shape = self._eval(decl.shape, scope, scope.context, ("input", "shape"))
+        shape = self._arg(self.p.input_shape, scope.context)
         if (
             not isinstance(shape, list | tuple)
             or not shape
@@ -126,7 +119,7 @@ class _Lowering:
                 scope.at("shape"),
                 f"expected a list of positive sizes like [224, 224, 3]. Received: {shape!r}",
             )
-        name = self._eval(decl.name, scope, scope.context, ("input", "name"))
+        name = self._arg(self.p.input_name, scope.context)
         name = self._layer_name(name, scope, ("input", "name"))
         self._add(
             Node(
@@ -142,85 +135,27 @@ class _Lowering:
         )
         return name
 
-    def _checked_defaults(self, defaults: dict, doc: Document, path: tuple) -> dict:
-        for kind, args in defaults.items():
-            if kind not in OPS:
-                raise doc.error(
-                    path + (kind,),
-                    f"defaults: unknown layer kind '{kind}'" + did_you_mean(kind, OPS),
-                    key=True,
-                )
-            for key in args or {}:
-                if key not in OPS[kind].args.model_fields:
-                    raise doc.error(
-                        path + (kind, key),
-                        f"unknown argument '{key}' for {kind}"
-                        + did_you_mean(key, OPS[kind].args.model_fields),
-                        key=True,
-                    )
-        return {k: v or {} for k, v in defaults.items()}
-
     # ---- items ----------------------------------------------------------------------------
 
-    def _split(self, item, scope: Scope) -> tuple[str, object, tuple]:
-        """An item is "kind" or {kind: args}; returns kind, raw args and the args' path."""
-        try:
-            return items.split(item, scope.path)
-        except items.ItemError as exc:
-            raise self._error(scope, str(exc)) from None
-
     def _item(self, item, x: str, scope: Scope) -> str:
-        kind, args, args_path = self._split(item, scope)
-        if kind == "stage":
-            return self._stage(args, x, scope, args_path)
-        if kind in OPS:
-            return self._layer(OPS[kind], args, [x], scope, args_path)
-        if kind in self.r.blocks:
-            values = self._call_args(args, scope, args_path)
-            return self._block(self.r.blocks[kind], values, x, scope, position=None)
-        known = list(OPS) + list(self.r.blocks) + ["stage"]
-        raise self._error(
-            scope, f"unknown layer or block kind '{kind}'" + did_you_mean(kind, known), key=True
-        )
-
-    def _args_dict(self, op: Op, args, scope: Scope, path: tuple) -> dict:
-        try:
-            return items.layer_args(op, args)
-        except items.ItemError as exc:
-            raise self._error(scope, str(exc), path=path) from None
+        if isinstance(item, Layer):
+            return self._layer(item, [x], scope)
+        if isinstance(item, Stage):
+            return self._stage(item, x, scope)
+        return self._call(item, x, scope)
 
     # ---- layers ---------------------------------------------------------------------------
 
-    def _layer(self, op: Op, raw, inputs: list[str], scope: Scope, path: tuple) -> str:
+    def _layer(self, item: Layer, inputs: list[str], scope: Scope) -> str:
+        op, path = item.op, item.args_path
         self._spend(scope, path)
-        args = self._args_dict(op, raw, scope, path)
         in_shapes = [self.shapes[i] for i in inputs]
         context = {**scope.context, "x": TensorInfo(in_shapes[0])}
-        if "when" in args and not self._condition(
-            args.pop("when"), scope, path + ("when",), context
-        ):
-            if scope.block is None and args.get("name") is None:
-                # The name it would have had, so that other layers' names do not depend
-                # on the condition, and generated code can name it when it is present.
-                where = self._where(scope, path)
-                self.reserved[(where.file, where.path)] = self.auto.next(
-                    keras_auto_name(op.keras_class), self.names
-                )
+        if item.when is not None and not self._condition(item.when, context):
             return inputs[0]
-        role = self._eval(args.pop("role", None), scope, context, path + ("role",))
-        explicit = self._eval(args.pop("name", None), scope, context, path + ("name",))
-        values, where_of = {}, {}
-        for doc, dpath, table in scope.defaults:
-            for key, value in table.get(op.kind, {}).items():
-                values[key] = value
-                where_of[key] = (doc, dpath + (op.kind, key))
-        for key, value in args.items():
-            values[key] = value
-            where_of[key] = (scope.doc, path + (key,))
-        evaluated = {}
-        for key, value in values.items():
-            doc, kpath = where_of[key]
-            evaluated[key] = self._eval_at(value, doc, kpath, context)
+        role = self._arg(item.role, context)
+        explicit = self._arg(item.name, context)
+        evaluated = {key: self._arg(arg, context) for key, arg in item.args.items()}
         # Repeated blocks make the same layers over and over: validate each distinct
         # (kind, arguments, input shapes) once. Nodes share the resulting attrs dict.
         memo_key = (op.kind, repr(evaluated), tuple(in_shapes))
@@ -229,7 +164,7 @@ class _Lowering:
             try:
                 validated = op.args.model_validate(evaluated)
             except pydantic.ValidationError as exc:
-                raise self._args_error(exc, op, values, where_of, scope, path) from None
+                raise self._args_error(exc, item, evaluated, scope) from None
             try:
                 shape = op.shape(validated, in_shapes)
                 trainable, non_trainable = op.params(validated, in_shapes, shape)
@@ -244,9 +179,8 @@ class _Lowering:
                 ) from None
             memo = self.memo[memo_key] = (validated.model_dump(), shape, trainable, non_trainable)
         attrs, shape, trainable, non_trainable = memo
-        name = self._layer_name(
-            explicit or self._auto_name(op, attrs, role, scope, path), scope, path
-        )
+        name = explicit or item.auto_name or self._block_layer_name(item, attrs, role, scope)
+        name = self._layer_name(name, scope, path)
         self._add(
             Node(
                 name,
@@ -259,27 +193,29 @@ class _Lowering:
                 non_trainable,
                 scope.block.prefix if scope.block else None,
                 self._where(scope, path),
+                item.uid,
             ),
             scope,
             path,
         )
         return name
 
-    def _auto_name(self, op: Op, attrs: dict, role, scope: Scope, path: tuple) -> str:
-        if scope.block is None:
-            return self.auto.next(keras_auto_name(op.keras_class), self.names)
-        naming = self.r.naming
-        table = naming.layer if role not in (None, "") else naming.block_layer
-        template = template_for(table, op.kind)
+    def _block_layer_name(self, item: Layer, attrs: dict, role, scope: Scope) -> str:
+        """An unnamed layer in a block: named by the naming scheme's template."""
+        template = layer_template(self.p.naming, item.op.kind, role)
         if template is None:
-            return self.auto.next(keras_auto_name(op.keras_class), self.names)
-        context = {
-            **scope.context,
-            "role": role,
-            "kind": op.kind,
-            "suffix": op.short(attrs),
-        }
-        return str(self._eval(template, scope, context, path, where_text="naming scheme"))
+            raise self._error(
+                scope,
+                f"the naming scheme names no {item.op.kind} layers in blocks; give it a name",
+                path=item.args_path,
+            )
+        context = {**scope.context, **layer_naming_context(item.op, attrs, role)}
+        try:
+            return str(evaluate(template, context))
+        except ExpressionError as exc:
+            raise scope.doc.error(
+                item.args_path, f"{format_path(item.args_path)}: naming scheme: {exc}"
+            ) from None
 
     def _layer_name(self, name, scope: Scope, path: tuple) -> str:
         if not isinstance(name, str) or not _LAYER_NAME.match(name) or len(name) > 200:
@@ -305,74 +241,38 @@ class _Lowering:
 
     # ---- stages ---------------------------------------------------------------------------
 
-    def _stage(self, args, x: str, scope: Scope, path: tuple) -> str:
-        if not isinstance(args, dict):
-            raise self._error(
-                scope,
-                f"stage: expected a mapping with id and blocks. Received: {args!r}",
-                path=path,
-            )
-        for key in ("id", "blocks"):
-            if key not in args:
-                raise self._error(scope, f"stage: missing required key '{key}'", path=path)
-        entries = args["blocks"]
-        if not isinstance(entries, list) or not entries:
-            raise self._error(
-                scope, "stage.blocks: expected a non-empty list of blocks", path=path + ("blocks",)
-            )
-        stage_id = self._eval(args["id"], scope, scope.context, path + ("id",))
+    def _stage(self, stage: Stage, x: str, scope: Scope) -> str:
+        stage_id = self._arg(stage.id, scope.context)
         if isinstance(stage_id, bool) or not isinstance(stage_id, int | str):
             raise self._error(
                 scope,
                 f"expected a stage number or name. Received: {stage_id!r}",
-                path=path + ("id",),
+                path=stage.id.path,
             )
-        shared = {
-            k: (self._eval(v, scope, scope.context, path + (k,)), self._where(scope, path + (k,)))
-            for k, v in args.items()
-            if k not in ("id", "blocks")
-        }
-        plan = []
-        for i, entry in enumerate(entries):
-            plan.append(self._stage_entry(entry, scope, path + ("blocks", i)))
-        used = {kind for kind, _, _, _ in plan}
-        for key, (_, where) in shared.items():
-            if not any(key in self.r.blocks[k].definition.params for k in used):
-                known = {p for k in used for p in self.r.blocks[k].definition.params}
-                raise SpecError.at(
-                    Where(where.file, where.line, where.col, where.path),
-                    f"{format_path(where.path)}: no block in this stage takes a param '{key}'"
-                    + did_you_mean(key, known),
-                )
-        index = 0
-        for kind, count, values, where in plan:
-            entry = self.r.blocks[kind]
-            own = {k: v for k, v in shared.items() if k in entry.definition.params}
-            for _ in range(count):
-                index += 1
-                position = {"stage": stage_id, "block": letter(index), "index": index}
-                call = replace(scope, path=where.path, call=where)
-                x = self._block(entry, {**own, **values}, x, call, position)
+        for entry in stage.entries:
+            self.counts[entry.uid] = self._count(entry, scope)
+        for entry in stage.entries:
+            block = self.p.blocks[entry.block]
+            values = self._values(entry.args, scope.context)
+            where = entry.doc.where(entry.path, key=entry.key)
+            call = Scope(scope.doc, entry.path, scope.context, None, 0, where)
+            first = self._position(entry.index)
+            serial = self._position(entry.serial)
+            for n in range(self.counts[entry.uid]):
+                position = {
+                    "stage": stage_id,
+                    "block": letter(first + n),
+                    "index": first + n,
+                    "serial": serial + n,
+                }
+                x = self._block(block, dict(values), x, call, position, entry.uid)
         return x
 
-    def _stage_entry(self, entry, scope: Scope, path: tuple):
-        """One entry of a stage's blocks: ``identity``, ``identity x 3``, or
-        ``{convolutional: {s: 2, repeat: 1}}``. Returns kind, count, args and where it is."""
-        entry_scope = scope.at(*path[len(scope.path) :])
-        try:
-            kind, count, args, apath, apath_count = items.stage_entry(entry, path)
-        except items.ItemError as exc:
-            raise self._error(entry_scope, str(exc)) from None
-        if kind not in self.r.blocks:
-            hint = (
-                did_you_mean(kind, self.r.blocks)
-                if self.r.blocks
-                else "; no blocks are defined or imported"
-            )
-            raise self._error(
-                entry_scope, f"unknown block '{kind}'{hint}", key=not isinstance(entry, str)
-            )
-        count = self._eval(count, scope, scope.context, apath_count)
+    def _position(self, terms: tuple) -> int:
+        return position_sum(terms, lambda entry: self.counts[entry.uid])
+
+    def _count(self, entry: StageEntry, scope: Scope) -> int:
+        count = self._arg(entry.count, scope.context)
         if isinstance(count, str) and count.strip().isdigit():
             # More digits than any limit could allow: too large, without parsing them all
             count = int(count) if len(count.strip()) <= 18 else LIMITS.max_repeat + 10**18
@@ -380,33 +280,43 @@ class _Lowering:
             raise self._error(
                 scope,
                 f"repeat count must be a non-negative integer. Received: {count!r}",
-                path=apath_count,
+                path=entry.count.path,
             )
         if count > LIMITS.max_repeat:
             shown = f"{count:,}" if count < 10**18 else "of more than 18 digits"
             raise self._error(
                 scope,
                 f"repeat count {shown} exceeds the limit of {LIMITS.max_repeat:,} (limit max_repeat)",
-                path=apath_count,
+                path=entry.count.path,
             )
-        values = self._call_args(args, entry_scope, apath)
-        where = self._where(scope, apath) if apath == path else scope.doc.where(apath, key=True)
-        return kind, count, values, where
+        return count
 
     # ---- blocks ---------------------------------------------------------------------------
 
-    def _call_args(self, args, scope: Scope, path: tuple) -> dict:
-        """Evaluate a block call's args in the caller's context: {name: (value, where)}."""
-        if args is None:
-            return {}
-        if not isinstance(args, dict):
-            raise self._error(
-                scope, f"block arguments must be a mapping. Received: {args!r}", path=path
-            )
-        return {
-            k: (self._eval(v, scope, scope.context, path + (k,)), self._where(scope, path + (k,)))
-            for k, v in args.items()
-        }
+    def _values(self, args: dict, context: dict) -> dict:
+        """A block call's args evaluated in the caller's context: {name: (value, where)}."""
+        return {k: (self._arg(a, context), a.where()) for k, a in args.items()}
+
+    def _call(self, item: Call, x: str, scope: Scope) -> str:
+        context = scope.context
+        if item.when is not None and not self._condition(item.when, context):
+            self._spend(scope)
+            return x
+        values = self._values(item.args, context)
+        explicit = self._arg(item.name, context)
+        role = self._arg(item.role, context)
+        position = None
+        if item.serial is not None:
+            position = {"serial": self._position(item.serial)}
+        if explicit is not None:
+            prefix = explicit
+        elif scope.block is not None:
+            prefix = f"{scope.block.prefix}_{role or item.block}"
+        else:
+            prefix = item.auto_name
+        return self._block(
+            self.p.blocks[item.block], values, x, scope, position, item.uid, prefix=str(prefix)
+        )
 
     def _spend(self, scope: Scope, path: tuple | None = None) -> None:
         """Count one layer or block call. Conditions that leave everything out, or blocks
@@ -422,47 +332,38 @@ class _Lowering:
             )
 
     def _block(
-        self, entry: BlockEntry, values: dict, x: str, scope: Scope, position: dict | None
+        self,
+        block: Block,
+        values: dict,
+        x: str,
+        scope: Scope,
+        position: dict | None,
+        uid: int,
+        prefix: str | None = None,
     ) -> str:
-        definition, doc, bpath = entry.definition, entry.doc, entry.path
+        doc, bpath = block.doc, block.path
         self._spend(scope)
         call = scope.call or self._where(scope)
         if scope.depth >= LIMITS.max_block_depth:
             raise self._error(
                 scope,
-                f"blocks nest deeper than {LIMITS.max_block_depth} (is block '{entry.name}' recursive?) "
+                f"blocks nest deeper than {LIMITS.max_block_depth} (is block '{block.name}' recursive?) "
                 "(limit max_block_depth)",
             )
-        values = dict(values)
-        when = values.pop("when", (True, None))
-        explicit = values.pop("name", (None, None))[0]
-        role = values.pop("role", (None, None))[0]
-        if not self._condition(when[0], scope, when[1].path if when[1] else None, scope.context):
-            return x
-        params = self._bind_params(entry, values, scope, call)
-        in_shape = self.shapes[x]
-        context = {**params, "input": TensorInfo(in_shape)}
+        params = self._bind_params(block, values, call)
+        context = {**params, "input": TensorInfo(self.shapes[x])}
         if position:
-            context.update(position, serial=self.serial)
-            self.serial += 1
-        elif scope.block is None:
-            context["serial"] = self.serial
-            self.serial += 1
-        # The block's name: given, from the scheme at a stage position, or nested/auto.
-        if explicit is not None:
-            prefix = explicit
-        elif position:
-            prefix = self._eval(self.r.naming.block, scope, context, where_text="naming scheme")
-        elif scope.block is not None:
-            prefix = f"{scope.block.prefix}_{role or entry.name}"
-        else:
-            prefix = self.auto.next(entry.name, set())
-        context["prefix"] = str(prefix)
-        for key, value in definition.vars.items():
-            context[key] = self._eval_at(value, doc, bpath + ("vars", key), context)
+            context.update(position)
+        if prefix is None:  # at a stage position: named by the scheme
+            prefix = str(
+                self._eval(self.p.naming.block, scope, context, where_text="naming scheme")
+            )
+        context["prefix"] = prefix
+        for key, arg in block.vars.items():
+            context[key] = self._arg(arg, context)
         instance = BlockInstance(
-            prefix=str(prefix),
-            kind=entry.name,
+            prefix=prefix,
+            kind=block.name,
             args=params,
             stage=(position or {}).get("stage"),
             letter=(position or {}).get("block"),
@@ -470,57 +371,42 @@ class _Lowering:
             parent=scope.block.prefix if scope.block else None,
             input=x,
             where=call,
+            item=uid,
         )
-        # The block's library defaults, then the spec's, which win.
-        defaults = [(doc, entry.defaults_path, entry.defaults), self.spec_defaults]
-        inner = Scope(doc, bpath, context, defaults, instance, scope.depth + 1, call)
+        inner = Scope(doc, bpath, context, instance, scope.depth + 1, call)
         y = x
-        for i, item in enumerate(definition.layers):
-            y = self._block_item(item, y, inner.at("layers", i))
+        for item in block.layers:
+            y = self._block_item(item, y, inner.at(*item.path[len(bpath) :]))
         outputs = []
-        for b, branch in enumerate(definition.branches):
-            bscope = inner.at("branches", b)
-            items = bscope.at("layers") if isinstance(_node(doc, bscope.path), dict) else bscope
-            if not self._condition(branch.when, bscope, bscope.path + ("when",), context):
+        for branch in block.branches:
+            bscope = inner.at(*branch.path[len(bpath) :])
+            if branch.when is not None and not self._condition(branch.when, context):
                 continue
-            start = self._eval(branch.from_, bscope, context, bscope.path + ("from",))
+            start = self._arg(branch.start, context)
             if start not in ("input", "layers"):
                 raise self._error(
                     bscope, f"from: expected 'input' or 'layers'. Received: {start!r}"
                 )
             z = x if start == "input" else y
-            for i, item in enumerate(branch.layers):
-                z = self._block_item(item, z, items.at(i))
+            for item in branch.items:
+                z = self._block_item(item, z, inner.at(*item.path[len(bpath) :]))
             outputs.append(z)
         if len(outputs) >= 2:
-            y = self._merge(definition.merge, outputs, inner.at("merge"), x)
+            y = self._merge(block.merge, outputs, inner.at("merge"), x)
         elif outputs:
             y = outputs[0]
-        for i, item in enumerate(definition.after):
-            y = self._block_item(item, y, inner.at("after", i))
+        for item in block.after:
+            y = self._block_item(item, y, inner.at(*item.path[len(bpath) :]))
         self.blocks.append(replace(instance, output=y))
         return y
 
     def _block_item(self, item, x: str, scope: Scope) -> str:
-        kind, args, args_path = self._split(item, scope)
-        if kind in OPS:
-            return self._layer(OPS[kind], args, [x], scope, args_path)
-        if kind in self.r.blocks:
-            values = self._call_args(args, scope, args_path)
-            return self._block(self.r.blocks[kind], values, x, scope, position=None)
-        known = list(OPS) + list(self.r.blocks)
-        raise self._error(
-            scope, f"unknown layer or block kind '{kind}'" + did_you_mean(kind, known), key=True
-        )
+        if isinstance(item, Layer):
+            return self._layer(item, [x], scope)
+        return self._call(item, x, scope)
 
-    def _merge(self, item, inputs: list[str], scope: Scope, block_input: str) -> str:
-        kind, args, args_path = self._split(item, scope)
-        if kind not in MERGES:
-            raise self._error(
-                scope,
-                f"unknown merge '{kind}'" + did_you_mean(kind, MERGES),
-                key=isinstance(item, dict),
-            )
+    def _merge(self, item: Layer, inputs: list[str], scope: Scope, block_input: str) -> str:
+        kind = item.op.kind
         shapes = [self.shapes[i] for i in inputs]
         if kind != "concatenate" and len(set(shapes)) > 1:
             ends = [
@@ -536,13 +422,13 @@ class _Lowering:
             raise self._error(
                 scope,
                 f"{self._in_block(scope)}{kind} needs branches of one shape: " + "; ".join(ends),
-                path=args_path,
+                path=item.args_path,
                 value_error=True,
             )
-        return self._layer(OPS[kind], args, inputs, scope, args_path)
+        return self._layer(item, inputs, scope)
 
-    def _bind_params(self, entry: BlockEntry, values: dict, scope: Scope, call: Where) -> dict:
-        declared = entry.definition.params
+    def _bind_params(self, block: Block, values: dict, call: Where) -> dict:
+        declared = block.params
         problems = []
         bound = {}
         for key, (value, where) in values.items():
@@ -550,12 +436,12 @@ class _Lowering:
                 hint = (
                     did_you_mean(key, declared)
                     if declared
-                    else f"; block '{entry.name}' takes no params"
+                    else f"; block '{block.name}' takes no params"
                 )
                 problems.append(
                     Problem(
                         where,
-                        f"{format_path(where.path)}: unknown param '{key}' for block '{entry.name}'{hint}",
+                        f"{format_path(where.path)}: unknown param '{key}' for block '{block.name}'{hint}",
                     )
                 )
                 continue
@@ -566,7 +452,7 @@ class _Lowering:
                 problems.append(
                     Problem(
                         where,
-                        f"{format_path(where.path)}: param '{key}' of block '{entry.name}' expects "
+                        f"{format_path(where.path)}: param '{key}' of block '{block.name}' expects "
                         f"{declared[key].type}: {detail['msg'].lower()}. Received: {key}={value!r}",
                     )
                 )
@@ -575,7 +461,7 @@ class _Lowering:
                 continue
             if decl.required:
                 problems.append(
-                    Problem(call, f"block '{entry.name}' needs param '{key}' ({decl.type})")
+                    Problem(call, f"block '{block.name}' needs param '{key}' ({decl.type})")
                 )
             else:
                 bound[key] = decl.default
@@ -585,13 +471,15 @@ class _Lowering:
 
     # ---- evaluation and errors --------------------------------------------------------------
 
-    def _eval(
-        self, value, scope: Scope, context: dict, path: tuple | None = None, where_text: str = ""
-    ):
-        """Evaluate ``value`` found at ``path`` (default: the scope's own node)."""
-        return self._eval_at(
-            value, scope.doc, scope.path if path is None else path, context, where_text
-        )
+    def _arg(self, arg: Arg | None, context: dict):
+        """The value of an argument as written, evaluated in ``context``."""
+        if arg is None:
+            return None
+        return self._eval_at(arg.value, arg.doc, arg.path, context)
+
+    def _eval(self, value, scope: Scope, context: dict, where_text: str = ""):
+        """Evaluate ``value`` that the scope's own node stands for (a naming template)."""
+        return self._eval_at(value, scope.doc, scope.path, context, where_text)
 
     def _eval_at(self, value, doc: Document, path: tuple, context: dict, where_text: str = ""):
         try:
@@ -600,12 +488,12 @@ class _Lowering:
             prefix = f"{where_text}: " if where_text else ""
             raise doc.error(path, f"{format_path(path)}: {prefix}{exc}") from None
 
-    def _condition(self, value, scope: Scope, path: tuple | None, context: dict) -> bool:
-        full = scope.path if path is None else path
+    @staticmethod
+    def _condition(arg: Arg, context: dict) -> bool:
         try:
-            return condition(value, context)
+            return condition(arg.value, context)
         except ExpressionError as exc:
-            raise scope.doc.error(full, f"{format_path(full)}: when: {exc}") from None
+            raise arg.doc.error(arg.path, f"{format_path(arg.path)}: when: {exc}") from None
 
     def _where(self, scope: Scope, path: tuple | None = None) -> Where:
         return scope.doc.where(path if path is not None else scope.path)
@@ -634,14 +522,14 @@ class _Lowering:
             return SpecError.at(scope.call, text)
         return SpecError.at(where, f"{format_path(path)}: {message}" if path else message)
 
-    def _args_error(
-        self, exc, op: Op, values: dict, where_of: dict, scope: Scope, path: tuple
-    ) -> SpecError:
+    def _args_error(self, exc, item: Layer, evaluated: dict, scope: Scope) -> SpecError:
+        op, path = item.op, item.args_path
         problems = []
         for err in exc.errors():
             key = err["loc"][0] if err["loc"] else None
+            arg = item.args.get(key)
+            doc, kpath = (arg.doc, arg.path) if arg is not None else (scope.doc, path)
             if err["type"] == "extra_forbidden":
-                doc, kpath = where_of.get(key, (scope.doc, path))
                 hint = did_you_mean(key, list(op.args.model_fields) + list(COMMON_KEYS))
                 problems.append(
                     Problem(
@@ -658,18 +546,16 @@ class _Lowering:
                     )
                 )
                 continue
-            doc, kpath = where_of.get(key, (scope.doc, path))
             msg = err["msg"].removeprefix("Value error, ")
-            received = values.get(key)
-            text = (
-                f"{op.kind} argument '{key}': {msg}. Received: {key}={err.get('input', received)!r}"
-            )
+            written = arg.value if arg is not None else None
+            received = err.get("input", evaluated.get(key))
+            text = f"{op.kind} argument '{key}': {msg}. Received: {key}={received!r}"
             where = doc.where(kpath)
             if (
                 scope.call is not None
                 and where.file != scope.call.file
-                and received is not None
-                and isinstance(received, str)
+                and written is not None
+                and isinstance(written, str)
             ):
                 text = f"{self._in_block(scope)}{text} (from {format_path(kpath)} at {where})"
                 where = scope.call
@@ -681,10 +567,3 @@ class _Lowering:
         # A misspelt argument explains the required one that seems missing: name it first.
         problems.sort(key=lambda problem: "unknown argument" not in problem.message)
         return SpecError(problems)
-
-
-def _node(doc: Document, path: tuple):
-    node = doc.data
-    for part in path:
-        node = node[part]
-    return node

@@ -44,6 +44,17 @@ def template_for(table: dict[str, str], kind: str) -> str | None:
     return table.get(kind, table.get("*"))
 
 
+def layer_template(scheme: NamingScheme, kind: str, role) -> str | None:
+    """The template that names an unnamed layer of a block: by role if it has one."""
+    table = scheme.layer if role not in (None, "") else scheme.block_layer
+    return template_for(table, kind)
+
+
+def layer_naming_context(op, attrs: dict, role) -> dict:
+    """What a layer template sees besides the block's names."""
+    return {"role": role, "kind": op.kind, "suffix": op.short(attrs)}
+
+
 class AutoNames:
     """Keras-style names for unnamed layers (``activation``, ``activation_1``), per model."""
 

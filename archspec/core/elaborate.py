@@ -1,0 +1,478 @@
+"""Elaboration: a resolved spec becomes a Program of typed items.
+
+The Program is how the spec was written, read once: every layer, block call and stage
+as an object with its position, its arguments with the layer defaults in force merged
+in (the library's, then the spec's), and its expressions not yet evaluated. Stage
+positions (index, letter) and the model's running block count (``serial``) are laid
+out here as sums of counts, and layers and blocks outside blocks that carry no name get
+their Keras-style name here, counted over the whole model whatever their conditions,
+so that names never depend on a ``when``.
+
+The lowering expands the Program into the graph (evaluating, naming, inferring
+shapes); the Python backend writes block functions from it. Neither reads raw YAML
+items again. Errors in how items are written are raised here, at their place.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from archspec.core.naming import AutoNames
+from archspec.core.ops import MERGES, OPS, Op, keras_auto_name
+from archspec.diagnostics import SpecError, did_you_mean, format_path
+from archspec.frontend.loader import Document
+from archspec.frontend.resolve import BlockEntry, ResolvedSpec
+from archspec.frontend.schema import COMMON_KEYS, NamingScheme, ParamDecl
+
+_REPEAT = re.compile(r"^\s*(?P<kind>[A-Za-z_][A-Za-z0-9_]*)\s*(?:x\s*(?P<n>\S.*?))?\s*$")
+
+
+@dataclass(frozen=True, eq=False)
+class Arg:
+    """A value as written (a literal or an expression) and where it was written."""
+
+    value: Any
+    doc: Document
+    path: tuple
+
+    def where(self, *, key: bool = False):
+        return self.doc.where(self.path, key=key)
+
+
+@dataclass(frozen=True, eq=False)
+class Layer:
+    """A layer item: its op, its Keras arguments (defaults merged, unevaluated), and the
+    keys every item may carry."""
+
+    uid: int
+    op: Op
+    args: dict[str, Arg]
+    name: Arg | None
+    role: Arg | None
+    when: Arg | None
+    doc: Document
+    path: tuple  # the item
+    args_path: tuple  # its arguments
+    auto_name: str | None = None  # outside blocks, unnamed: the name decided here
+    own: frozenset = frozenset()  # the argument keys the item itself writes
+
+
+@dataclass(frozen=True, eq=False)
+class Call:
+    """A block called by name (not from a stage)."""
+
+    uid: int
+    block: str
+    args: dict[str, Arg]
+    name: Arg | None
+    role: Arg | None
+    when: Arg | None
+    doc: Document
+    path: tuple
+    args_path: tuple
+    auto_name: str | None = None  # outside blocks, unnamed: its prefix, decided here
+    serial: tuple | None = None  # outside blocks: the model's block count before it
+
+
+@dataclass(frozen=True, eq=False)
+class StageEntry:
+    """One entry of a stage: a block kind, how many times, with which arguments."""
+
+    uid: int
+    block: str
+    count: Arg  # a number or an expression
+    args: dict[str, Arg]  # the stage's shared arguments this block takes, then its own
+    doc: Document
+    path: tuple  # the call site named in errors and in the IR
+    # Positions of its first call, as terms of a sum: numbers, and stage entries whose
+    # count adds in (counts may be expressions). The 1-based index in its stage:
+    index: tuple
+    serial: tuple  # the model's running block count
+    key: bool = False  # whether ``path`` is a key (``{convolutional: {...}}``)
+
+
+@dataclass(frozen=True, eq=False)
+class Stage:
+    uid: int
+    id: Arg
+    entries: tuple[StageEntry, ...]
+    doc: Document
+    path: tuple
+
+
+@dataclass(frozen=True, eq=False)
+class Branch:
+    """A parallel path of a block: where it starts and its items."""
+
+    start: Arg  # 'input', 'layers' or an expression
+    when: Arg | None
+    items: tuple
+    path: tuple
+
+
+@dataclass(frozen=True, eq=False)
+class Block:
+    """A block definition."""
+
+    name: str
+    text: str | None  # its doc
+    params: dict[str, ParamDecl]
+    vars: dict[str, Arg]
+    layers: tuple
+    branches: tuple[Branch, ...]
+    merge: Layer | None
+    after: tuple
+    doc: Document
+    path: tuple
+
+
+@dataclass(frozen=True, eq=False)
+class Program:
+    name: str
+    text: str | None  # the spec's doc
+    model_name: Arg
+    params: dict  # resolved values
+    input_shape: Arg
+    input_name: Arg
+    items: tuple
+    blocks: dict[str, Block]
+    naming: NamingScheme
+    resolved: ResolvedSpec = field(repr=False)
+
+    def walk(self):
+        """Every item of the model and of every block definition."""
+        yield from _walk(self.items)
+        for block in self.blocks.values():
+            yield from _walk(block.layers)
+            for branch in block.branches:
+                yield from _walk(branch.items)
+            if block.merge is not None:
+                yield block.merge
+            yield from _walk(block.after)
+
+
+def _walk(items):
+    for item in items:
+        yield item
+        if isinstance(item, Stage):
+            yield from item.entries
+
+
+def elaborate(resolved: ResolvedSpec) -> Program:
+    """The Program of a resolved spec."""
+    return _Elaboration(resolved).run()
+
+
+class _Elaboration:
+    def __init__(self, resolved: ResolvedSpec):
+        self.r = resolved
+        self.uid = 0
+        self.auto = AutoNames()
+        self.serial: list = []  # terms of the model's running block count
+
+    def next_uid(self) -> int:
+        self.uid += 1
+        return self.uid
+
+    def run(self) -> Program:
+        spec, doc = self.r.spec, self.r.doc
+        spec_defaults = self._checked_defaults(spec.defaults, doc)
+        blocks = {
+            name: self._block(entry, spec_defaults, doc) for name, entry in self.r.blocks.items()
+        }
+        known_blocks = set(blocks)
+        items = []
+        for i, item in enumerate(spec.layers):
+            items.append(self._item(item, doc, ("layers", i), [spec_defaults], known_blocks, True))
+        self._auto_names(items)
+        return Program(
+            name=spec.name,
+            text=spec.doc,
+            model_name=Arg(spec.model_name or spec.name, doc, ("model_name",)),
+            params=dict(self.r.params),
+            input_shape=Arg(spec.input.shape, doc, ("input", "shape")),
+            input_name=Arg(spec.input.name, doc, ("input", "name")),
+            items=tuple(items),
+            blocks=blocks,
+            naming=self.r.naming,
+            resolved=self.r,
+        )
+
+    # ---- defaults -----------------------------------------------------------------------------
+
+    def _checked_defaults(self, defaults: dict, doc: Document):
+        for kind, args in defaults.items():
+            if kind not in OPS:
+                raise doc.error(
+                    ("defaults", kind),
+                    f"defaults: unknown layer kind '{kind}'" + did_you_mean(kind, OPS),
+                    key=True,
+                )
+            for key in args or {}:
+                if key not in OPS[kind].args.model_fields:
+                    raise doc.error(
+                        ("defaults", kind, key),
+                        f"unknown argument '{key}' for {kind}"
+                        + did_you_mean(key, OPS[kind].args.model_fields),
+                        key=True,
+                    )
+        return (doc, ("defaults",), {k: v or {} for k, v in defaults.items()})
+
+    # ---- items --------------------------------------------------------------------------------
+
+    def _split(self, item, doc: Document, path: tuple):
+        """``"relu"`` or ``{conv2d: {...}}`` → (kind, raw args, path of the args)."""
+        if isinstance(item, str):
+            return item.strip(), None, path
+        if isinstance(item, dict) and len(item) == 1:
+            ((kind, args),) = item.items()
+            return str(kind), args, path + (kind,)
+        if isinstance(item, dict):
+            raise self._error(
+                doc,
+                path,
+                "a layer item must have exactly one key, the layer or block kind (put name, "
+                f"role and when inside its arguments). Received keys: {', '.join(map(str, item))}",
+            )
+        raise self._error(doc, path, f"expected a layer, block or stage. Received: {item!r}")
+
+    def _item(self, item, doc, path, defaults, blocks, top: bool):
+        kind, args, args_path = self._split(item, doc, path)
+        if kind == "stage" and top:
+            return self._stage(args, doc, args_path, blocks)
+        if kind in OPS:
+            return self._layer(OPS[kind], args, doc, path, args_path, defaults)
+        if kind in blocks:
+            call = self._call(kind, args, doc, path, args_path)
+            if top:
+                call = _with(call, serial=tuple(self.serial))
+                self.serial.append(1)
+            return call
+        known = list(OPS) + list(blocks) + (["stage"] if top else [])
+        raise self._error(
+            doc, path, f"unknown layer or block kind '{kind}'" + did_you_mean(kind, known), key=True
+        )
+
+    def _layer(self, op: Op, raw, doc, path, args_path, defaults) -> Layer:
+        if raw is None:
+            raw = {}
+        elif not isinstance(raw, dict):
+            if not op.primary:
+                raise self._error(
+                    doc, args_path, f"{op.kind} takes a mapping of arguments. Received: {raw!r}"
+                )
+            raw = {op.primary: raw}
+        args: dict[str, Arg] = {}
+        for ddoc, dpath, table in defaults:
+            for key, value in table.get(op.kind, {}).items():
+                args[key] = Arg(value, ddoc, dpath + (op.kind, key))
+        own = {k: Arg(v, doc, args_path + (k,)) for k, v in raw.items()}
+        common = {k: own.pop(k, None) for k in COMMON_KEYS}
+        args.update(own)
+        return Layer(
+            self.next_uid(),
+            op,
+            args,
+            common["name"],
+            common["role"],
+            common["when"],
+            doc,
+            path,
+            args_path,
+            own=frozenset(own),
+        )
+
+    def _call_args(self, raw, doc, args_path) -> dict[str, Arg]:
+        if raw is None:
+            return {}
+        if not isinstance(raw, dict):
+            raise self._error(
+                doc, args_path, f"block arguments must be a mapping. Received: {raw!r}"
+            )
+        return {k: Arg(v, doc, args_path + (k,)) for k, v in raw.items()}
+
+    def _call(self, kind, raw, doc, path, args_path) -> Call:
+        args = self._call_args(raw, doc, args_path)
+        common = {k: args.pop(k, None) for k in COMMON_KEYS}
+        return Call(
+            self.next_uid(),
+            kind,
+            args,
+            common["name"],
+            common["role"],
+            common["when"],
+            doc,
+            path,
+            args_path,
+        )
+
+    # ---- stages -------------------------------------------------------------------------------
+
+    def _stage(self, args, doc, path, blocks) -> Stage:
+        if not isinstance(args, dict):
+            raise self._error(
+                doc, path, f"stage: expected a mapping with id and blocks. Received: {args!r}"
+            )
+        for key in ("id", "blocks"):
+            if key not in args:
+                raise self._error(doc, path, f"stage: missing required key '{key}'")
+        raw_entries = args["blocks"]
+        if not isinstance(raw_entries, list) or not raw_entries:
+            raise self._error(
+                doc, path + ("blocks",), "stage.blocks: expected a non-empty list of blocks"
+            )
+        shared = {k: Arg(v, doc, path + (k,)) for k, v in args.items() if k not in ("id", "blocks")}
+        parsed = [
+            self._stage_entry(entry, doc, path + ("blocks", i), blocks)
+            for i, entry in enumerate(raw_entries)
+        ]
+        used = {kind for kind, *_ in parsed}
+        for key, arg in shared.items():
+            if not any(key in self.r.blocks[k].definition.params for k in used):
+                known = {p for k in used for p in self.r.blocks[k].definition.params}
+                raise SpecError.at(
+                    arg.where(),
+                    f"{format_path(arg.path)}: no block in this stage takes a param '{key}'"
+                    + did_you_mean(key, known),
+                )
+        entries, index = [], [1]
+        for kind, count, own, where_path, key in parsed:
+            params = self.r.blocks[kind].definition.params
+            call_args = {k: v for k, v in shared.items() if k in params}
+            call_args.update(own)
+            entries.append(
+                StageEntry(
+                    self.next_uid(),
+                    kind,
+                    count,
+                    call_args,
+                    doc,
+                    where_path,
+                    tuple(index),
+                    tuple(self.serial),
+                    key,
+                )
+            )
+            index.append(entries[-1])
+            self.serial.append(entries[-1])
+        return Stage(
+            self.next_uid(), Arg(args["id"], doc, path + ("id",)), tuple(entries), doc, path
+        )
+
+    def _stage_entry(self, entry, doc, path, blocks):
+        """``identity``, ``identity x 3`` or ``{convolutional: {s: 2, repeat: 1}}``."""
+        if isinstance(entry, str):
+            match = _REPEAT.match(entry)
+            if not match:
+                raise self._error(doc, path, f"expected 'kind' or 'kind x N'. Received: {entry!r}")
+            kind, count = match["kind"], match["n"]
+            count = Arg(count if count is not None else 1, doc, path)
+            raw, args_path = None, path
+        else:
+            kind, raw, args_path = self._split(entry, doc, path)
+            count = Arg(1, doc, args_path)
+            if isinstance(raw, dict) and "repeat" in raw:
+                raw = dict(raw)
+                count = Arg(raw.pop("repeat"), doc, args_path + ("repeat",))
+        if kind not in blocks:
+            hint = did_you_mean(kind, blocks) if blocks else "; no blocks are defined or imported"
+            raise self._error(
+                doc, path, f"unknown block '{kind}'{hint}", key=not isinstance(entry, str)
+            )
+        own = self._call_args(raw, doc, args_path)
+        return kind, count, own, args_path, args_path != path
+
+    # ---- blocks -------------------------------------------------------------------------------
+
+    def _block(self, entry: BlockEntry, spec_defaults, spec_doc) -> Block:
+        d, doc, bpath = entry.definition, entry.doc, entry.path
+        defaults = [(doc, entry.defaults_path, entry.defaults), spec_defaults]
+        blocks = set(self.r.blocks)
+
+        def items(raw_items, path):
+            return tuple(
+                self._item(item, doc, path + (i,), defaults, blocks, False)
+                for i, item in enumerate(raw_items)
+            )
+
+        branches = []
+        for b, branch in enumerate(d.branches):
+            path = bpath + ("branches", b)
+            items_path = path + (("layers",) if isinstance(_node(doc, path), dict) else ())
+            when = None if branch.when is True else Arg(branch.when, doc, path + ("when",))
+            branches.append(
+                Branch(
+                    Arg(branch.from_, doc, path + ("from",)),
+                    when,
+                    items(branch.layers, items_path),
+                    path,
+                )
+            )
+        merge = None
+        if d.merge is not None:
+            kind, args, args_path = self._split(d.merge, doc, bpath + ("merge",))
+            if kind not in MERGES:
+                raise self._error(
+                    doc,
+                    bpath + ("merge",),
+                    f"unknown merge '{kind}'" + did_you_mean(kind, MERGES),
+                    key=isinstance(d.merge, dict),
+                )
+            merge = self._layer(OPS[kind], args, doc, bpath + ("merge",), args_path, defaults)
+        return Block(
+            name=entry.name,
+            text=d.doc,
+            params=dict(d.params),
+            vars={k: Arg(v, doc, bpath + ("vars", k)) for k, v in d.vars.items()},
+            layers=items(d.layers, bpath + ("layers",)),
+            branches=tuple(branches),
+            merge=merge,
+            after=items(d.after, bpath + ("after",)),
+            doc=doc,
+            path=bpath,
+        )
+
+    # ---- names --------------------------------------------------------------------------------
+
+    def _auto_names(self, items: list) -> None:
+        """Keras's names for the model's unnamed layers (``activation``, ``activation_1``)
+        and prefixes for its unnamed block calls, in order, whatever their conditions.
+        Names the spec writes out are not handed out again."""
+        taken = {
+            item.name.value
+            for item in items
+            if isinstance(item, Layer | Call) and item.name and isinstance(item.name.value, str)
+        }
+        for i, item in enumerate(items):
+            if isinstance(item, Layer) and item.name is None:
+                name = self.auto.next(keras_auto_name(item.op.keras_class), taken)
+            elif isinstance(item, Call) and item.name is None:
+                name = self.auto.next(item.block, ())
+            else:
+                continue
+            items[i] = _with(item, auto_name=name)
+
+    @staticmethod
+    def _error(doc: Document, path: tuple, message: str, *, key: bool = False) -> SpecError:
+        return SpecError.at(
+            doc.where(path, key=key), f"{format_path(path)}: {message}" if path else message
+        )
+
+
+def _with(item, **changes):
+    values = {**item.__dict__, **changes}
+    return type(item)(**values)
+
+
+def _node(doc: Document, path: tuple):
+    node = doc.data
+    for part in path:
+        node = node[part]
+    return node
+
+
+def position_sum(terms: tuple, count) -> int:
+    """The value of a position's terms, ``count(entry)`` giving each entry's count."""
+    return sum(t if isinstance(t, int) else count(t) for t in terms)
