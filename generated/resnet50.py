@@ -4,7 +4,7 @@ from keras import layers
 
 
 def convolutional(inputs, f, filters, stage, block, s=2):
-    # The shortcut is a strided 1x1 convolution, so the shape may change.
+    """The shortcut is a strided 1x1 convolution, so the shape may change."""
     prefix = f"{stage}{block}"
     x = layers.Conv2D(
         filters[0],
@@ -48,7 +48,7 @@ def convolutional(inputs, f, filters, stage, block, s=2):
 
 
 def identity(inputs, f, filters, stage, block):
-    # Input and output have the same shape; the shortcut is the identity.
+    """Input and output have the same shape; the shortcut is the identity."""
     prefix = f"{stage}{block}"
     x = layers.Conv2D(
         filters[0],
@@ -82,7 +82,7 @@ def identity(inputs, f, filters, stage, block):
 
 
 def ResNet50(input_shape=(64, 64, 3), classes=6):
-    # ResNet-50 as built step by step in the seed tutorial (Keras, Caffe-style names).
+    """ResNet-50 as built step by step in the seed tutorial (Keras, Caffe-style names)."""
     inputs = keras.Input(shape=input_shape, name="input_layer")
     x = layers.ZeroPadding2D(3, name="zero_padding2d")(inputs)
     x = layers.Conv2D(

@@ -15,18 +15,16 @@ items again. Errors in how items are written are raised here, at their place.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from archspec.core import items
 from archspec.core.naming import AutoNames
 from archspec.core.ops import MERGES, OPS, Op, keras_auto_name
 from archspec.diagnostics import SpecError, did_you_mean, format_path
 from archspec.frontend.loader import Document
 from archspec.frontend.resolve import BlockEntry, ResolvedSpec
 from archspec.frontend.schema import COMMON_KEYS, NamingScheme, ParamDecl
-
-_REPEAT = re.compile(r"^\s*(?P<kind>[A-Za-z_][A-Za-z0-9_]*)\s*(?:x\s*(?P<n>\S.*?))?\s*$")
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,6 +82,8 @@ class StageEntry:
     block: str
     count: Arg  # a number or an expression
     args: dict[str, Arg]  # the stage's shared arguments this block takes, then its own
+    name: Arg | None
+    when: Arg | None
     doc: Document
     path: tuple  # the call site named in errors and in the IR
     # Positions of its first call, as terms of a sum: numbers, and stage entries whose
@@ -224,19 +224,10 @@ class _Elaboration:
 
     def _split(self, item, doc: Document, path: tuple):
         """``"relu"`` or ``{conv2d: {...}}`` → (kind, raw args, path of the args)."""
-        if isinstance(item, str):
-            return item.strip(), None, path
-        if isinstance(item, dict) and len(item) == 1:
-            ((kind, args),) = item.items()
-            return str(kind), args, path + (kind,)
-        if isinstance(item, dict):
-            raise self._error(
-                doc,
-                path,
-                "a layer item must have exactly one key, the layer or block kind (put name, "
-                f"role and when inside its arguments). Received keys: {', '.join(map(str, item))}",
-            )
-        raise self._error(doc, path, f"expected a layer, block or stage. Received: {item!r}")
+        try:
+            return items.split(item, path)
+        except items.ItemError as exc:
+            raise self._error(doc, path, str(exc)) from None
 
     def _item(self, item, doc, path, defaults, blocks, top: bool):
         kind, args, args_path = self._split(item, doc, path)
@@ -342,12 +333,16 @@ class _Elaboration:
             params = self.r.blocks[kind].definition.params
             call_args = {k: v for k, v in shared.items() if k in params}
             call_args.update(own)
+            name, when = call_args.pop("name", None), call_args.pop("when", None)
+            call_args.pop("role", None)  # a position names the block; a role does not
             entries.append(
                 StageEntry(
                     self.next_uid(),
                     kind,
                     count,
                     call_args,
+                    name,
+                    when,
                     doc,
                     where_path,
                     tuple(index),
@@ -364,10 +359,10 @@ class _Elaboration:
     def _stage_entry(self, entry, doc, path, blocks):
         """``identity``, ``identity x 3`` or ``{convolutional: {s: 2, repeat: 1}}``."""
         if isinstance(entry, str):
-            match = _REPEAT.match(entry)
-            if not match:
-                raise self._error(doc, path, f"expected 'kind' or 'kind x N'. Received: {entry!r}")
-            kind, count = match["kind"], match["n"]
+            try:
+                kind, count = items.repeat(entry)
+            except items.ItemError as exc:
+                raise self._error(doc, path, str(exc)) from None
             count = Arg(count if count is not None else 1, doc, path)
             raw, args_path = None, path
         else:

@@ -1,5 +1,5 @@
-"""How a layer, block or stage item is written in a spec, read the same way by the
-lowering and by the Python emitter."""
+"""How a layer, block or stage item is written in a spec: read by the elaboration and
+by ``render``."""
 
 from __future__ import annotations
 
@@ -27,32 +27,9 @@ def split(item, path: tuple) -> tuple[str, object, tuple]:
     raise ItemError(f"expected a layer, block or stage. Received: {item!r}")
 
 
-def layer_args(op, args) -> dict:
-    """A layer's raw arguments as a dict; a scalar sets the op's primary argument."""
-    if args is None:
-        return {}
-    if isinstance(args, dict):
-        return dict(args)
-    if op.primary:
-        return {op.primary: args}
-    raise ItemError(f"{op.kind} takes a mapping of arguments. Received: {args!r}")
-
-
 def repeat(entry: str):
     """``"identity x 3"`` → ("identity", "3"); ``"identity"`` → ("identity", None)."""
     match = _REPEAT.match(entry)
     if not match:
         raise ItemError(f"expected 'kind' or 'kind x N'. Received: {entry!r}")
     return match["kind"], match["n"]
-
-
-def stage_entry(entry, path: tuple) -> tuple[str, object, object, tuple, tuple]:
-    """A stage's block entry → (kind, count, raw args, args path, count path)."""
-    if isinstance(entry, str):
-        kind, count = repeat(entry)
-        return kind, count if count is not None else 1, None, path, path
-    kind, args, apath = split(entry, path)
-    if isinstance(args, dict) and "repeat" in args:
-        args = dict(args)
-        return kind, args.pop("repeat"), args, apath, apath + ("repeat",)
-    return kind, 1, args, apath, apath

@@ -259,13 +259,18 @@ class _Lowering:
             first = self._position(entry.index)
             serial = self._position(entry.serial)
             for n in range(self.counts[entry.uid]):
+                if entry.when is not None and not self._condition(entry.when, scope.context):
+                    self._spend(call)
+                    continue
                 position = {
                     "stage": stage_id,
                     "block": letter(first + n),
                     "index": first + n,
                     "serial": serial + n,
                 }
-                x = self._block(block, dict(values), x, call, position, entry.uid)
+                prefix = self._arg(entry.name, scope.context)
+                prefix = None if prefix is None else str(prefix)
+                x = self._block(block, dict(values), x, call, position, entry.uid, prefix)
         return x
 
     def _position(self, terms: tuple) -> int:

@@ -4,7 +4,7 @@ from keras import layers
 
 
 def conv_block(inputs, stage, index, growth_rate=32):
-    # A dense layer; adds growth_rate channels to its input.
+    """A dense layer; adds growth_rate channels to its input."""
     prefix = f"conv{stage}_block{index}"
     x = layers.BatchNormalization(
         axis=3,
@@ -27,7 +27,7 @@ def conv_block(inputs, stage, index, growth_rate=32):
 
 
 def transition_block(inputs, name, reduction=0.5):
-    # bn, relu, a 1x1 convolution that keeps `reduction` of the channels, 2x2 average pool.
+    """bn, relu, a 1x1 convolution that keeps `reduction` of the channels, 2x2 average pool."""
     prefix = name
     x = layers.BatchNormalization(
         axis=3,
@@ -54,7 +54,7 @@ def DenseNet121(
     classifier_activation="softmax",
     depths=(6, 12, 24, 16),
 ):
-    # DenseNet-121 as keras.applications builds it.
+    """DenseNet-121 as keras.applications builds it."""
     inputs = keras.Input(shape=input_shape, name="input_layer")
     x = layers.ZeroPadding2D(3, name="zero_padding2d")(inputs)
     x = layers.Conv2D(64, 7, strides=2, use_bias=False, name="conv1_conv")(x)

@@ -11,7 +11,7 @@ def make_divisible(value, divisor=8, min_value=None):
 
 
 def inverted_res_block(inputs, filters, serial, stride=1, expansion=6, alpha=1.0):
-    # expand (1x1, expansion x in channels) -> depthwise 3x3 (stride) -> project (1x1); add if it fits.
+    """expand (1x1, expansion x in channels) -> depthwise 3x3 (stride) -> project (1x1); add if it fits."""
     p = (f"block_{serial:d}") if serial else "expanded_conv"
     pointwise_filters = make_divisible(int(filters * alpha), 8)
     pad = [
@@ -27,14 +27,12 @@ def inverted_res_block(inputs, filters, serial, stride=1, expansion=6, alpha=1.0
             use_bias=False,
             name=f"{p}_expand",
         )(y)
-    if serial:
         y = layers.BatchNormalization(
             axis=-1,
             momentum=0.999,
             epsilon=0.001,
             name=f"{p}_expand_BN",
         )(y)
-    if serial:
         y = layers.ReLU(6.0, name=f"{p}_expand_relu")(y)
     if stride == 2:
         y = layers.ZeroPadding2D(pad, name=f"{p}_pad")(y)
@@ -73,7 +71,7 @@ def MobileNetV2(
     pooling=None,
     classifier_activation="softmax",
 ):
-    # MobileNetV2 as keras.applications builds it; alpha is the width multiplier.
+    """MobileNetV2 as keras.applications builds it; alpha is the width multiplier."""
     inputs = keras.Input(shape=input_shape, name="input_layer")
     x = layers.Conv2D(
         make_divisible(32 * alpha, 8),

@@ -4,12 +4,11 @@ from keras import layers
 
 
 def block1(inputs, filters, stage, index, kernel_size=3, stride=1, conv_shortcut=False):
-    # Bottleneck 1x1 -> kxk -> 1x1 (4 x filters), stride on the first 1x1; add; relu.
+    """Bottleneck 1x1 -> kxk -> 1x1 (4 x filters), stride on the first 1x1; add; relu."""
     prefix = f"conv{stage}_block{index}"
     shortcut = inputs
     if conv_shortcut:
         shortcut = layers.Conv2D(4 * filters, 1, strides=stride, name=f"{prefix}_0_conv")(shortcut)
-    if conv_shortcut:
         shortcut = layers.BatchNormalization(
             axis=3,
             momentum=0.99,
@@ -52,7 +51,7 @@ def ResNet152(
     classifier_activation="softmax",
     depths=(3, 8, 36, 3),
 ):
-    # ResNet-152 v1 as keras.applications builds it.
+    """ResNet-152 v1 as keras.applications builds it."""
     inputs = keras.Input(shape=input_shape, name="input_layer")
     x = layers.ZeroPadding2D(3, name="conv1_pad")(inputs)
     x = layers.Conv2D(64, 7, strides=2, name="conv1_conv")(x)

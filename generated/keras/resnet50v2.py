@@ -4,7 +4,7 @@ from keras import layers
 
 
 def block2(inputs, filters, stage, index, kernel_size=3, stride=1, conv_shortcut=False):
-    # Pre-activation bottleneck: bn, relu, then 1x1 -> kxk (stride) -> 1x1; add, no relu.
+    """Pre-activation bottleneck: bn, relu, then 1x1 -> kxk (stride) -> 1x1; add, no relu."""
     prefix = f"conv{stage}_block{index}"
     y = layers.BatchNormalization(
         axis=3,
@@ -54,7 +54,7 @@ def ResNet50V2(
     pooling=None,
     classifier_activation="softmax",
 ):
-    # ResNet-50 v2 (pre-activation) as keras.applications builds it (stride in each stack's last block).
+    """ResNet-50 v2 (pre-activation) as keras.applications builds it (stride in each stack's last block)."""
     inputs = keras.Input(shape=input_shape, name="input_layer")
     x = layers.ZeroPadding2D(3, name="conv1_pad")(inputs)
     x = layers.Conv2D(64, 7, strides=2, name="conv1_conv")(x)

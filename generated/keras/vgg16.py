@@ -4,7 +4,7 @@ from keras import layers
 
 
 def vgg_conv(inputs, filters, stage, index):
-    # One 3x3 same-padded convolution with relu.
+    """One 3x3 same-padded convolution with relu."""
     x = layers.Conv2D(
         filters,
         3,
@@ -16,7 +16,7 @@ def vgg_conv(inputs, filters, stage, index):
 
 
 def vgg_pool(inputs, stage):
-    # The 2x2 stride-2 max pool that ends a VGG stage.
+    """The 2x2 stride-2 max pool that ends a VGG stage."""
     x = layers.MaxPooling2D(2, strides=2, name=f"block{stage}_pool")(inputs)
     return x
 
@@ -29,7 +29,7 @@ def VGG16(
     classifier_activation="softmax",
     depths=(2, 2, 3, 3, 3),
 ):
-    # VGG-16 as keras.applications builds it.
+    """VGG-16 as keras.applications builds it."""
     inputs = keras.Input(shape=input_shape, name="input_layer")
     x = inputs
     for index in range(1, 1 + depths[0]):
@@ -49,11 +49,8 @@ def VGG16(
     x = vgg_pool(x, stage=5)
     if include_top:
         x = layers.Flatten(name="flatten")(x)
-    if include_top:
         x = layers.Dense(4096, activation="relu", name="fc1")(x)
-    if include_top:
         x = layers.Dense(4096, activation="relu", name="fc2")(x)
-    if include_top:
         x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
     if (not include_top) and (pooling == "avg"):
         x = layers.GlobalAveragePooling2D(name="global_average_pooling2d")(x)

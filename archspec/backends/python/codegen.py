@@ -9,10 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from archspec.backends.python.emit import generate, module_path, same_except_version
+from archspec.backends.python.writer import line_map
+from archspec.core.elaborate import elaborate
 from archspec.core.lowering import lower
 from archspec.diagnostics import UsageError
 from archspec.files import write_text
 from archspec.frontend.resolve import load
+from archspec.lang.to_python import identifier
 
 
 def display_path(spec: str | os.PathLike) -> str:
@@ -26,14 +29,41 @@ def display_path(spec: str | os.PathLike) -> str:
     return path.as_posix()
 
 
+@dataclass(frozen=True)
+class Module:
+    """A generated module: its source, and the IR nodes each line's statement makes."""
+
+    source: str
+    lines: dict[int, tuple[str, ...]]
+
+
 def module_source(spec: str | os.PathLike, style: str = "structured") -> str:
     """The generated Python module of one spec."""
-    return formatted([_unformatted(spec, style)])[0]
+    return module(spec, style).source
 
 
-def _unformatted(spec: str | os.PathLike, style: str) -> str:
-    resolved = load(spec)
-    return generate(resolved, lower(resolved), source=display_path(spec), style=style)
+def module(spec: str | os.PathLike, style: str = "structured") -> Module:
+    """The generated module of one spec with its line map."""
+    text, origins, program, graph = _unformatted(spec, style)
+    source = formatted([text])[0]
+    by_item: dict[int, list[str]] = {}
+    for node in graph.nodes:
+        by_item.setdefault(node.item, []).append(node.name)
+    blocks = set(program.blocks) | {
+        identifier(kind) + "_" * n for kind in program.blocks for n in range(3)
+    }
+    lines = {
+        line: tuple(by_item.get(key, ())) if isinstance(key, int) else (key,)
+        for line, key in line_map(source, origins, blocks).items()
+    }
+    return Module(source, lines)
+
+
+def _unformatted(spec: str | os.PathLike, style: str):
+    program = elaborate(load(spec))
+    graph = lower(program)
+    text, origins = generate(program, graph, source=display_path(spec), style=style)
+    return text, origins, program, graph
 
 
 # Generated code is laid out by ruff, pinned in pyproject.toml, so that it is formatted
@@ -73,7 +103,7 @@ class Drift:
 def plan(specs: list[str], out_dir: str, style: str) -> dict[Path, str]:
     """Generate every module in memory first, so that one bad spec writes nothing."""
     paths = [module_path(spec, out_dir) for spec in specs]
-    return dict(zip(paths, formatted([_unformatted(spec, style) for spec in specs])))
+    return dict(zip(paths, formatted([_unformatted(spec, style)[0] for spec in specs])))
 
 
 def write(modules: dict[Path, str]) -> list[Path]:

@@ -518,11 +518,43 @@ class Op:
     merge: bool = False  # takes several inputs
     weights: Callable[[dict, list[Shape]], tuple[Weight, ...]] = _no_weights
 
+    @property
+    def positional(self) -> tuple:
+        """Arguments generated code writes positionally, in Keras's constructor order."""
+        return _POSITIONAL.get(self.kind, ())
+
+    @property
+    def implied(self) -> tuple:
+        """Arguments generated code always writes: archspec's op differs there from the
+        Keras class (relu6), or Keras requires them (AveragePooling2D's pool_size)."""
+        return _IMPLIED.get(self.kind, ())
+
     def short(self, attrs: dict) -> str:
         """The naming suffix; an activation is named after its function (``relu``)."""
         if self.kind == "activation":
             return attrs["activation"]
         return self.suffix
+
+
+_POSITIONAL = {
+    "conv2d": ("filters", "kernel_size"),
+    "depthwise_conv2d": ("kernel_size",),
+    "dense": ("units",),
+    "activation": ("activation",),
+    "relu": ("max_value",),
+    "relu6": ("max_value",),
+    "dropout": ("rate",),
+    "zero_padding": ("padding",),
+    "max_pool": ("pool_size",),
+    "avg_pool": ("pool_size",),
+    "reshape": ("target_shape",),
+}
+_IMPLIED = {"relu6": ("max_value",), "avg_pool": ("pool_size",), "max_pool": ("pool_size",)}
+
+
+def initializer_config(value) -> dict:
+    """An initializer as a spec writes it → Keras's ``{class_name, config}``."""
+    return _initializer(value)
 
 
 def _op(*args, **kwargs) -> Op:

@@ -1,0 +1,580 @@
+"""The structured Python emitter: a Program becomes a module that reads like Keras's own.
+
+One function per block kind, with the block's params as arguments and its layer names
+computed inside from the naming scheme, and one model function named after the spec
+whose keyword arguments are the spec's params. Everything comes from the Program (how
+the spec was written: items, merged defaults, stage positions, names decided at
+elaboration); expressions are translated to Python. Every identifier comes from one
+namespace, so no spec name shadows a module name, a builtin or another spec name.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from archspec.backends.python.writer import (
+    INDENT,
+    Function,
+    ModuleNeeds,
+    Namespace,
+    call_lines,
+    docstring_lines,
+    initializer_source,
+    line_map,
+    module_namespace,
+    render_module,
+    tuples,
+)
+from archspec.core.elaborate import Arg, Block, Call, Layer, Program, Stage, StageEntry
+from archspec.core.ir import Graph
+from archspec.core.naming import layer_template, letter
+from archspec.core.ops import initializer_config
+from archspec.diagnostics import SpecError, format_path
+from archspec.lang.evaluate import ExpressionError, is_expression
+from archspec.lang.to_python import Translator, literal, string
+
+POSITION_NAMES = ("stage", "block", "index", "serial")
+
+
+class _Names(dict):
+    """The names a scope's expressions may use; remembers which ones they did use."""
+
+    def __init__(self, *args, used: set | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.used = set() if used is None else used
+
+    def __getitem__(self, key):
+        self.used.add(key)
+        return super().__getitem__(key)
+
+    def child(self, **extra) -> _Names:
+        return _Names({**self, **extra}, used=self.used)
+
+
+class _Scope:
+    """A function being written: its namespace, the spec names its expressions see,
+    its tensor variables, and the block it is the function of (if any)."""
+
+    def __init__(self, ns: Namespace, names: _Names, block: Block | None, inputs: str):
+        self.ns, self.names, self.block, self.inputs = ns, names, block, inputs
+        self.fn = Function()
+        self.vars: dict[str, str] = {}  # tensor variable roles (x, shortcut, ...) → names
+        self.constants: dict = {}
+
+    def var(self, role: str) -> str:
+        if role not in self.vars:
+            self.vars[role] = self.ns.claim(role)
+        return self.vars[role]
+
+
+def _add(a, b):
+    """Sum of two positions, each an int or a Python expression."""
+    if isinstance(a, int) and isinstance(b, int):
+        return a + b
+    return f"{a} + {b}"
+
+
+class Structured:
+    def __init__(self, program: Program, graph: Graph, source: str):
+        self.p, self.g, self.source = program, graph, source
+        self.needs = ModuleNeeds()
+        self.kinds: dict[str, bool] = {}  # block kind → called only at stage positions
+        self._scan_calls()
+        self.module_ns = module_namespace()
+        self.model_function_name = self.module_ns.claim(program.name)
+        self.function_names = {kind: self.module_ns.claim(kind) for kind in self.kinds}
+        # Per block kind: the names its function hands out first (its parameters, before
+        # any local), so that callers know them before the function is written; and which
+        # positions the function takes (known once it is written).
+        self.block_names = {kind: self._block_names(program.blocks[kind]) for kind in self.kinds}
+        self.signatures = {
+            kind: {**names["params"], **names["positions"], "name": names["name"] or "name"}
+            for kind, names in self.block_names.items()
+        }
+        self.positions: dict[str, set] = {}
+
+    def _block_names(self, block: Block) -> dict:
+        ns = self.module_ns.child()
+        return {
+            "ns": ns,
+            "inputs": ns.claim("inputs"),
+            "params": {k: ns.claim(k) for k in block.params},
+            "positions": {k: ns.claim(k) for k in POSITION_NAMES},
+            "name": ns.claim("name") if not self.kinds[block.name] else None,
+            "prefix": ns.claim("prefix"),
+            "vars": {k: ns.claim(k) for k in block.vars},
+        }
+
+    def _scan_calls(self) -> None:
+        """Which block kinds are called only at stage positions (their functions compute
+        their own names) and which also elsewhere (they take a ``name``): decided before
+        any code is written, since a call's arguments depend on it."""
+        for item in self.p.walk():
+            if isinstance(item, StageEntry):
+                self.kinds[item.block] = self.kinds.get(item.block, True) and item.name is None
+            elif isinstance(item, Call):
+                self.kinds[item.block] = False
+
+    # ---- module ---------------------------------------------------------------------------
+
+    def module(self) -> tuple[str, list[int]]:
+        """The module's source (before layout) and the item of each statement, in order."""
+        functions = [self._block_function(self.p.blocks[kind]) for kind in self.kinds]
+        model = self._model_function()
+        origins = [uid for f in (*functions, model) for uid in f.pop("origins")]
+        resolved = self.p.resolved
+        source = render_module(
+            self.source, resolved.digest(), None, [*functions, model], self.needs
+        )
+        return source, origins
+
+    def _translator(self, scope: _Scope, current: str) -> Translator:
+        tensors = {"x": current}
+        if scope.block is not None:
+            tensors["input"] = scope.inputs
+        return Translator(scope.names, tensors, self.needs.use, scope.constants)
+
+    def _source(self, value, scope: _Scope, current: str, arg: Arg | None) -> str:
+        try:
+            return self._translator(scope, current).value(value)
+        except ExpressionError as exc:
+            raise _error(arg, exc) from None
+
+    # ---- the model function ------------------------------------------------------------------
+
+    def _model_function(self) -> dict:
+        p = self.p
+        ns = self.module_ns.child()
+        params = {k: ns.claim(k) for k in p.params}
+        names = _Names(params)
+        inputs = ns.claim("inputs")
+        scope = _Scope(ns, names, None, inputs)
+        shape = self._source(p.input_shape.value, scope, inputs, p.input_shape)
+        name = self._source(p.input_name.value, scope, inputs, p.input_name)
+        scope.fn.add(f"{INDENT}{inputs} = keras.Input(shape={shape}, name={name})")
+        current = inputs
+        for item in p.items:
+            current = self._item(item, current, "x", scope, 1)
+        model_name = self._source(p.model_name.value, scope, current, p.model_name)
+        scope.fn.add(f"{INDENT}return keras.Model({inputs}, {current}, name={model_name})")
+        signature = ", ".join(f"{params[k]}={literal(tuples(v))}" for k, v in p.params.items())
+        return {
+            "signature": f"def {self.model_function_name}({signature}):",
+            "doc": docstring_lines(p.text, 1),
+            "body": scope.fn.lines,
+            "origins": scope.fn.origins,
+        }
+
+    # ---- items ----------------------------------------------------------------------------
+
+    def _item(self, item, current: str, role: str, scope: _Scope, depth: int) -> str:
+        if isinstance(item, Stage):
+            return self._stage(item, current, scope, depth)
+        if isinstance(item, Layer):
+            return self._layer(item, [current], role, scope, depth)
+        return self._call(item, current, role, scope, depth)
+
+    def _layer(
+        self, item: Layer, inputs: list[str], role: str, scope: _Scope, depth: int, tail=None
+    ) -> str:
+        op = item.op
+        current = inputs[0]
+        source = []
+        positional = True
+        for key, spec_field in op.args.model_fields.items():
+            arg = item.args.get(key)
+            if arg is None and key not in op.implied:
+                positional = False
+                continue
+            value = arg.value if arg is not None else spec_field.default
+            if key.endswith("_initializer"):
+                code = self._initializer(value, arg or item)
+            else:
+                code = self._source(tuples(value), scope, current, arg)
+            positional = positional and key in op.positional
+            source.append(code if positional else f"{key}={code}")
+        source.append(f"name={self._layer_name(item, scope, current)}")
+        if tail is None and op.merge:
+            tail = f"([{', '.join(inputs)}])"
+        return self._emit(
+            scope.var(role),
+            f"layers.{op.keras_class}",
+            source,
+            tail,
+            current,
+            item.when,
+            scope,
+            item.uid,
+            depth,
+        )
+
+    def _initializer(self, value, where) -> str:
+        if is_expression(value) or isinstance(value, list):
+            raise _error(where, "an initializer must be written out, not computed")
+        return initializer_source(initializer_config(value))
+
+    def _layer_name(self, item: Layer, scope: _Scope, current: str) -> str:
+        if item.name is not None:
+            return self._source(item.name.value, scope, current, item.name)
+        if scope.block is None:
+            return string(item.auto_name)
+        role = item.role.value if item.role is not None else None
+        template = layer_template(self.p.naming, item.op.kind, role)
+        if template is None:
+            raise _error(
+                item, f"the naming scheme names no {item.op.kind} layers in blocks; give it a name"
+            )
+        constants = {"kind": item.op.kind, "role": role}
+        names = scope.names
+        if is_expression(role):
+            names = names.child(role=self._source(role, scope, current, item.role))
+            del constants["role"]
+        activation = item.args.get("activation")
+        if item.op.kind != "activation":
+            constants["suffix"] = item.op.suffix
+        elif is_expression(activation.value):
+            names = names.child(suffix=self._source(activation.value, scope, current, activation))
+        else:
+            constants["suffix"] = activation.value
+        named = _Scope(scope.ns, names, scope.block, scope.inputs)
+        named.constants = constants
+        return self._source(template, named, current, item)
+
+    def _emit(self, target, callee, args, tail, current, when, scope, uid, depth) -> str:
+        """``target = callee(args)tail``, under ``if`` when the item is conditional;
+        consecutive statements under one condition (that does not read the tensor they
+        change) share the ``if``."""
+        tail = f"({current})" if tail is None else tail
+        if when is None or when.value is True:
+            scope.fn.statement(call_lines(target, callee, args, tail, depth), uid)
+            return target
+        try:
+            condition = self._translator(scope, current).condition(when.value)
+        except ExpressionError as exc:
+            raise _error(when, exc) from None
+        if current != target:
+            scope.fn.add(f"{INDENT * depth}{target} = {current}")
+        if re.search(rf"\b{re.escape(target)}\b", condition):
+            scope.fn.add(f"{INDENT * depth}if {condition}:")
+        else:
+            scope.fn.conditional(depth, condition)
+        if tail == f"({current})":
+            tail = f"({target})"
+        args = [target if a == current else a for a in args]
+        scope.fn.statement(call_lines(target, callee, args, tail, depth + 1), uid)
+        scope.fn.close_conditional(depth, condition)
+        return target
+
+    # ---- stages and block calls -------------------------------------------------------------
+
+    def _terms(self, terms: tuple, scope: _Scope, current: str, start=0):
+        """A position's terms as an int or a Python sum, in the order they add up."""
+        total = start
+        for term in terms:
+            total = _add(
+                total, term if isinstance(term, int) else self._count(term, scope, current)
+            )
+        return total
+
+    def _count(self, entry: StageEntry, scope: _Scope, current: str):
+        count = entry.count.value
+        if isinstance(count, str) and count.strip().isdigit():
+            count = int(count)
+        if isinstance(count, int):
+            return count
+        return self._source(count, scope, current, entry.count)
+
+    def _stage(self, stage: Stage, current: str, scope: _Scope, depth: int) -> str:
+        stage_id = self._source(stage.id.value, scope, current, stage.id)
+        for entry in stage.entries:
+            source = [
+                f"{self._param_name(entry.block, k)}={self._source(a.value, scope, current, a)}"
+                for k, a in entry.args.items()
+            ]
+            position = {
+                "stage": stage_id,
+                "index": self._terms(entry.index[1:], scope, current, entry.index[0]),
+                "serial": self._terms(entry.serial, scope, current),
+                "count": self._count(entry, scope, current),
+            }
+            current = self._positioned_calls(entry, source, position, current, scope, depth)
+        return current
+
+    def _param_name(self, kind: str, key: str) -> str:
+        return self.signatures[kind].get(key, key)
+
+    def _call(self, item: Call, current, role, scope: _Scope, depth) -> str:
+        source = [
+            f"{self._param_name(item.block, k)}={self._source(a.value, scope, current, a)}"
+            for k, a in item.args.items()
+        ]
+        if item.name is not None:
+            name = self._source(item.name.value, scope, current, item.name)
+        elif scope.block is not None:
+            block_role = item.role.value if item.role is not None else None
+            prefix = scope.names["prefix"]
+            name = f'f"{{{prefix}}}_{block_role or item.block}"'
+        else:
+            name = string(item.auto_name)
+        source.append(f"{self._param_name(item.block, 'name')}={name}")
+        return self._emit(
+            scope.var(role),
+            self.function_names[item.block],
+            [current, *source],
+            "",
+            current,
+            item.when,
+            scope,
+            item.uid,
+            depth,
+        )
+
+    def _position_args(self, entry: StageEntry, values: dict, scope: _Scope) -> list:
+        """The position arguments a block function takes; and its ``name`` when the kind
+        is also called elsewhere (then it does not compute its own name)."""
+        kind = entry.block
+        args = [
+            f"{self._param_name(kind, k)}={values[k]}"
+            for k in POSITION_NAMES
+            if k in self.positions[kind]
+        ]
+        if not self.kinds[kind]:
+            if entry.name is not None:
+                name = self._source(entry.name.value, scope, "x", entry.name)
+            else:
+                constants, names = {}, {}
+                for key, code in values.items():
+                    try:
+                        constants[key] = ast.literal_eval(code)
+                    except (ValueError, SyntaxError):
+                        names[key] = code
+                named = _Scope(scope.ns, _Names(names), None, scope.inputs)
+                named.constants = constants
+                name = self._source(self.p.naming.block, named, "x", None)
+            args.append(f"{self._param_name(kind, 'name')}={name}")
+        return args
+
+    def _positioned_calls(self, entry: StageEntry, source, position, current, scope, depth):
+        """Calls of a block at stage positions: written out when few, else a loop."""
+        kind = entry.block
+        function = self.function_names[kind]
+        count, first, serial0 = position["count"], position["index"], position["serial"]
+        uses = self.positions[kind]
+        # the positions the calls need: also all of them when the caller computes the name
+        need = uses if self.kinds[kind] else self._block_template_names()
+        x = scope.var("x")
+        if isinstance(count, int) and count <= 2:
+            for n in range(count):
+                index = _add(first, n) if n else first
+                if isinstance(index, int):
+                    block = string(letter(index))
+                else:
+                    block = f"block_letter({index})"
+                    if "block" in need:
+                        self.needs.use("block_letter")
+                values = {
+                    "stage": position["stage"],
+                    "block": block,
+                    "index": str(index),
+                    "serial": str(_add(serial0, n) if n else serial0),
+                }
+                call = [current, *source, *self._position_args(entry, values, scope)]
+                self._emit(x, function, call, "", current, entry.when, scope, entry.uid, depth)
+                current = x
+            return current
+        if current != x:
+            scope.fn.add(f"{INDENT * depth}{x} = {current}")
+        current = x
+        if need <= {"stage", "block"} and isinstance(count, int) and isinstance(first, int):
+            letters = [letter(first + n) for n in range(count)]
+            sequence = (
+                string("".join(letters))
+                if all(len(s) == 1 for s in letters)
+                else literal(tuple(letters))
+            )
+            loop_var = scope.var("block")
+            loop = f"for {loop_var} in {sequence}:"
+            values = {"stage": position["stage"], "block": loop_var}
+        else:
+            end = _add(first, count)
+            loop_var = scope.var("index")
+            loop = f"for {loop_var} in range({first}, {end}):"
+            if isinstance(first, int) and isinstance(end, int) and end - 1 <= 26:
+                block = f'"abcdefghijklmnopqrstuvwxyz"[{loop_var} - 1]'
+            else:
+                block = f"block_letter({loop_var})"
+                if "block" in need:
+                    self.needs.use("block_letter")
+            offset = (
+                f"{loop_var} - {first}" if isinstance(first, int) else f"{loop_var} - ({first})"
+            )
+            values = {
+                "stage": position["stage"],
+                "block": block,
+                "index": loop_var,
+                "serial": f"{serial0} + {offset}",
+            }
+        scope.fn.add(f"{INDENT * depth}{loop}")
+        call = [x, *source, *self._position_args(entry, values, scope)]
+        self._emit(x, function, call, "", x, entry.when, scope, entry.uid, depth + 1)
+        return x
+
+    def _block_template_names(self) -> set:
+        """The position names the naming scheme's block template uses."""
+        names = _Names({k: k for k in POSITION_NAMES})
+        Translator(names, {}).template(self.p.naming.block)
+        return names.used & set(POSITION_NAMES)
+
+    # ---- block functions --------------------------------------------------------------------
+
+    def _block_function(self, block: Block) -> dict:
+        positioned = self.kinds[block.name]
+        claimed = self.block_names[block.name]
+        ns, inputs, prefix = claimed["ns"], claimed["inputs"], claimed["prefix"]
+        params, positions, variables = claimed["params"], claimed["positions"], claimed["vars"]
+        name_param = claimed["name"]
+        names = _Names({**params, **positions, "prefix": prefix, **variables})
+        scope = _Scope(ns, names, block, inputs)
+        scope.vars["prefix"] = prefix
+        self._block_body(block, scope)
+        needed = set(names.used)
+        var_lines = []
+        for var, arg in reversed(list(block.vars.items())):
+            if var not in needed:
+                continue
+            needed.discard(var)
+            var_names = _Names(names, used=set())
+            vscope = _Scope(ns, var_names, block, inputs)
+            var_lines.insert(
+                0, f"{INDENT}{variables[var]} = {self._source(arg.value, vscope, inputs, arg)}"
+            )
+            needed |= var_names.used
+        head = []
+        if "prefix" in needed:
+            if positioned:
+                pnames = _Names(names, used=set())
+                template = self._source(
+                    self.p.naming.block, _Scope(ns, pnames, block, inputs), inputs, None
+                )
+                head.append(f"{INDENT}{prefix} = {template}")
+                needed |= pnames.used
+            else:
+                head.append(f"{INDENT}{prefix} = {name_param}")
+        uses = needed & set(POSITION_NAMES)
+        self.positions[block.name] = uses
+        required = [params[k] for k, d in block.params.items() if d.required]
+        optional = [
+            f"{params[k]}={literal(tuples(d.default))}"
+            for k, d in block.params.items()
+            if not d.required
+        ]
+        signature = [
+            inputs,
+            *required,
+            *[positions[k] for k in POSITION_NAMES if k in uses],
+            *([name_param] if name_param else []),
+            *optional,
+        ]
+        x = scope.var("x")
+        return {
+            "signature": f"def {self.function_names[block.name]}({', '.join(signature)}):",
+            "doc": docstring_lines(block.text, 1),
+            "body": head + var_lines + scope.fn.lines + [f"{INDENT}return {x}"],
+            "origins": scope.fn.origins,
+        }
+
+    def _block_body(self, block: Block, scope: _Scope) -> None:
+        fn = scope.fn
+        current = scope.inputs
+        # Variables: x for the main (longest) branch and the result, shortcut for a second
+        # branch, y for the block's own layers when branches follow them.
+        for item in block.layers:
+            current = self._item(item, current, "y" if block.branches else "x", scope, 1)
+        after_layers = current
+        conditional = any(b.when is not None for b in block.branches)
+        non_empty = sorted(
+            (b for b, branch in enumerate(block.branches) if branch.items),
+            key=lambda b: -len(block.branches[b].items),
+        )
+        outputs = []
+        if conditional:
+            fn.add(f"{INDENT}{scope.var('branches')} = []")
+        for b, branch in enumerate(block.branches):
+            start = branch.start.value
+            if start == "input":
+                start = scope.inputs
+            elif start == "layers":
+                start = after_layers
+            else:
+                choice = self._source(start, scope, current, branch.start)
+                var = scope.var(f"start{b + 1}")
+                fn.add(
+                    f'{INDENT}{var} = {scope.inputs} if ({choice}) == "input" else {after_layers}'
+                )
+                start = var
+            if non_empty and b == non_empty[0]:
+                role = "x"
+            elif len(non_empty) == 2 and b == non_empty[1]:
+                role = "shortcut"
+            else:
+                role = f"branch{b + 1}"
+            depth = 1
+            if branch.when is not None:
+                when = branch.when.value
+                if isinstance(when, bool):
+                    condition = repr(when)
+                else:
+                    text = when if is_expression(when) else "{{ " + when + " }}"
+                    condition = self._source(text, scope, current, branch.when)
+                fn.add(f"{INDENT}if {condition}:")
+                depth = 2
+            out = start
+            for item in branch.items:
+                out = self._item(item, out, role, scope, depth)
+            if conditional:
+                fn.add(f"{INDENT * depth}{scope.var('branches')}.append({out})")
+            outputs.append(out)
+        x = scope.var("x")
+        if block.merge is not None and conditional:
+            branches = scope.var("branches")
+            fn.add(f"{INDENT}if len({branches}) > 1:")
+            self._layer(block.merge, [branches], "x", scope, 2, tail=f"({branches})")
+            fn.add(f"{INDENT}else:")
+            fn.add(f"{INDENT * 2}{x} = {branches}[0]")
+            current = x
+        elif block.merge is not None:
+            current = self._merge(block.merge, outputs, scope)
+        elif outputs:
+            current = outputs[0]
+        for item in block.after:
+            current = self._item(item, current, "x", scope, 1)
+        if current != x:
+            fn.add(f"{INDENT}{x} = {current}")
+
+    def _merge(self, item: Layer, outputs: list[str], scope: _Scope) -> str:
+        return self._layer(item, outputs, "x", scope, 1)
+
+
+def _error(where, exc) -> SpecError:
+    """A located error: ``where`` is an Arg, an item, or None (the naming scheme)."""
+    if where is None:
+        return SpecError.at(_nowhere(), f"cannot generate Python: {exc}")
+    path = getattr(where, "args_path", None) or where.path
+    return SpecError.at(
+        where.doc.where(path), f"{format_path(path)}: cannot generate Python: {exc}"
+    )
+
+
+def _nowhere():
+    from archspec.diagnostics import Where
+
+    return Where("<naming scheme>")
+
+
+def generate(program: Program, graph: Graph, source: str) -> tuple[str, list[int]]:
+    """The structured module of a Program (before layout), and each statement's item."""
+    return Structured(program, graph, source).module()
+
+
+__all__ = ["generate", "line_map"]
