@@ -26,6 +26,7 @@ from archspec.diagnostics import SpecError, Where, format_path
 from archspec.frontend.resolve import BlockEntry, ResolvedSpec
 from archspec.lang.evaluate import ExpressionError, is_expression
 from archspec.lang.to_python import Translator, identifier, literal, string
+from archspec.lang.vocabulary import python_support
 
 LINE_LENGTH = 100
 INDENT = "    "
@@ -141,12 +142,12 @@ class _Module:
 def _render_module(
     source: str, digest: str, doc: str | None, functions: list[dict], module: _Module
 ) -> str:
+    imports, helpers = python_support(module.helpers)
     return _TEMPLATES.get_template("module.py.j2").render(
         header=header(source, digest),
         doc=_comment(doc, 0),
-        needs_math=bool(module.helpers & {"ceil", "floor"}),
-        make_divisible="make_divisible" in module.helpers,
-        block_letter="block_letter" in module.helpers,
+        imports=imports,
+        helpers=[text.rstrip("\n") for text in helpers],
         functions=functions,
     )
 
