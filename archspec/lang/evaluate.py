@@ -81,6 +81,14 @@ def _env():
                 function.check(*args, **kwargs)
             return check_size(obj(*args, **kwargs))
 
+        def getitem(self, obj, argument):
+            # Jinja gives a missing item as undefined, which can vanish unnoticed
+            # (``len([xs[9]])``); Python raises at once, and so must check.
+            found = super().getitem(obj, argument)
+            if isinstance(found, jinja2.Undefined):
+                found._fail_with_undefined_error()
+            return found
+
         def call_binop(self, context, operator_name, left, right):
             op = BINARY_OPERATORS[operator_name]
             if op.check:

@@ -133,8 +133,17 @@ def _check_repeat(left, right):
 _PERCENT_WIDTH = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
 
 
+# an integer conversion: '%d' % 1.5 is '1', but generated code writes it as {x:d}, which
+# refuses a float; check refuses it too, so that the two agree
+_INTEGER_CONVERSION = re.compile(r"%[-#0 +]*\d*(?:\.\d+)?[di]")
+
+
 def _check_format(left, right):
     if isinstance(left, str):
+        if isinstance(right, float) and _INTEGER_CONVERSION.search(left):
+            raise ExpressionError(
+                f"'%d' formats an integer; received {right!r} (write int(...) to truncate it)"
+            )
         for match in _PERCENT_WIDTH.finditer(left):
             for part in match.groups():
                 if part == "*" or (part and int(part) > LIMITS.max_string):
