@@ -38,8 +38,7 @@ __all__ = [
 WHOLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>.*?)\}\}\s*$", re.DOTALL)
 
 
-# Jinja2 is imported on first use: most specs' expressions are simple lookups that never
-# need it (see _fast below), and `archspec check` must start quickly.
+# A call is allowed only to one of the vocabulary's functions, found by identity.
 _BY_IMPLEMENTATION = {id(f.implementation): f for f in FUNCTIONS.values()}
 
 
@@ -52,6 +51,8 @@ def _bounded_filter(name, function):
     return run
 
 
+# Jinja2 is imported on first use: most specs' expressions are simple lookups that never
+# need it (see _fast below), and `archspec check` must start quickly.
 @lru_cache(maxsize=1)
 def _env():
     """The sandboxed Jinja2 environment of the expression language."""
