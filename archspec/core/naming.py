@@ -10,6 +10,7 @@ session (``zero_padding2d``, ``activation_1``), counted per model, never per pro
 from __future__ import annotations
 
 from archspec.frontend.schema import NamingScheme
+from archspec.lang.vocabulary import block_letter
 
 PRESETS: dict[str, NamingScheme] = {
     # The seed's and Caffe's ResNet names: res2a_branch2a, bn2a_branch2a, res2a_branch1.
@@ -31,13 +32,9 @@ PRESETS: dict[str, NamingScheme] = {
 }
 
 
-def letter(index: int) -> str:
-    """The block letter of a 1-based position: a, b, ... z, aa, ab, ..."""
-    out = ""
-    while index > 0:
-        index, rem = divmod(index - 1, 26)
-        out = chr(ord("a") + rem) + out
-    return out
+# The block letter of a 1-based position (a, b, ... z, aa, ...): the expression language's
+# block_letter, the very function generated modules define, so that names cannot disagree.
+letter = block_letter
 
 
 def template_for(table: dict[str, str], kind: str) -> str | None:

@@ -9,198 +9,108 @@ lists an expression can build.
 
 from __future__ import annotations
 
-import math
-import operator
 import re
-import sys
-from dataclasses import dataclass
 from functools import lru_cache
 
+from archspec.lang.vocabulary import (
+    BINARY_OPERATORS,
+    FILTERS,
+    FUNCTIONS,
+    TENSOR_ATTRIBUTES,
+    ExpressionError,
+    TensorInfo,
+    check_size,
+    is_undefined,
+)
 from archspec.limits import LIMITS
 
-_WHOLE = re.compile(r"^\s*\{\{(?P<expr>.*?)\}\}\s*$", re.DOTALL)
+__all__ = [
+    "WHOLE_EXPRESSION",
+    "ExpressionError",
+    "TensorInfo",
+    "condition",
+    "evaluate",
+    "is_expression",
+    "parse",
+]
+
+# A value that is one expression in braces, ``"{{ filters[2] }}"``: it yields a native value.
+WHOLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>.*?)\}\}\s*$", re.DOTALL)
 
 
-class ExpressionError(Exception):
-    """An expression that does not parse or evaluate; the caller adds the position."""
+# A call is allowed only to one of the vocabulary's functions, found by identity.
+_BY_IMPLEMENTATION = {id(f.implementation): f for f in FUNCTIONS.values()}
 
 
-@dataclass(frozen=True)
-class TensorInfo:
-    """What an expression may know of a tensor: its shape without the batch axis."""
-
-    shape: tuple
-
-    @property
-    def channels(self):
-        return self.shape[-1]
-
-    @property
-    def height(self):
-        return self.shape[0] if len(self.shape) == 3 else None
-
-    @property
-    def width(self):
-        return self.shape[1] if len(self.shape) == 3 else None
-
-    @property
-    def rank(self):
-        return len(self.shape)
-
-
-def make_divisible(value, divisor=8, min_value=None):
-    """Round ``value`` to a multiple of ``divisor``, never more than 10% below it
-    (the width rule of MobileNet and EfficientNet)."""
-    min_value = divisor if min_value is None else min_value
-    rounded = max(min_value, int(value + divisor / 2) // divisor * divisor)
-    return rounded + divisor if rounded < 0.9 * value else rounded
-
-
-def _size(value) -> int:
-    """How big a value is: items and characters, nested ones counted whole. Refuses
-    integers beyond max_int, sizes beyond max_string and anything that is not data (a
-    function, a template object). Stops counting at the limit, so that a list of shared
-    sublists costs no more to check than the limit."""
-    seen, stack = 0, [value]
-    while stack:
-        item = stack.pop()
-        if item is None or isinstance(item, bool | float | TensorInfo):
-            seen += 1
-        elif isinstance(item, int):
-            if abs(item) > LIMITS.max_int:
-                raise ExpressionError(
-                    f"integer too large: more than {LIMITS.max_int:,} (limit max_int)"
-                )
-            seen += 1
-        elif isinstance(item, str):
-            seen += max(len(item), 1)
-        elif isinstance(item, list | tuple | dict):
-            seen += max(len(item), 1)
-            if seen <= LIMITS.max_string:
-                stack.extend(item.items() if isinstance(item, dict) else item)
-        elif _is_undefined(item):
-            item._fail_with_undefined_error()  # UndefinedError, or SecurityError if unsafe
-        else:
-            raise ExpressionError(
-                f"the value is a {type(item).__name__}; an expression must give a number, a string, "
-                "a boolean, a list or a mapping"
-            )
-        if seen > LIMITS.max_string:
-            raise ExpressionError(
-                f"a value of more than {LIMITS.max_string:,} items or characters (limit max_string)"
-            )
-    return seen
-
-
-def _check_size(value):
-    _size(value)
-    return value
-
-
-# printf-style widths and precisions ('%0999999999d' would build a gigabyte)
-_PERCENT_WIDTH = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
-_TENSOR_ATTRIBUTES = frozenset(["channels", "height", "width", "shape", "rank"])
-
-
-# Jinja2 is imported on first use: most specs' expressions are simple lookups that never
-# need it (see _fast below), and `archspec check` must start quickly.
-_FUNCTIONS = {
-    "make_divisible": make_divisible,
-    "int": int,
-    "float": float,
-    "round": round,
-    "min": min,
-    "max": max,
-    "abs": abs,
-    "len": len,
-    "ceil": math.ceil,
-    "floor": math.floor,
-}
-FUNCTIONS = tuple(sorted(_FUNCTIONS))
-# The filters the Python emitter can translate; Jinja's others (center, indent, replace,
-# sum, ...) could build huge values and have no Python translation.
-FILTERS = ("abs", "float", "int", "length", "string")
-
-
-def _is_undefined(value) -> bool:
-    jinja2 = sys.modules.get("jinja2")
-    return jinja2 is not None and isinstance(value, jinja2.Undefined)
-
-
-def _bounded_filter(fn):
+def _bounded_filter(name, function):
     def run(value, *args, **kwargs):
-        return _check_size(fn(_check_size(value), *args, **kwargs))
+        if args or kwargs:
+            raise ExpressionError(f"the filter '{name}' takes no arguments")
+        return check_size(function.implementation(check_size(value)))
 
     return run
 
 
+# Jinja2 is imported on first use: most specs' expressions are simple lookups that never
+# need it (see _fast below), and `archspec check` must start quickly.
 @lru_cache(maxsize=1)
 def _env():
     """The sandboxed Jinja2 environment of the expression language."""
     import jinja2
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    callable_ = tuple(_FUNCTIONS.values())
-
     class _Sandbox(ImmutableSandboxedEnvironment):
-        """Jinja's immutable sandbox, narrowed to the expression language: arithmetic that
-        cannot build huge values, no attributes but a tensor's, no calls but the language's
-        functions (so no ``str.ljust(10**9)``)."""
+        """Jinja's immutable sandbox, narrowed to the expression language: every operator
+        runs as the vocabulary says, within its bounds; no attributes but a tensor's; no
+        calls but the vocabulary's functions (so no ``str.ljust(10**9)``)."""
 
-        intercepted_binops = frozenset(["**", "*", "+", "%"])
+        intercepted_binops = frozenset(BINARY_OPERATORS)
 
         def is_safe_attribute(self, obj, attr, value):
-            return isinstance(obj, TensorInfo) and attr in _TENSOR_ATTRIBUTES
+            return isinstance(obj, TensorInfo) and attr in TENSOR_ATTRIBUTES
 
         def call(self, context, obj, /, *args, **kwargs):
             if isinstance(obj, jinja2.Undefined):
                 obj._fail_with_undefined_error()
-            if not any(obj is f for f in callable_):
+            function = _BY_IMPLEMENTATION.get(id(obj))
+            if function is None or function.implementation is not obj:
                 name = getattr(obj, "__name__", type(obj).__name__)
                 raise ExpressionError(
-                    f"'{name}' cannot be called; the functions are: {', '.join(FUNCTIONS)}"
+                    f"'{name}' cannot be called; the functions are: {', '.join(sorted(FUNCTIONS))}"
                 )
-            return _check_size(obj(*args, **kwargs))
+            if function.check:
+                function.check(*args, **kwargs)
+            return check_size(obj(*args, **kwargs))
+
+        def getitem(self, obj, argument):
+            # Jinja gives a missing item as undefined, which can vanish unnoticed
+            # (``len([xs[9]])``); Python raises at once, and so must check.
+            found = super().getitem(obj, argument)
+            if isinstance(found, jinja2.Undefined):
+                found._fail_with_undefined_error()
+            return found
 
         def call_binop(self, context, operator_name, left, right):
-            if operator_name == "**":
-                if isinstance(right, int | float) and abs(right) > 64:
-                    raise ExpressionError(f"exponent {right} is too large (at most 64)")
-                return _check_size(operator.pow(left, right))
-            if operator_name == "*":
-                for seq, n in ((left, right), (right, left)):
-                    repeated = isinstance(seq, str | list | tuple) and isinstance(n, int) and n > 0
-                    if repeated and _size(seq) * n > LIMITS.max_string:
-                        raise ExpressionError(
-                            "repetition builds a value that is too large (limit max_string)"
-                        )
-                return _check_size(operator.mul(left, right))
-            if operator_name == "%" and isinstance(left, str):
-                for match in _PERCENT_WIDTH.finditer(left):
-                    for part in match.groups():
-                        if part == "*" or (part and int(part) > LIMITS.max_string):
-                            raise ExpressionError(
-                                f"a format width or precision of '{part}' is too large (limit max_string)"
-                            )
-                return _check_size(operator.mod(left, right))
-            if operator_name == "+":
-                return _check_size(operator.add(left, right))
-            return super().call_binop(context, operator_name, left, right)
+            op = BINARY_OPERATORS[operator_name]
+            if op.check:
+                op.check(left, right)
+            return check_size(op.implementation(left, right))
 
     env = _Sandbox(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
     env.globals.clear()
-    env.globals.update(_FUNCTIONS)
-    env.filters = {name: _bounded_filter(env.filters[name]) for name in FILTERS}
+    env.globals.update({name: f.implementation for name, f in FUNCTIONS.items()})
+    env.filters = {name: _bounded_filter(name, f) for name, f in FILTERS.items()}
     return env
 
 
 def is_expression(value) -> bool:
+    """Whether a spec value holds an expression (``{{ }}`` or a ``{% %}`` tag)."""
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
 def _syntax(exc) -> str:
     if exc.message and exc.message.startswith("No filter named"):
-        return f"{exc.message} The filters are: {', '.join(FILTERS)}"
+        return f"{exc.message} The filters are: {', '.join(sorted(FILTERS))}"
     return exc.message
 
 
@@ -247,7 +157,7 @@ def _run(fn, source: str, context: dict):
     import jinja2
 
     try:
-        return _check_size(fn(context))
+        return check_size(fn(context))
     except ExpressionError:
         raise
     except jinja2.UndefinedError as exc:
@@ -292,7 +202,7 @@ _MISSING = object()
 
 def _lookup(name: str, index, context: dict):
     value = context.get(name, _MISSING)
-    if value is _MISSING or _is_undefined(value):
+    if value is _MISSING or is_undefined(value):
         return _MISSING
     if index is None:
         return value
@@ -329,7 +239,7 @@ def evaluate(value, context: dict):
         found = _fast(value, context)
         if found is not _MISSING:
             return found
-        whole = _WHOLE.match(value)
+        whole = WHOLE_EXPRESSION.match(value)
         if whole and "{{" not in whole["expr"] and "}}" not in whole["expr"]:
             source = whole["expr"]
             return _run(_compile_expression(source), source, context)
@@ -347,7 +257,7 @@ def condition(value, context: dict) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, str):
-        whole = _WHOLE.match(value)
+        whole = WHOLE_EXPRESSION.match(value)
         source = whole["expr"] if whole else value
         return bool(_run(_compile_expression(source), source, context))
     raise ExpressionError(f"a condition must be a boolean or an expression; received {value!r}")

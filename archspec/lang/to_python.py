@@ -2,9 +2,9 @@
 
 Only a whitelist of Jinja constructs is translated: constants, names the generated
 function defines, arithmetic, comparisons, conditionals, indexing, list/tuple/dict
-literals, the expression language's functions, and the ``channels``/``height``/
-``width``/``shape``/``rank`` of a tensor. Anything else is refused, so no spec text can
-reach the generated source except as a checked name or an escaped literal.
+literals, and the functions, filters, operators and tensor attributes of the
+vocabulary (``vocabulary.py``), written as it says. Anything else is refused, so no spec
+text can reach the generated source except as a checked name or an escaped literal.
 """
 
 from __future__ import annotations
@@ -16,47 +16,17 @@ from collections.abc import Callable
 
 from jinja2 import nodes
 
-from archspec.lang.evaluate import _WHOLE, ExpressionError, is_expression, parse
+from archspec.lang.evaluate import WHOLE_EXPRESSION, ExpressionError, is_expression, parse
+from archspec.lang.vocabulary import (
+    BINARY_OPERATORS,
+    COMPARISONS,
+    FILTERS,
+    FUNCTIONS,
+    TENSOR_ATTRIBUTES,
+)
 
-_BINARY = {
-    nodes.Add: "+",
-    nodes.Sub: "-",
-    nodes.Mul: "*",
-    nodes.Div: "/",
-    nodes.FloorDiv: "//",
-    nodes.Mod: "%",
-    nodes.Pow: "**",
-}
-_COMPARE = {
-    "eq": "==",
-    "ne": "!=",
-    "lt": "<",
-    "lteq": "<=",
-    "gt": ">",
-    "gteq": ">=",
-    "in": "in",
-    "notin": "not in",
-}
-_FUNCTIONS = {
-    "int": "int",
-    "float": "float",
-    "round": "round",
-    "min": "min",
-    "max": "max",
-    "abs": "abs",
-    "len": "len",
-    "ceil": "math.ceil",
-    "floor": "math.floor",
-    "make_divisible": "make_divisible",
-}
-_FILTERS = {"int": "int", "float": "float", "abs": "abs", "string": "str", "length": "len"}
-_TENSOR_ATTRS = {
-    "channels": "{t}.shape[-1]",
-    "height": "{t}.shape[1]",
-    "width": "{t}.shape[2]",
-    "shape": "tuple({t}.shape[1:])",
-    "rank": "(len({t}.shape) - 1)",
-}
+_BINARY = {op.node: op.symbol for op in BINARY_OPERATORS.values()}  # Jinja node → Python
+
 _ATOMIC = (
     nodes.Name,
     nodes.Const,
@@ -157,6 +127,7 @@ def _escape(text: str, *, braces: bool = False) -> str:
 
 
 def string(text: str) -> str:
+    """A double-quoted, fully escaped Python string literal."""
     return '"' + _escape(text) + '"'
 
 
@@ -193,7 +164,7 @@ class Translator:
     def condition(self, value) -> str:
         if isinstance(value, bool):
             return repr(value)
-        whole = _WHOLE.match(value)
+        whole = WHOLE_EXPRESSION.match(value)
         return self.expression(whole["expr"] if whole else value)
 
     def expression(self, source: str) -> str:
@@ -203,7 +174,7 @@ class Translator:
         return self._expr(node)
 
     def template(self, source: str) -> str:
-        whole = _WHOLE.match(source)
+        whole = WHOLE_EXPRESSION.match(source)
         if whole and "{{" not in whole["expr"] and "}}" not in whole["expr"]:
             return self.expression(whole["expr"])
         template = parse(source)
@@ -263,8 +234,9 @@ class Translator:
         if percent:
             before, code, spec, after = percent
             return _join([("text", before, ""), ("expr", code, spec), ("text", after, "")])
-        if type(node) in _BINARY:
-            return f"{self._wrap(node.left)} {_BINARY[type(node)]} {self._wrap(node.right)}"
+        if type(node).__name__ in _BINARY and isinstance(node, nodes.BinExpr):
+            symbol = _BINARY[type(node).__name__]
+            return f"{self._wrap(node.left)} {symbol} {self._wrap(node.right)}"
         if isinstance(node, nodes.Neg):
             return f"-{self._wrap(node.node)}"
         if isinstance(node, nodes.Pos):
@@ -280,7 +252,7 @@ class Translator:
         if isinstance(node, nodes.Compare):
             out = self._wrap(node.expr)
             for op in node.ops:
-                out += f" {_COMPARE[op.op]} {self._wrap(op.expr)}"
+                out += f" {COMPARISONS[op.op]} {self._wrap(op.expr)}"
             return out
         if isinstance(node, nodes.CondExpr):
             if node.expr2 is None:
@@ -299,9 +271,10 @@ class Translator:
             if (
                 isinstance(node.node, nodes.Name)
                 and node.node.name in self.tensors
-                and node.attr in _TENSOR_ATTRS
+                and node.attr in TENSOR_ATTRIBUTES
             ):
-                return _TENSOR_ATTRS[node.attr].format(t=self.tensors[node.node.name])
+                python = TENSOR_ATTRIBUTES[node.attr].python
+                return python.format(t=self.tensors[node.node.name])
             raise ExpressionError(f"attribute '{node.attr}' cannot be generated as Python")
         if isinstance(node, nodes.List):
             return "[" + ", ".join(self._expr(i) for i in node.items) + "]"
@@ -315,16 +288,19 @@ class Translator:
                 + "}"
             )
         if isinstance(node, nodes.Call):
-            if not isinstance(node.node, nodes.Name) or node.node.name not in _FUNCTIONS:
+            if not isinstance(node.node, nodes.Name) or node.node.name not in FUNCTIONS:
                 raise ExpressionError("only the expression language's functions can be called")
             if node.dyn_args or node.dyn_kwargs:
                 raise ExpressionError("*args and **kwargs cannot be generated")
-            self.on_function(node.node.name)
+            function = FUNCTIONS[node.node.name]
+            self.on_function(function.name)
             args = [self._expr(a) for a in node.args]
             args += [f"{identifier(k.key)}={self._expr(k.value)}" for k in node.kwargs]
-            return f"{_FUNCTIONS[node.node.name]}({', '.join(args)})"
+            return f"{function.python}({', '.join(args)})"
         if isinstance(node, nodes.Filter):
-            if node.name not in _FILTERS or node.args or node.kwargs:
+            if node.name not in FILTERS or node.args or node.kwargs:
                 raise ExpressionError(f"the filter '{node.name}' cannot be generated as Python")
-            return f"{_FILTERS[node.name]}({self._expr(node.node)})"
+            function = FILTERS[node.name]
+            self.on_function(function.name)
+            return f"{function.python}({self._expr(node.node)})"
         raise ExpressionError(f"{type(node).__name__} cannot be generated as Python")

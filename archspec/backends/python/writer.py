@@ -21,6 +21,7 @@ import jinja2
 
 from archspec._version import __version__
 from archspec.lang.to_python import identifier, literal
+from archspec.lang.vocabulary import python_support
 
 LINE_LENGTH = 100
 INDENT = "    "
@@ -180,12 +181,12 @@ class Function:
 def render_module(
     source: str, digest: str, doc: str | None, functions: list[dict], needs: ModuleNeeds
 ) -> str:
+    imports, helpers = python_support(needs.helpers)
     return TEMPLATES.get_template("module.py.j2").render(
         header=header(source, digest),
         doc=comment_lines(doc, 0),
-        needs_math=bool(needs.helpers & {"ceil", "floor"}),
-        make_divisible="make_divisible" in needs.helpers,
-        block_letter="block_letter" in needs.helpers,
+        imports=imports,
+        helpers=[text.rstrip("\n") for text in helpers],
         functions=functions,
     )
 

@@ -1,0 +1,292 @@
+"""The vocabulary of the expression language, declared once: the functions, filters,
+operators and tensor attributes an expression may use.
+
+Each entry carries its Python implementation, which the sandbox evaluator
+(``evaluate.py``) runs; how generated Python writes it, which the translator
+(``to_python.py``) emits; and the bounds on its work, which the sandbox checks before
+running it. Helpers that generated modules must define (``make_divisible``,
+``block_letter``) are written here as plain functions, and a module gets their source
+from these very definitions, so the two evaluators cannot drift apart.
+
+Nothing here imports Jinja2: the sandbox imports it on first use, and ``check`` must
+start quickly.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import operator
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+
+from archspec.limits import LIMITS
+
+
+class ExpressionError(Exception):
+    """An expression that does not parse or evaluate; the caller adds the position."""
+
+
+# ---- helpers that generated modules define ------------------------------------------------
+# Their bodies are copied verbatim into generated modules (see helper_source), which is why
+# they explain themselves in a comment rather than a docstring and use nothing but builtins.
+
+
+def make_divisible(value, divisor=8, min_value=None):
+    # Round to a multiple of divisor, never more than 10% below value.
+    min_value = divisor if min_value is None else min_value
+    rounded = max(min_value, int(value + divisor / 2) // divisor * divisor)
+    return rounded + divisor if rounded < 0.9 * value else rounded
+
+
+def block_letter(index):
+    # The letter of a 1-based block position: a, b, ... z, aa, ab, ...
+    letters = ""
+    while index > 0:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("a") + rest) + letters
+    return letters
+
+
+# ---- bounds -------------------------------------------------------------------------------
+# The sandbox measures every value an expression takes or builds with size() (limits
+# max_int, max_string). The checks after it run on a function's or operator's arguments
+# before it runs, and refuse work whose cost grows with a number in the spec rather than
+# with the size of the values (a huge exponent, repetition count or format width).
+
+
+def size(value) -> int:
+    """How big a value is: items and characters, nested ones counted whole. Refuses
+    integers beyond max_int, sizes beyond max_string and anything that is not data (a
+    function, a template object). Stops counting at the limit, so that a list of shared
+    sublists costs no more to check than the limit."""
+    seen, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        if item is None or isinstance(item, bool | float | TensorInfo):
+            seen += 1
+        elif isinstance(item, int):
+            if abs(item) > LIMITS.max_int:
+                raise ExpressionError(
+                    f"integer too large: more than {LIMITS.max_int:,} (limit max_int)"
+                )
+            seen += 1
+        elif isinstance(item, str):
+            seen += max(len(item), 1)
+        elif isinstance(item, list | tuple | dict):
+            seen += max(len(item), 1)
+            if seen <= LIMITS.max_string:
+                stack.extend(item.items() if isinstance(item, dict) else item)
+        elif is_undefined(item):
+            item._fail_with_undefined_error()  # UndefinedError, or SecurityError if unsafe
+        else:
+            raise ExpressionError(
+                f"the value is a {type(item).__name__}; an expression must give a number, a string, "
+                "a boolean, a list or a mapping"
+            )
+        if seen > LIMITS.max_string:
+            raise ExpressionError(
+                f"a value of more than {LIMITS.max_string:,} items or characters (limit max_string)"
+            )
+    return seen
+
+
+def check_size(value):
+    """``value``, once size() has found it within bounds."""
+    size(value)
+    return value
+
+
+def is_undefined(value) -> bool:
+    """Whether a value is Jinja2's undefined (without importing Jinja2)."""
+    jinja2 = sys.modules.get("jinja2")
+    return jinja2 is not None and isinstance(value, jinja2.Undefined)
+
+
+MAX_EXPONENT = 64
+MAX_ROUND_DIGITS = 64  # round(5, -10**9) computes 10**(10**9) before it answers
+
+
+def _check_round(number=None, ndigits=None, *args, **kwargs):
+    if isinstance(ndigits, int) and abs(ndigits) > MAX_ROUND_DIGITS:
+        raise ExpressionError(f"round to {ndigits} digits is too many (at most {MAX_ROUND_DIGITS})")
+
+
+def _check_pow(left, right):
+    if isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
+        raise ExpressionError(f"exponent {right} is too large (at most {MAX_EXPONENT})")
+
+
+def _check_repeat(left, right):
+    for seq, n in ((left, right), (right, left)):
+        if isinstance(seq, str | list | tuple) and isinstance(n, int) and n > 0:
+            if size(seq) * n > LIMITS.max_string:
+                raise ExpressionError(
+                    "repetition builds a value that is too large (limit max_string)"
+                )
+
+
+# printf-style widths and precisions ('%0999999999d' would build a gigabyte)
+_PERCENT_WIDTH = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+
+
+# an integer conversion: '%d' % 1.5 is '1', but generated code writes it as {x:d}, which
+# refuses a float; check refuses it too, so that the two agree
+_INTEGER_CONVERSION = re.compile(r"%[-#0 +]*\d*(?:\.\d+)?[di]")
+
+
+def _check_format(left, right):
+    if isinstance(left, str):
+        if isinstance(right, float) and _INTEGER_CONVERSION.search(left):
+            raise ExpressionError(
+                f"'%d' formats an integer; received {right!r} (write int(...) to truncate it)"
+            )
+        for match in _PERCENT_WIDTH.finditer(left):
+            for part in match.groups():
+                if part == "*" or (part and int(part) > LIMITS.max_string):
+                    raise ExpressionError(
+                        f"a format width or precision of '{part}' is too large (limit max_string)"
+                    )
+
+
+# ---- functions and filters ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Function:
+    """A function (or filter) of the language. ``python`` is how generated code calls it:
+    a builtin, a module's function (``math.ceil``, with ``module`` to import) or, when
+    ``helper``, a function of that name that the generated module defines from
+    ``implementation``'s source. ``check`` bounds its work (see above)."""
+
+    name: str
+    implementation: Callable
+    python: str
+    module: str | None = None
+    helper: bool = False
+    check: Callable[..., None] | None = None
+
+
+FUNCTIONS: dict[str, Function] = {
+    f.name: f
+    for f in (
+        # helpers first, in the order generated modules define them
+        Function("make_divisible", make_divisible, "make_divisible", helper=True),
+        Function("block_letter", block_letter, "block_letter", helper=True),
+        Function("abs", abs, "abs"),
+        Function("ceil", math.ceil, "math.ceil", module="math"),
+        Function("float", float, "float"),
+        Function("floor", math.floor, "math.floor", module="math"),
+        Function("int", int, "int"),
+        Function("len", len, "len"),
+        Function("max", max, "max"),
+        Function("min", min, "min"),
+        Function("round", round, "round", check=_check_round),
+    )
+}
+
+# Filters take no arguments: ``x|int`` is ``int(x)``. The sandbox runs these same builtins
+# rather than Jinja's filters of those names, which differ from Python (``"abc"|int`` is 0
+# there), so that a generated module computes what ``check`` computed. Jinja's other
+# filters (center, indent, replace, sum, ...) could build huge values and are left out.
+FILTERS: dict[str, Function] = {
+    "abs": FUNCTIONS["abs"],
+    "float": FUNCTIONS["float"],
+    "int": FUNCTIONS["int"],
+    "length": FUNCTIONS["len"],
+    "string": Function("str", str, "str"),
+}
+
+
+@cache
+def helper_source(function: Function) -> str:
+    """The source a generated module defines a helper with: its definition above."""
+    return inspect.getsource(function.implementation)
+
+
+def python_support(names) -> tuple[list[str], list[str]]:
+    """What a generated module needs for the functions ``names`` it calls: the modules to
+    import (sorted) and the helpers' sources (in the vocabulary's order)."""
+    names = set(names)
+    used = [f for f in (*FUNCTIONS.values(), *FILTERS.values()) if f.name in names]
+    imports = sorted({f.module for f in used if f.module})
+    helpers = [helper_source(f) for f in dict.fromkeys(used) if f.helper]
+    return imports, helpers
+
+
+# ---- operators ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Operator:
+    """A binary operator: its symbol in expressions and in Python (the same), the Jinja2
+    node class that parses it, what it computes, and the bounds on its work."""
+
+    symbol: str
+    node: str
+    implementation: Callable
+    check: Callable[[object, object], None] | None = None
+
+
+BINARY_OPERATORS: dict[str, Operator] = {
+    op.symbol: op
+    for op in (
+        Operator("+", "Add", operator.add),
+        Operator("-", "Sub", operator.sub),
+        Operator("*", "Mul", operator.mul, _check_repeat),
+        Operator("/", "Div", operator.truediv),
+        Operator("//", "FloorDiv", operator.floordiv),
+        Operator("%", "Mod", operator.mod, _check_format),
+        Operator("**", "Pow", operator.pow, _check_pow),
+    )
+}
+
+# Jinja2's comparison operator names → Python's operators (same semantics).
+COMPARISONS = {
+    "eq": "==",
+    "ne": "!=",
+    "lt": "<",
+    "lteq": "<=",
+    "gt": ">",
+    "gteq": ">=",
+    "in": "in",
+    "notin": "not in",
+}
+
+
+# ---- tensors ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TensorAttribute:
+    """An attribute of a tensor an expression may read (``input.channels``): its value from
+    the shape without the batch axis, and its Python for a Keras tensor ``{t}`` (with it)."""
+
+    of_shape: Callable[[tuple], object]
+    python: str
+
+
+TENSOR_ATTRIBUTES: dict[str, TensorAttribute] = {
+    "channels": TensorAttribute(lambda shape: shape[-1], "{t}.shape[-1]"),
+    "height": TensorAttribute(lambda shape: shape[0] if len(shape) == 3 else None, "{t}.shape[1]"),
+    "width": TensorAttribute(lambda shape: shape[1] if len(shape) == 3 else None, "{t}.shape[2]"),
+    "shape": TensorAttribute(lambda shape: shape, "tuple({t}.shape[1:])"),
+    "rank": TensorAttribute(len, "(len({t}.shape) - 1)"),
+}
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """What an expression may know of a tensor: its shape without the batch axis, and the
+    attributes of TENSOR_ATTRIBUTES computed from it."""
+
+    shape: tuple
+
+    def __getattr__(self, name):
+        attribute = TENSOR_ATTRIBUTES.get(name)
+        if attribute is None or name == "shape":  # a missing shape: not yet initialised
+            raise AttributeError(f"a tensor has no attribute '{name}'")
+        return attribute.of_shape(self.shape)
