@@ -18,7 +18,14 @@ from archspec.core import items
 from archspec.core.ir import BlockInstance, Graph, Node
 from archspec.core.naming import AutoNames, letter, template_for
 from archspec.core.ops import MERGES, OPS, Op, ShapeError, keras_auto_name
-from archspec.diagnostics import Problem, SpecError, Where, did_you_mean, format_path
+from archspec.diagnostics import (
+    Problem,
+    SpecError,
+    Where,
+    did_you_mean,
+    format_path,
+    validation_problems,
+)
 from archspec.frontend.loader import Document
 from archspec.frontend.resolve import BlockEntry, ResolvedSpec
 from archspec.frontend.schema import COMMON_KEYS, param_adapter
@@ -91,12 +98,13 @@ class _Lowering:
         try:
             model_name = str(evaluate(model_name, context))
         except ExpressionError as exc:
-            raise doc.error(("model_name",), str(exc)) from None
+            raise doc.error(("model_name",), str(exc), code=exc.code) from None
         if not model_name or "/" in model_name or _CONTROL.search(model_name):
             raise doc.error(
                 ("model_name",),
                 f"model_name: a model name must be non-empty, without '/' or control characters. "
                 f"Received: {model_name!r}",
+                code="invalid-name",
             )
         return Graph(
             name=spec.name,
@@ -125,6 +133,7 @@ class _Lowering:
             raise self._error(
                 scope.at("shape"),
                 f"expected a list of positive sizes like [224, 224, 3]. Received: {shape!r}",
+                code="invalid-value",
             )
         name = self._eval(decl.name, scope, scope.context, ("input", "name"))
         name = self._layer_name(name, scope, ("input", "name"))
@@ -149,6 +158,7 @@ class _Lowering:
                     path + (kind,),
                     f"defaults: unknown layer kind '{kind}'" + did_you_mean(kind, OPS),
                     key=True,
+                    code="unknown-kind",
                 )
             for key in args or {}:
                 if key not in OPS[kind].args.model_fields:
@@ -157,6 +167,7 @@ class _Lowering:
                         f"unknown argument '{key}' for {kind}"
                         + did_you_mean(key, OPS[kind].args.model_fields),
                         key=True,
+                        code="unknown-argument",
                     )
         return {k: v or {} for k, v in defaults.items()}
 
@@ -167,7 +178,7 @@ class _Lowering:
         try:
             return items.split(item, scope.path)
         except items.ItemError as exc:
-            raise self._error(scope, str(exc)) from None
+            raise self._error(scope, str(exc), code="invalid-item") from None
 
     def _item(self, item, x: str, scope: Scope) -> str:
         kind, args, args_path = self._split(item, scope)
@@ -180,14 +191,17 @@ class _Lowering:
             return self._block(self.r.blocks[kind], values, x, scope, position=None)
         known = list(OPS) + list(self.r.blocks) + ["stage"]
         raise self._error(
-            scope, f"unknown layer or block kind '{kind}'" + did_you_mean(kind, known), key=True
+            scope,
+            f"unknown layer or block kind '{kind}'" + did_you_mean(kind, known),
+            key=True,
+            code="unknown-kind",
         )
 
     def _args_dict(self, op: Op, args, scope: Scope, path: tuple) -> dict:
         try:
             return items.layer_args(op, args)
         except items.ItemError as exc:
-            raise self._error(scope, str(exc), path=path) from None
+            raise self._error(scope, str(exc), path=path, code="invalid-item") from None
 
     # ---- layers ---------------------------------------------------------------------------
 
@@ -234,13 +248,17 @@ class _Lowering:
                 shape = op.shape(validated, in_shapes)
                 trainable, non_trainable = op.params(validated, in_shapes, shape)
                 if any(d is not None and d > LIMITS.max_int for d in shape):
-                    raise ShapeError(f"an output size is beyond {LIMITS.max_int:,} (limit max_int)")
+                    raise _limit(f"an output size is beyond {LIMITS.max_int:,} (limit max_int)")
                 if trainable + non_trainable > LIMITS.max_int:
-                    raise ShapeError(f"more than {LIMITS.max_int:,} parameters (limit max_int)")
+                    raise _limit(f"more than {LIMITS.max_int:,} parameters (limit max_int)")
             except ShapeError as exc:
                 label = f"{op.kind} '{explicit}'" if explicit else op.kind
                 raise self._error(
-                    scope, f"{self._in_block(scope)}{label}: {exc}", path=path, value_error=True
+                    scope,
+                    f"{self._in_block(scope)}{label}: {exc}",
+                    path=path,
+                    value_error=True,
+                    code=getattr(exc, "code", "shape-mismatch"),
                 ) from None
             memo = self.memo[memo_key] = (validated.model_dump(), shape, trainable, non_trainable)
         attrs, shape, trainable, non_trainable = memo
@@ -288,6 +306,7 @@ class _Lowering:
                 "a layer name must be letters, digits, '_', '.' or '-' (at most 200). "
                 f"Received: {name!r}",
                 path=path,
+                code="invalid-name",
             )
         return name
 
@@ -298,6 +317,7 @@ class _Lowering:
                 scope,
                 f"{self._in_block(scope)}duplicate layer name '{node.name}' (first at {first})",
                 path=path,
+                code="duplicate-name",
             )
         self.names[node.name] = node.where
         self.shapes[node.name] = node.shape
@@ -311,14 +331,20 @@ class _Lowering:
                 scope,
                 f"stage: expected a mapping with id and blocks. Received: {args!r}",
                 path=path,
+                code="wrong-type",
             )
         for key in ("id", "blocks"):
             if key not in args:
-                raise self._error(scope, f"stage: missing required key '{key}'", path=path)
+                raise self._error(
+                    scope, f"stage: missing required key '{key}'", path=path, code="missing-key"
+                )
         entries = args["blocks"]
         if not isinstance(entries, list) or not entries:
             raise self._error(
-                scope, "stage.blocks: expected a non-empty list of blocks", path=path + ("blocks",)
+                scope,
+                "stage.blocks: expected a non-empty list of blocks",
+                path=path + ("blocks",),
+                code="invalid-value",
             )
         stage_id = self._eval(args["id"], scope, scope.context, path + ("id",))
         if isinstance(stage_id, bool) or not isinstance(stage_id, int | str):
@@ -326,6 +352,7 @@ class _Lowering:
                 scope,
                 f"expected a stage number or name. Received: {stage_id!r}",
                 path=path + ("id",),
+                code="wrong-type",
             )
         shared = {
             k: (self._eval(v, scope, scope.context, path + (k,)), self._where(scope, path + (k,)))
@@ -343,6 +370,7 @@ class _Lowering:
                     Where(where.file, where.line, where.col, where.path),
                     f"{format_path(where.path)}: no block in this stage takes a param '{key}'"
                     + did_you_mean(key, known),
+                    "unknown-param",
                 )
         index = 0
         for kind, count, values, where in plan:
@@ -362,7 +390,7 @@ class _Lowering:
         try:
             kind, count, args, apath, apath_count = items.stage_entry(entry, path)
         except items.ItemError as exc:
-            raise self._error(entry_scope, str(exc)) from None
+            raise self._error(entry_scope, str(exc), code="invalid-item") from None
         if kind not in self.r.blocks:
             hint = (
                 did_you_mean(kind, self.r.blocks)
@@ -370,7 +398,10 @@ class _Lowering:
                 else "; no blocks are defined or imported"
             )
             raise self._error(
-                entry_scope, f"unknown block '{kind}'{hint}", key=not isinstance(entry, str)
+                entry_scope,
+                f"unknown block '{kind}'{hint}",
+                key=not isinstance(entry, str),
+                code="unknown-block",
             )
         count = self._eval(count, scope, scope.context, apath_count)
         if isinstance(count, str) and count.strip().isdigit():
@@ -381,6 +412,7 @@ class _Lowering:
                 scope,
                 f"repeat count must be a non-negative integer. Received: {count!r}",
                 path=apath_count,
+                code="invalid-value",
             )
         if count > LIMITS.max_repeat:
             shown = f"{count:,}" if count < 10**18 else "of more than 18 digits"
@@ -388,6 +420,7 @@ class _Lowering:
                 scope,
                 f"repeat count {shown} exceeds the limit of {LIMITS.max_repeat:,} (limit max_repeat)",
                 path=apath_count,
+                code="limit-exceeded",
             )
         values = self._call_args(args, entry_scope, apath)
         where = self._where(scope, apath) if apath == path else scope.doc.where(apath, key=True)
@@ -401,7 +434,10 @@ class _Lowering:
             return {}
         if not isinstance(args, dict):
             raise self._error(
-                scope, f"block arguments must be a mapping. Received: {args!r}", path=path
+                scope,
+                f"block arguments must be a mapping. Received: {args!r}",
+                path=path,
+                code="wrong-type",
             )
         return {
             k: (self._eval(v, scope, scope.context, path + (k,)), self._where(scope, path + (k,)))
@@ -419,6 +455,7 @@ class _Lowering:
                 where,
                 f"{format_path(where.path)}: the model expands to more than {LIMITS.max_layers:,} "
                 "layers and block calls (limit max_layers)",
+                "limit-exceeded",
             )
 
     def _block(
@@ -432,6 +469,7 @@ class _Lowering:
                 scope,
                 f"blocks nest deeper than {LIMITS.max_block_depth} (is block '{entry.name}' recursive?) "
                 "(limit max_block_depth)",
+                code="limit-exceeded",
             )
         values = dict(values)
         when = values.pop("when", (True, None))
@@ -486,7 +524,9 @@ class _Lowering:
             start = self._eval(branch.from_, bscope, context, bscope.path + ("from",))
             if start not in ("input", "layers"):
                 raise self._error(
-                    bscope, f"from: expected 'input' or 'layers'. Received: {start!r}"
+                    bscope,
+                    f"from: expected 'input' or 'layers'. Received: {start!r}",
+                    code="invalid-value",
                 )
             z = x if start == "input" else y
             for i, item in enumerate(branch.layers):
@@ -510,7 +550,10 @@ class _Lowering:
             return self._block(self.r.blocks[kind], values, x, scope, position=None)
         known = list(OPS) + list(self.r.blocks)
         raise self._error(
-            scope, f"unknown layer or block kind '{kind}'" + did_you_mean(kind, known), key=True
+            scope,
+            f"unknown layer or block kind '{kind}'" + did_you_mean(kind, known),
+            key=True,
+            code="unknown-kind",
         )
 
     def _merge(self, item, inputs: list[str], scope: Scope, block_input: str) -> str:
@@ -520,6 +563,7 @@ class _Lowering:
                 scope,
                 f"unknown merge '{kind}'" + did_you_mean(kind, MERGES),
                 key=isinstance(item, dict),
+                code="unknown-kind",
             )
         shapes = [self.shapes[i] for i in inputs]
         if kind != "concatenate" and len(set(shapes)) > 1:
@@ -538,6 +582,7 @@ class _Lowering:
                 f"{self._in_block(scope)}{kind} needs branches of one shape: " + "; ".join(ends),
                 path=args_path,
                 value_error=True,
+                code="shape-mismatch",
             )
         return self._layer(OPS[kind], args, inputs, scope, args_path)
 
@@ -556,26 +601,33 @@ class _Lowering:
                     Problem(
                         where,
                         f"{format_path(where.path)}: unknown param '{key}' for block '{entry.name}'{hint}",
+                        "unknown-param",
                     )
                 )
                 continue
             try:
                 bound[key] = param_adapter(declared[key].type).validate_python(value)
             except pydantic.ValidationError as exc:
-                detail = exc.errors()[0]
-                problems.append(
-                    Problem(
-                        where,
-                        f"{format_path(where.path)}: param '{key}' of block '{entry.name}' expects "
-                        f"{declared[key].type}: {detail['msg'].lower()}. Received: {key}={value!r}",
-                    )
+                # The first of pydantic's errors says it; the place is the argument's.
+                problems += validation_problems(
+                    exc.errors()[:1],
+                    lambda loc, key, where=where: (where, False),
+                    thing="param",
+                    key=key,
+                    owner=f" of block '{entry.name}'",
+                    type=declared[key].type,
+                    value=value,
                 )
         for key, decl in declared.items():
             if key in bound or any(p.where.path[-1:] == (key,) for p in problems):
                 continue
             if decl.required:
                 problems.append(
-                    Problem(call, f"block '{entry.name}' needs param '{key}' ({decl.type})")
+                    Problem(
+                        call,
+                        f"block '{entry.name}' needs param '{key}' ({decl.type})",
+                        "missing-param",
+                    )
                 )
             else:
                 bound[key] = decl.default
@@ -598,14 +650,16 @@ class _Lowering:
             return evaluate(value, context)
         except ExpressionError as exc:
             prefix = f"{where_text}: " if where_text else ""
-            raise doc.error(path, f"{format_path(path)}: {prefix}{exc}") from None
+            raise doc.error(path, f"{format_path(path)}: {prefix}{exc}", code=exc.code) from None
 
     def _condition(self, value, scope: Scope, path: tuple | None, context: dict) -> bool:
         full = scope.path if path is None else path
         try:
             return condition(value, context)
         except ExpressionError as exc:
-            raise scope.doc.error(full, f"{format_path(full)}: when: {exc}") from None
+            raise scope.doc.error(
+                full, f"{format_path(full)}: when: {exc}", code=exc.code
+            ) from None
 
     def _where(self, scope: Scope, path: tuple | None = None) -> Where:
         return scope.doc.where(path if path is not None else scope.path)
@@ -624,6 +678,7 @@ class _Lowering:
         path: tuple | None = None,
         key: bool = False,
         value_error: bool = False,
+        code: str,
     ) -> SpecError:
         """An error at the node; inside a block, errors that depend on the call's values
         are reported at the call site in the user's spec, naming the definition's place."""
@@ -631,56 +686,49 @@ class _Lowering:
         where = scope.doc.where(path, key=key)
         if value_error and scope.call is not None and scope.call.file != where.file:
             text = f"{format_path(scope.call.path)}: {message} (layer defined at {where})"
-            return SpecError.at(scope.call, text)
-        return SpecError.at(where, f"{format_path(path)}: {message}" if path else message)
+            return SpecError.at(scope.call, text, code)
+        return SpecError.at(where, f"{format_path(path)}: {message}" if path else message, code)
 
     def _args_error(
         self, exc, op: Op, values: dict, where_of: dict, scope: Scope, path: tuple
     ) -> SpecError:
-        problems = []
-        for err in exc.errors():
-            key = err["loc"][0] if err["loc"] else None
-            if err["type"] == "extra_forbidden":
-                doc, kpath = where_of.get(key, (scope.doc, path))
-                hint = did_you_mean(key, list(op.args.model_fields) + list(COMMON_KEYS))
-                problems.append(
-                    Problem(
-                        doc.where(kpath, key=True),
-                        f"{format_path(kpath)}: unknown argument '{key}' for {op.kind}{hint}",
-                    )
-                )
-                continue
-            if err["type"] == "missing":
-                problems.append(
-                    Problem(
-                        self._where(scope, path),
-                        f"{format_path(path)}: {op.kind} needs argument '{key}'",
-                    )
-                )
-                continue
-            doc, kpath = where_of.get(key, (scope.doc, path))
-            msg = err["msg"].removeprefix("Value error, ")
-            received = values.get(key)
-            text = (
-                f"{op.kind} argument '{key}': {msg}. Received: {key}={err.get('input', received)!r}"
-            )
-            where = doc.where(kpath)
+        def locate(loc: tuple, key: bool) -> tuple[Where, bool]:
+            doc, kpath = where_of.get(loc[0] if loc else None, (scope.doc, path))
+            return doc.where(kpath, key=key), False
+
+        problems = validation_problems(
+            exc.errors(),
+            locate,
+            thing="argument",
+            known=lambda loc: list(op.args.model_fields) + list(COMMON_KEYS),
+            kind=op.kind,
+            inside=self._in_block(scope),
+        )
+        for i, problem in enumerate(problems):
+            key = problem.context.get("key")
+            raw = values.get(key)
+            # A bad value that a block's expression computed from the call's args is
+            # reported at the call in the user's spec, naming the definition's place.
             if (
-                scope.call is not None
-                and where.file != scope.call.file
-                and received is not None
-                and isinstance(received, str)
+                problem.code == "invalid-argument"
+                and scope.call is not None
+                and problem.where.file != scope.call.file
+                and isinstance(raw, str)
             ):
-                text = f"{self._in_block(scope)}{text} (from {format_path(kpath)} at {where})"
-                where = scope.call
-                problems.append(Problem(where, f"{format_path(where.path)}: {text}"))
-            else:
-                problems.append(
-                    Problem(where, f"{format_path(kpath)}: {self._in_block(scope)}{text}")
+                origin = f" (from {format_path(problem.where.path)} at {problem.where})"
+                problems[i] = Problem.of(
+                    "invalid-argument", scope.call, **{**problem.context, "origin": origin}
                 )
         # A misspelt argument explains the required one that seems missing: name it first.
-        problems.sort(key=lambda problem: "unknown argument" not in problem.message)
+        problems.sort(key=lambda problem: problem.code != "unknown-argument")
         return SpecError(problems)
+
+
+def _limit(message: str) -> ShapeError:
+    """A ShapeError for a size beyond max_int, reported as a limit."""
+    error = ShapeError(message)
+    error.code = "limit-exceeded"
+    return error
 
 
 def _node(doc: Document, path: tuple):

@@ -22,7 +22,12 @@ _WHOLE = re.compile(r"^\s*\{\{(?P<expr>.*?)\}\}\s*$", re.DOTALL)
 
 
 class ExpressionError(Exception):
-    """An expression that does not parse or evaluate; the caller adds the position."""
+    """An expression that does not parse or evaluate; the caller adds the position.
+    ``code`` is its diagnostic code (see archspec.diagnostics)."""
+
+    def __init__(self, message: str, code: str = "expression-error"):
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,8 @@ def _size(value) -> int:
         elif isinstance(item, int):
             if abs(item) > LIMITS.max_int:
                 raise ExpressionError(
-                    f"integer too large: more than {LIMITS.max_int:,} (limit max_int)"
+                    f"integer too large: more than {LIMITS.max_int:,} (limit max_int)",
+                    "limit-exceeded",
                 )
             seen += 1
         elif isinstance(item, str):
@@ -83,11 +89,13 @@ def _size(value) -> int:
         else:
             raise ExpressionError(
                 f"the value is a {type(item).__name__}; an expression must give a number, a string, "
-                "a boolean, a list or a mapping"
+                "a boolean, a list or a mapping",
+                "expression-error",
             )
         if seen > LIMITS.max_string:
             raise ExpressionError(
-                f"a value of more than {LIMITS.max_string:,} items or characters (limit max_string)"
+                f"a value of more than {LIMITS.max_string:,} items or characters (limit max_string)",
+                "limit-exceeded",
             )
     return seen
 
@@ -158,7 +166,8 @@ def _env():
             if not any(obj is f for f in callable_):
                 name = getattr(obj, "__name__", type(obj).__name__)
                 raise ExpressionError(
-                    f"'{name}' cannot be called; the functions are: {', '.join(FUNCTIONS)}"
+                    f"'{name}' cannot be called; the functions are: {', '.join(FUNCTIONS)}",
+                    "unsafe-expression",
                 )
             return _check_size(obj(*args, **kwargs))
 
@@ -172,7 +181,8 @@ def _env():
                     repeated = isinstance(seq, str | list | tuple) and isinstance(n, int) and n > 0
                     if repeated and _size(seq) * n > LIMITS.max_string:
                         raise ExpressionError(
-                            "repetition builds a value that is too large (limit max_string)"
+                            "repetition builds a value that is too large (limit max_string)",
+                            "limit-exceeded",
                         )
                 return _check_size(operator.mul(left, right))
             if operator_name == "%" and isinstance(left, str):
@@ -180,7 +190,8 @@ def _env():
                     for part in match.groups():
                         if part == "*" or (part and int(part) > LIMITS.max_string):
                             raise ExpressionError(
-                                f"a format width or precision of '{part}' is too large (limit max_string)"
+                                f"a format width or precision of '{part}' is too large (limit max_string)",
+                                "limit-exceeded",
                             )
                 return _check_size(operator.mod(left, right))
             if operator_name == "+":
@@ -209,16 +220,21 @@ def _compile_expression(source: str):
     if len(source) > LIMITS.max_expression:
         raise ExpressionError(
             f"expression of {len(source):,} characters; the limit is "
-            f"{LIMITS.max_expression:,} (limit max_expression)"
+            f"{LIMITS.max_expression:,} (limit max_expression)",
+            "limit-exceeded",
         )
     import jinja2
 
     try:
         return _env().compile_expression(source, undefined_to_none=False)
     except jinja2.TemplateSyntaxError as exc:
-        raise ExpressionError(f"invalid expression '{source.strip()}': {_syntax(exc)}") from None
+        raise ExpressionError(
+            f"invalid expression '{source.strip()}': {_syntax(exc)}", "expression-syntax"
+        ) from None
     except (RecursionError, SyntaxError, MemoryError):
-        raise ExpressionError(f"expression '{source.strip()[:80]}' nests too deeply") from None
+        raise ExpressionError(
+            f"expression '{source.strip()[:80]}' nests too deeply", "expression-error"
+        ) from None
 
 
 @lru_cache(maxsize=4096)
@@ -226,7 +242,8 @@ def _compile_template(source: str):
     if len(source) > LIMITS.max_expression:
         raise ExpressionError(
             f"template of {len(source):,} characters; the limit is "
-            f"{LIMITS.max_expression:,} (limit max_expression)"
+            f"{LIMITS.max_expression:,} (limit max_expression)",
+            "limit-exceeded",
         )
     import jinja2
 
@@ -234,13 +251,18 @@ def _compile_template(source: str):
         tree = _env().parse(source)
         if not all(isinstance(node, jinja2.nodes.Output) for node in tree.body):
             raise ExpressionError(
-                f"invalid template '{source}': only {{{{ expressions }}}} are allowed, not {{% %}} tags"
+                f"invalid template '{source}': only {{{{ expressions }}}} are allowed, not {{% %}} tags",
+                "expression-syntax",
             )
         return _env().from_string(tree)
     except jinja2.TemplateSyntaxError as exc:
-        raise ExpressionError(f"invalid template '{source}': {_syntax(exc)}") from None
+        raise ExpressionError(
+            f"invalid template '{source}': {_syntax(exc)}", "expression-syntax"
+        ) from None
     except (RecursionError, SyntaxError, MemoryError):
-        raise ExpressionError(f"template '{source[:80]}' nests too deeply") from None
+        raise ExpressionError(
+            f"template '{source[:80]}' nests too deeply", "expression-error"
+        ) from None
 
 
 def _run(fn, source: str, context: dict):
@@ -253,12 +275,17 @@ def _run(fn, source: str, context: dict):
     except jinja2.UndefinedError as exc:
         names = ", ".join(sorted(k for k in context if not k.startswith("_"))) or "none"
         raise ExpressionError(
-            f"in '{source.strip()}': {exc.message}; known names: {names}"
+            f"in '{source.strip()}': {exc.message}; known names: {names}",
+            "undefined-name",
         ) from None
     except jinja2.exceptions.SecurityError as exc:
-        raise ExpressionError(f"in '{source.strip()}': not allowed: {exc}") from None
+        raise ExpressionError(
+            f"in '{source.strip()}': not allowed: {exc}", "unsafe-expression"
+        ) from None
     except RecursionError:
-        raise ExpressionError(f"in '{source.strip()}': expression nests too deeply") from None
+        raise ExpressionError(
+            f"in '{source.strip()}': expression nests too deeply", "expression-error"
+        ) from None
     except Exception as exc:  # any failure of spec arithmetic is the spec's error
         raise ExpressionError(f"in '{source.strip()}': {type(exc).__name__}: {exc}") from None
 
@@ -350,7 +377,9 @@ def condition(value, context: dict) -> bool:
         whole = _WHOLE.match(value)
         source = whole["expr"] if whole else value
         return bool(_run(_compile_expression(source), source, context))
-    raise ExpressionError(f"a condition must be a boolean or an expression; received {value!r}")
+    raise ExpressionError(
+        f"a condition must be a boolean or an expression. Received: {value!r}", "wrong-type"
+    )
 
 
 def parse(source: str):

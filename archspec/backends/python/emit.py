@@ -22,7 +22,7 @@ from archspec.core.ir import Graph, Node
 from archspec.core.items import ItemError, layer_args, split, stage_entry
 from archspec.core.naming import letter, template_for
 from archspec.core.ops import OPS, Op
-from archspec.diagnostics import SpecError, Where, format_path
+from archspec.diagnostics import SpecError, Where
 from archspec.frontend.resolve import BlockEntry, ResolvedSpec
 from archspec.lang.evaluate import ExpressionError, is_expression
 from archspec.lang.to_python import Translator, identifier, literal, string
@@ -152,8 +152,8 @@ def _render_module(
 
 
 def _spec_error(resolved: ResolvedSpec, doc, path: tuple, exc: Exception) -> SpecError:
-    where = doc.where(path) if doc is not None else Where(resolved.path)
-    return SpecError.at(where, f"{format_path(path)}: cannot generate Python: {exc}")
+    where = doc.where(path) if doc is not None else Where(resolved.path, path=tuple(path))
+    return SpecError.of("codegen-error", where, detail=str(exc))
 
 
 # ---- flat style ---------------------------------------------------------------------------
