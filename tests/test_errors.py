@@ -4,8 +4,12 @@ expected and received; exit 1 for invalid specs, 2 for usage and I/O errors."""
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
 
 BASE = """\
 name: M
@@ -274,3 +278,34 @@ def test_several_problems_reported_together(cli, write):
     assert "unknown key 'namig'" in result.err and "unknown key 'foo'" in result.err
     errors = json.loads(cli("check", path, "--format", "json").out)["errors"]
     assert [e["code"] for e in errors] == ["unknown-key", "unknown-key"]
+
+
+def _documented_codes() -> list[str]:
+    text = (ROOT / "docs" / "errors.md").read_text(encoding="utf-8")
+    section = text.split("## Codes", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^\| `([a-z0-9-]+)` \|", section, re.M)
+
+
+def test_docs_list_exactly_the_registered_codes():
+    from archspec.diagnostics import CODES
+
+    documented = _documented_codes()
+    assert len(documented) == len(set(documented)), "a code is listed twice"
+    assert sorted(documented) == sorted(CODES)
+
+
+def test_every_code_is_raised():
+    """Each registered code is named at a raise site in the source, or (for the codes
+    the pydantic mapper builds from what it maps: missing-argument...) asserted by a
+    case of the bad-spec corpus."""
+    from test_bad_specs import CASES
+
+    from archspec.diagnostics import CODES
+
+    source = "\n".join(
+        p.read_text(encoding="utf-8")
+        for p in (ROOT / "archspec").rglob("*.py")
+        if p.name != "diagnostics.py"
+    )
+    raised = {c for c in CODES if f'"{c}"' in source} | {case.code for case in CASES}
+    assert sorted(set(CODES) - raised) == []

@@ -124,9 +124,19 @@ TRAINING_ERRORS = [
         "26:15",
         ["training.batch_size", "greater than 0", "Received: 0"],
     ),
-    ("epochs: 4", 'epochs: "2"', "27:11", ["training.epochs", "expected an integer", "Received: '2'"]),
+    (
+        "epochs: 4",
+        'epochs: "2"',
+        "27:11",
+        ["training.epochs", "expected an integer", "Received: '2'"],
+    ),
     ("epochs: 4", "epoch: 4", "27:3", ["unknown key 'epoch'", "did you mean 'epochs'"]),
-    ("seed: 0", "mixed_precision: maybe", "28:20", ["training.mixed_precision", "expected a boolean"]),
+    (
+        "seed: 0",
+        "mixed_precision: maybe",
+        "28:20",
+        ["training.mixed_precision", "expected a boolean"],
+    ),
     (
         "loss: categorical_crossentropy\n  metrics: [accuracy]",
         "loss: sparse_categorical_crossentropy\n  metrics: [top_k_categorical_accuracy]",
