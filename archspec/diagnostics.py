@@ -9,8 +9,9 @@ unreadable file (exit 2).
 from __future__ import annotations
 
 import difflib
+import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 Path = tuple  # a path inside a YAML document: keys and list indices
@@ -49,8 +50,11 @@ def _escape(match: re.Match) -> str:
     return ascii(match[0])[1:-1]
 
 
-# Every diagnostic's stable code and the template its message is rendered from. A code
-# is registered once (``code()``); the table is what docs/errors.md lists.
+# Every diagnostic's stable code and the template its message is rendered from
+# (``str.format`` fields, filled from the problem's context). A code is registered once
+# (``code()``); docs/errors.md lists exactly this table. Context conventions: ``hint``
+# and ``received`` are suffixes, already rendered ("; did you mean 'x'?",
+# ". Received: strides=0"), so that a template reads as one sentence with or without them.
 CODES: dict[str, str] = {}
 
 
@@ -62,30 +66,108 @@ def code(name: str, template: str) -> str:
     return name
 
 
-INVALID = code("invalid-spec", "{detail}")
+# The file and its YAML
+code("file-not-found", "{file}: cannot read: {reason}")
+code("empty-file", "the file is empty; expected a YAML mapping")
+code("binary-file", "binary file: NUL bytes are not YAML")
+code("not-utf8", "not UTF-8 text: byte 0x{byte:02x} cannot be decoded")
+code("invalid-character", "{what} is not allowed in YAML{hint}")
+code("yaml-syntax", "YAML syntax: {detail}")
+code("duplicate-key", "duplicate key '{key}' (first defined at line {line}, column {column})")
+code("invalid-key", "a key must be a string{reason}")
+code("unsupported-tag", "unsupported YAML tag '{tag}'; specs hold plain data")
+code("unsupported-value", "unsupported YAML value of type {type}{hint}")
+code("invalid-scalar", "cannot read {text!r} as a YAML {kind}: {detail}")
+code(
+    "recursive-alias", "the alias '*{anchor}' refers to a node that contains it (a recursive alias)"
+)
+code("invalid-merge-key", "a merge key (<<) takes a mapping or a list of mappings")
+code("limit-exceeded", "{detail} (limit {limit})")
+# The structure (the schema)
+code("unknown-key", "unknown key '{key}'{hint}")
+code("missing-key", "missing required key '{key}'")
+code("wrong-type", "expected {expected}{received}")
+code("invalid-value", "{detail}{received}")
+code("unknown-choice", "unknown {what} '{name}'{hint}")
+code("invalid-block", "{detail}")
+code("reserved-name", "'{name}' is reserved for every block call; pick another param name")
+# Reuse: extends and imports
+code("extends-cycle", "extends: cycle: {cycle}")
+code("import-cycle", "import cycle: {cycle}")
+code("unknown-library", "unknown library '{name}'{hint}")
+code("duplicate-block", "block '{name}' is defined twice (first at {first})")
+code("unknown-preset", "naming: unknown preset '{name}'{hint}")
+# Semantics (the lowering)
+code("unknown-kind", "unknown {what} '{kind}'{hint}")
+code("unknown-block", "unknown block '{kind}'{hint}")
+code("invalid-item", "{detail}")
+code("unknown-argument", "{inside}unknown argument '{key}' for {kind}{hint}")
+code("missing-argument", "{inside}{kind} needs argument '{key}'")
+code("invalid-argument", "{inside}{kind} argument '{key}': {detail}{received}{origin}")
+code("unknown-param", "unknown param '{key}'{owner}{hint}")
+code("missing-param", "block '{block}' needs param '{key}' ({type})")
+code("invalid-param", "param '{key}'{owner} expects {expected}{received}")
+code("shape-mismatch", "{detail}")
+code("duplicate-name", "{inside}duplicate layer name '{name}' (first at {first})")
+code("invalid-name", "{detail}{received}")
+# Expressions
+code("expression-syntax", "{detail}")
+code("undefined-name", "{detail}")
+code("unsafe-expression", "{detail}")
+code("expression-error", "{detail}")
+# Codegen and data
+code("codegen-error", "cannot generate Python: {detail}")
+code("invalid-data", "{detail}")
+
+INVALID = "invalid-value"  # what a problem is when its raise site names no code
+
+
+def received(value, key: str | None = None, *, limit: int = 200) -> str:
+    """Keras's wording for what was given: ". Received: strides=0" (or without the key);
+    nothing when the value is too long to be worth showing."""
+    text = repr(value)
+    if len(text) > limit:
+        return ""
+    return f". Received: {key}={text}" if key else f". Received: {text}"
+
+
+def render_message(name: str, context: dict) -> str:
+    """The message of code ``name`` with ``context``: its template filled in."""
+    return CODES[name].format(**context)
 
 
 @dataclass(frozen=True)
 class Problem:
     """One diagnostic: where, its stable code, and what is wrong (rendered from the
-    code's template and ``context``)."""
+    code's template and ``context``; sites that build the text themselves give it as
+    ``message`` and keep the code)."""
 
     where: Where
     message: str
     code: str = INVALID
     context: dict = field(default_factory=dict, compare=False, hash=False)
 
-    @classmethod
-    def of(cls, name: str, where: Where, **context) -> Problem:
-        """The problem ``name`` at ``where``, its message rendered from its template."""
-        return cls(where, CODES[name].format(**context), name, context)
+    def __post_init__(self):
+        # A misspelt code at a raise site is a bug in archspec, found by its tests.
+        if self.code not in CODES:
+            raise ValueError(f"unregistered diagnostic code '{self.code}'")
 
-    def __str__(self) -> str:
+    @classmethod
+    def of(cls, name: str, where: Where, /, **context) -> Problem:
+        """The problem ``name`` at ``where``, its message rendered from its template."""
+        return cls(where, render_message(name, context), name, context)
+
+    @property
+    def text(self) -> str:
+        """The message as users read it: the spec path in front, control characters
+        escaped (a key or value with a line break or a terminal escape in it), so that
+        one diagnostic is one line."""
         path = format_path(self.where.path)
         prefix = f"{path}: " if path and not self.message.startswith(path) else ""
-        # One diagnostic, one line: a key or value with a line break or a terminal escape
-        # in it is shown escaped.
-        return _CONTROL.sub(_escape, f"{self.where}: error: {prefix}{self.message}")
+        return _CONTROL.sub(_escape, f"{prefix}{self.message}")
+
+    def __str__(self) -> str:
+        return _CONTROL.sub(_escape, f"{self.where}: error: ") + self.text
 
 
 class SpecError(Exception):
@@ -98,11 +180,169 @@ class SpecError(Exception):
 
     @classmethod
     def at(cls, where: Where, message: str, code: str = INVALID) -> SpecError:
+        """A problem whose text the raise site wrote itself, with its code."""
         return cls(Problem(where, message, code))
 
     @classmethod
-    def of(cls, name: str, where: Where, **context) -> SpecError:
+    def of(cls, name: str, where: Where, /, **context) -> SpecError:
+        """The problem ``name`` at ``where``, rendered from its template."""
         return cls(Problem.of(name, where, **context))
+
+
+class Invalid(ValueError):
+    """A ValueError with a diagnostic code, for pydantic validators and helpers whose
+    caller adds the position: the mapper below keeps its code and context."""
+
+    def __init__(self, name: str, /, **context):
+        self.code, self.context = name, context
+        super().__init__(render_message(name, context))
+
+
+# ---- pydantic errors to problems --------------------------------------------------------
+
+# What a pydantic type error says was expected, for "expected a string or a mapping"
+_EXPECTED = {
+    "string_type": "a string",
+    "dict_type": "a mapping",
+    "list_type": "a list",
+    "tuple_type": "a list",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "a boolean",
+    "bool_parsing": "a boolean",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+}
+
+# Locates pydantic's ``loc``: the Where of that node (of its key, when the flag is set),
+# whose path is the node's path in the document, and whether ``loc`` went on into a
+# member of a union (so that the error is one of several alternatives).
+Locate = Callable[[tuple, bool], tuple[Where, bool]]
+
+
+def validation_problems(
+    errors: Iterable[dict],
+    locate: Locate,
+    *,
+    thing: str = "key",
+    known: Callable[[tuple], Iterable[str]] = lambda loc: (),
+    **context,
+) -> list[Problem]:
+    """Map pydantic's errors (``{type, loc, msg, input, ctx}``) to positioned problems,
+    the one mapping archspec has. ``thing`` is what the keys are: ``key`` (of a spec or
+    library), ``argument`` (of a layer) or ``param`` (of a block); it picks the codes
+    (``unknown-key``/``unknown-argument``, ``missing-key``/``missing-argument``...).
+    ``known(loc)`` lists the keys that exist, for the hint; ``context`` goes into every
+    message (``kind``, ``inside``, ``owner``...). A ValueError raised as ``Invalid`` in a
+    validator keeps its own code. A value that fits no member of a union gets one
+    problem: the deeper one when a member points into the value, else "expected a
+    string or a mapping"."""
+    problems: dict[tuple, Problem] = {}  # (path, None) for a union's, else (path, message)
+    expected: dict[tuple, list] = {}  # path -> what each member of a union wanted
+    for err in errors:
+        kind, loc = err["type"], tuple(err["loc"])
+        where, member = locate(loc, kind == "extra_forbidden")
+        path = where.path
+        if member:
+            expected.setdefault(path, []).append(_EXPECTED.get(kind))
+            wanted = expected[path]
+            if (path, None) in problems:
+                if None not in wanted and len(wanted) > 1:
+                    problems[path, None] = Problem.of(
+                        "wrong-type",
+                        problems[path, None].where,
+                        expected=" or ".join(dict.fromkeys(wanted)),
+                        received=received(err.get("input"), limit=80),
+                    )
+                continue
+        problem = _problem(err, loc, where, thing, known, context)
+        problems.setdefault((path, None if member else problem.message), problem)
+    deeper = {path[:n] for path, _ in problems for n in range(len(path))}
+    return [p for (path, m), p in problems.items() if not (m is None and path in deeper)]
+
+
+def _problem(err: dict, loc: tuple, where: Where, thing: str, known, context: dict) -> Problem:
+    kind = err["type"]
+    key = str(loc[0] if thing == "argument" and loc else loc[-1] if loc else "")
+    given = err.get("input")
+    error = (err.get("ctx") or {}).get("error")
+    if kind == "extra_forbidden":
+        choices = list(known(loc))
+        hint = did_you_mean(key, choices) if choices else ""
+        return Problem.of(f"unknown-{thing}", where, key=key, hint=hint, **context)
+    if kind == "missing":
+        return Problem.of(f"missing-{thing}", where, key=key, **context)
+    if isinstance(error, Invalid):
+        return Problem(where, str(error), error.code, error.context)
+    detail = err["msg"].removeprefix("Value error, ")
+    if thing == "argument":
+        context = {"origin": "", **context}
+        return Problem.of(
+            "invalid-argument",
+            where,
+            key=key,
+            detail=detail,
+            received=received(given, key),
+            **context,
+        )
+    if thing == "param":  # a block param: its key, declared type and value are in context
+        context = dict(context)
+        expected = f"{context.pop('type')}: {detail.lower()}"
+        value = context.pop("value", given)
+        return Problem.of(
+            "invalid-param",
+            where,
+            expected=expected,
+            received=received(value, context["key"]),
+            **context,
+        )
+    if kind in _EXPECTED:
+        return Problem.of(
+            "wrong-type", where, expected=_EXPECTED[kind], received=received(given, limit=80)
+        )
+    shown = "" if kind == "value_error" else received(given, limit=80)
+    return Problem.of("invalid-value", where, detail=detail, received=shown)
+
+
+# ---- rendering ----------------------------------------------------------------------------
+
+
+def render(problems: Iterable[Problem], fmt: str = "text") -> tuple[str, str]:
+    """Problems as (stdout, stderr) text. ``text``: one ``PATH:LINE:COL: error: ...``
+    line each on stderr; ``json``: ``{"errors": [...]}`` on stdout, each with its code;
+    ``github``: the text lines, and a workflow annotation each on stdout, titled with
+    the code."""
+    problems = list(problems)
+    if fmt == "json":
+        errors = [
+            {
+                "file": p.where.file,
+                "line": p.where.line,
+                "column": p.where.col,
+                "path": format_path(p.where.path),
+                "code": p.code,
+                "message": p.text,
+            }
+            for p in problems
+        ]
+        return json.dumps({"errors": errors}, indent=2) + "\n", ""
+    err = "".join(f"{p}\n" for p in problems)
+    if fmt != "github":
+        return "", err
+    out = []
+    for p in problems:
+        message = p.text
+        for old, new in (("%", "%25"), ("\r", "%0D"), ("\n", "%0A")):
+            message = message.replace(old, new)
+        where = p.where
+        out.append(
+            f"::error file={where.file},line={where.line},col={where.col},"
+            f"title=archspec {p.code}::{message}\n"
+        )
+    return "".join(out), err
 
 
 class UsageError(Exception):

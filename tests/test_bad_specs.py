@@ -3,9 +3,9 @@ error at its line and column, fast, in little memory, and never a traceback.
 
 A case is a file whose first lines are comments:
 
-    # expect: LINE:COL: fragment          exit 1; stderr starts PATH:LINE:COL: error:
-    # expect: FILE:LINE:COL: fragment     ... the error is in another file of the case
-    # expect: usage: fragment             exit 2; stderr starts "archspec: error:"
+    # expect: LINE:COL: CODE: fragment       exit 1; stderr starts PATH:LINE:COL: error:
+    # expect: FILE:LINE:COL: CODE: fragment  ... the error is in another file of the case
+    # expect: usage: fragment                exit 2; stderr starts "archspec: error:"
     # args: --set classes=[1]             more arguments for `archspec check`
 
 A file that cannot carry a comment (binary, not UTF-8, empty) has a sidecar
@@ -24,13 +24,16 @@ is what the input costs) and under 500 MB peak resident memory (``wait4``'s
 ``ru_maxrss``). The process also runs under a 2 GB address-space limit and is killed
 after 30 s, so that a regression fails the test instead of the machine.
 
-The corpus also runs in-process (``archspec.cli.main``) with PyYAML's pure-Python
+The code and the place are the contract (the fragment is a reminder for readers): the
+corpus also runs in-process with ``--format json``, whose first error must have the
+expected code, file, line and column. And it runs in-process with PyYAML's pure-Python
 parser, which archspec falls back on without libyaml: the same errors, at the same
 places.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -65,6 +68,7 @@ class Case:
     name: str  # the path given to archspec check, relative to the corpus
     expect: str  # "LINE:COL", "FILE:LINE:COL" or "usage"
     fragment: str
+    code: str = ""  # the diagnostic code of the first error (none for usage errors)
     args: tuple = ()
     make: str = ""  # "directory" or "nothing" for cases that are not files
 
@@ -94,11 +98,26 @@ def _case(name: str, header: dict) -> Case:
     if expect.startswith("usage:"):
         where, fragment = "usage", expect[len("usage:") :].strip()
     else:
-        match = re.match(r"^((?:\S+?:)?\d+:\d+):\s*(.*)$", expect)
-        assert match, f"{name}: '# expect:' needs [FILE:]LINE:COL: fragment, or usage: fragment"
-        where, fragment = match[1], match[2]
+        match = re.match(r"^((?:\S+?:)?\d+:\d+):\s*([a-z0-9]+(?:-[a-z0-9]+)+):\s*(.*)$", expect)
+        assert match, (
+            f"{name}: '# expect:' needs [FILE:]LINE:COL: CODE: fragment, or usage: fragment"
+        )
+        where, code, fragment = match[1], match[2], match[3]
+        return Case(
+            name,
+            where,
+            fragment,
+            code,
+            tuple(shlex.split(header.get("args", ""))),
+            header.get("make", ""),
+        )
     return Case(
-        name, where, fragment, tuple(shlex.split(header.get("args", ""))), header.get("make", "")
+        name,
+        where,
+        fragment,
+        "",
+        tuple(shlex.split(header.get("args", ""))),
+        header.get("make", ""),
     )
 
 
@@ -228,6 +247,30 @@ def test_the_corpus_covers_the_issue():
         "hostile_directory",
     ):
         assert any(n.startswith(needed) for n in names), needed
+
+
+def _place(case: Case, expect: str) -> tuple[str, int, int]:
+    """(file, line, column) that an expectation names."""
+    *file, line, col = expect.split(":")
+    folder = Path(case.name).parent.as_posix()
+    return (f"{folder}/{file[0]}" if file else case.name), int(line), int(col)
+
+
+def test_codes_and_places(tmp_path, monkeypatch, capsys):
+    """Each case's first error, as ``--format json`` gives it, has the expected code,
+    file, line and column; every code is a registered one."""
+    from archspec.cli.main import main
+    from archspec.diagnostics import CODES
+
+    monkeypatch.chdir(prepare(tmp_path))
+    for case in CASES:
+        if case.expect == "usage":
+            continue
+        assert case.code in CODES, (case.name, case.code)
+        assert main(["check", case.name, *case.args, "--format", "json"]) == 1, case.name
+        first = json.loads(capsys.readouterr().out)["errors"][0]
+        got = (first["code"], first["file"], first["line"], first["column"])
+        assert got == (case.code, *_place(case, case.expect)), (case.name, first)
 
 
 # Where PyYAML's pure-Python parser and libyaml disagree: the column of a bad escape

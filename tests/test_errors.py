@@ -3,7 +3,13 @@ expected and received; exit 1 for invalid specs, 2 for usage and I/O errors."""
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
 
 BASE = """\
 name: M
@@ -18,15 +24,25 @@ layers:
   - dense: {units: "{{ classes }}", name: fc}
 """
 
-# (case, text replaced, replacement, extra CLI args, "line:col", message fragments)
+# (case, text replaced, replacement, extra CLI args, "line:col", code, message fragments):
+# the code and the place are the contract; the fragments check the wording that matters
 CASES = [
-    ("yaml syntax", "naming: caffe", "naming: caffe\n  foo: [", (), "5:6", ["YAML syntax"]),
+    (
+        "yaml syntax",
+        "naming: caffe",
+        "naming: caffe\n  foo: [",
+        (),
+        "5:6",
+        "yaml-syntax",
+        ["YAML syntax"],
+    ),
     (
         "unknown key",
         "naming: caffe",
         "namig: caffe",
         (),
         "4:1",
+        "unknown-key",
         ["unknown key 'namig'", "did you mean 'naming'"],
     ),
     (
@@ -35,6 +51,7 @@ CASES = [
         'filters: "abc",',
         (),
         "7:23",
+        "invalid-argument",
         ["layers[0].conv2d.filters", "valid integer", "Received: filters='abc'"],
     ),
     (
@@ -43,6 +60,7 @@ CASES = [
         "[64, 256]",
         (),
         "8:35",
+        "invalid-param",
         ["layers[1].stage.filters", "int[3]", "Received: filters=[64, 256]"],
     ),
     (
@@ -51,6 +69,7 @@ CASES = [
         "[64, 64, 256, 3]",
         (),
         "8:35",
+        "invalid-param",
         ["int[3]", "Received: filters=[64, 64, 256, 3]"],
     ),
     (
@@ -59,6 +78,7 @@ CASES = [
         "filters: 0,",
         (),
         "7:23",
+        "invalid-argument",
         ["greater than 0", "Received: filters=0"],
     ),
     (
@@ -67,6 +87,7 @@ CASES = [
         "kernel_size: -1",
         (),
         "7:40",
+        "invalid-argument",
         ["kernel_size", "greater than 0", "Received: kernel_size=-1"],
     ),
     (
@@ -75,6 +96,7 @@ CASES = [
         "strides: 0, name",
         (),
         "7:52",
+        "invalid-argument",
         ["strides", "greater than 0", "Received: strides=0"],
     ),
     (
@@ -83,6 +105,7 @@ CASES = [
         "[0, 64, 256]",
         (),
         "8:58",
+        "invalid-argument",
         ["block '2a' (convolutional)", "filters", "Received: filters=0"],
     ),
     (
@@ -91,6 +114,7 @@ CASES = [
         "identiy x 2",
         (),
         "8:82",
+        "unknown-block",
         ["unknown block 'identiy'", "did you mean 'identity'"],
     ),
     (
@@ -99,6 +123,7 @@ CASES = [
         "  - flaten",
         (),
         "9:5",
+        "unknown-kind",
         ["unknown layer or block kind 'flaten'", "did you mean 'flatten'"],
     ),
     (
@@ -107,6 +132,7 @@ CASES = [
         "  - qqqq",
         (),
         "9:5",
+        "unknown-kind",
         ["unknown layer or block kind 'qqqq'", "expected one of", "conv2d"],
     ),
     (
@@ -115,6 +141,7 @@ CASES = [
         "identity, identity x 2",
         (),
         "8:59",
+        "shape-mismatch",
         ["block '2a' (identity)", "256 channels", "64 channels", "identity shortcut"],
     ),
     (
@@ -123,6 +150,7 @@ CASES = [
         "[4, 4, 3]",
         (),
         "7:13",
+        "shape-mismatch",
         ["conv2d 'conv1'", "window of 7", "input of size 4"],
     ),
     (
@@ -131,6 +159,7 @@ CASES = [
         "name: conv1}",
         (),
         "10:12",
+        "duplicate-name",
         ["duplicate layer name 'conv1'", "first at", ":7:"],
     ),
     (
@@ -139,6 +168,7 @@ CASES = [
         "",
         ("--set", "clases=10"),
         "2:1",
+        "unknown-param",
         ["unknown param 'clases'", "did you mean 'classes'"],
     ),
     (
@@ -147,6 +177,7 @@ CASES = [
         "",
         ("--set", "classes=[1, 2]"),
         "2:1",
+        "invalid-param",
         ["param 'classes' expects a int", "Received: classes=[1, 2]"],
     ),
     (
@@ -155,6 +186,7 @@ CASES = [
         "convolutional: {s: 1, g: 3}",
         (),
         "8:84",
+        "unknown-param",
         ["unknown param 'g'"],
     ),
     (
@@ -163,6 +195,7 @@ CASES = [
         '"{{ classes +* 2 }}"',
         (),
         "10:20",
+        "expression-syntax",
         ["invalid expression", "classes +* 2"],
     ),
     (
@@ -171,6 +204,7 @@ CASES = [
         '"{{ clases }}"',
         (),
         "10:20",
+        "undefined-name",
         ["'clases' is undefined", "known names: classes"],
     ),
     (
@@ -179,6 +213,7 @@ CASES = [
         '"{{ classes.__class__ }}"',
         (),
         "10:20",
+        "unsafe-expression",
         ["unsafe"],
     ),
     (
@@ -187,15 +222,24 @@ CASES = [
         "naming: caffe\nnaming: keras",
         (),
         "5:1",
+        "duplicate-key",
         ["duplicate key 'naming'", "line 4"],
     ),
-    ("repeat limit", "identity x 2", "identity x 1000000000", (), "8:82", ["limit max_repeat"]),
+    (
+        "repeat limit",
+        "identity x 2",
+        "identity x 1000000000",
+        (),
+        "8:82",
+        "limit-exceeded",
+        ["limit max_repeat"],
+    ),
 ]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_spec_error_position_and_message(case, cli, write):
-    _, old, new, extra, position, fragments = case
+    _, old, new, extra, position, code, fragments = case
     assert old in BASE
     path = write(BASE.replace(old, new, 1))
     result = cli("check", path, *extra)
@@ -206,6 +250,9 @@ def test_spec_error_position_and_message(case, cli, write):
     for fragment in fragments:
         assert fragment in result.err, (fragment, result.err)
     assert "Traceback" not in result.err
+    first = json.loads(cli("check", path, *extra, "--format", "json").out)["errors"][0]
+    line, col = map(int, position.split(":"))
+    assert (first["code"], first["file"], first["line"], first["column"]) == (code, path, line, col)
 
 
 def test_usage_errors_exit_2(cli, tmp_path):
@@ -229,3 +276,36 @@ def test_several_problems_reported_together(cli, write):
     result = cli("check", path)
     assert result.code == 1
     assert "unknown key 'namig'" in result.err and "unknown key 'foo'" in result.err
+    errors = json.loads(cli("check", path, "--format", "json").out)["errors"]
+    assert [e["code"] for e in errors] == ["unknown-key", "unknown-key"]
+
+
+def _documented_codes() -> list[str]:
+    text = (ROOT / "docs" / "errors.md").read_text(encoding="utf-8")
+    section = text.split("## Codes", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^\| `([a-z0-9-]+)` \|", section, re.M)
+
+
+def test_docs_list_exactly_the_registered_codes():
+    from archspec.diagnostics import CODES
+
+    documented = _documented_codes()
+    assert len(documented) == len(set(documented)), "a code is listed twice"
+    assert sorted(documented) == sorted(CODES)
+
+
+def test_every_code_is_raised():
+    """Each registered code is named at a raise site in the source, or (for the codes
+    the pydantic mapper builds from what it maps: missing-argument...) asserted by a
+    case of the bad-spec corpus."""
+    from test_bad_specs import CASES
+
+    from archspec.diagnostics import CODES
+
+    source = "\n".join(
+        p.read_text(encoding="utf-8")
+        for p in (ROOT / "archspec").rglob("*.py")
+        if p.name != "diagnostics.py"
+    )
+    raised = {c for c in CODES if f'"{c}"' in source} | {case.code for case in CASES}
+    assert sorted(set(CODES) - raised) == []

@@ -499,12 +499,12 @@ def _hostile_spec(doc: str, model_name: str, tag: str, block_doc: str) -> dict:
 
 
 def _inert_tree(source: str, strings: set[str]) -> str:
-    """The module's AST with every hostile string constant, and every docstring (the
-    spec's and blocks' ``doc``), replaced by a placeholder."""
+    """The module's AST with every hostile string constant replaced by a placeholder,
+    and docstrings (the spec's and blocks' ``doc``, inert text) left out."""
     tree = ast.parse(source)
     for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef) and ast.get_docstring(node) is not None:
-            node.body[0].value.value = "<doc>"
+        if isinstance(node, ast.FunctionDef) and ast.get_docstring(node, clean=False) is not None:
+            node.body = node.body[1:]
         if isinstance(node, ast.Constant) and node.value in strings:
             node.value = "<hostile>"
     return ast.dump(tree)

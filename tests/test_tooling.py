@@ -94,12 +94,13 @@ def test_errors_as_json_and_github(cli, write):
         5,
         "layers[0]",
     )
+    assert error["code"] == "unknown-kind"
     assert "did you mean 'flatten'" in error["message"]
     result = cli("check", path, "--format", "github")
     assert result.code == 1
     assert (
-        f"::error file={path},line=4,col=5::layers[0]: unknown layer or block kind 'flaten'"
-        in result.out
+        f"::error file={path},line=4,col=5,title=archspec unknown-kind::"
+        "layers[0]: unknown layer or block kind 'flaten'" in result.out
     )
 
 

@@ -97,7 +97,7 @@ TRAINING_ERRORS = [
         "optimizer: {adam: {learning_rate: 0.001}}",
         "optimizer: {adam: 0.1}",
         "23:14",
-        ["arguments of the optimizer 'adam' must be a mapping"],
+        ["a mapping as the arguments of the optimizer 'adam'"],
     ),
     (
         "optimizer: {adam: {learning_rate: 0.001}}",
@@ -117,16 +117,26 @@ TRAINING_ERRORS = [
         "25:23",
         ["training.metrics[1]", "unknown metric 'acuracy'", "did you mean 'accuracy'"],
     ),
-    ("metrics: [accuracy]", "metrics: accuracy", "25:12", ["training.metrics", "valid list"]),
+    ("metrics: [accuracy]", "metrics: accuracy", "25:12", ["training.metrics", "expected a list"]),
     (
         "batch_size: 32",
         "batch_size: 0",
         "26:15",
         ["training.batch_size", "greater than 0", "Received: 0"],
     ),
-    ("epochs: 4", 'epochs: "2"', "27:11", ["training.epochs", "valid integer", "Received: '2'"]),
+    (
+        "epochs: 4",
+        'epochs: "2"',
+        "27:11",
+        ["training.epochs", "expected an integer", "Received: '2'"],
+    ),
     ("epochs: 4", "epoch: 4", "27:3", ["unknown key 'epoch'", "did you mean 'epochs'"]),
-    ("seed: 0", "mixed_precision: maybe", "28:20", ["training.mixed_precision", "valid boolean"]),
+    (
+        "seed: 0",
+        "mixed_precision: maybe",
+        "28:20",
+        ["training.mixed_precision", "expected a boolean"],
+    ),
     (
         "loss: categorical_crossentropy\n  metrics: [accuracy]",
         "loss: sparse_categorical_crossentropy\n  metrics: [top_k_categorical_accuracy]",

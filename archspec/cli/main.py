@@ -14,7 +14,7 @@ import sys
 import traceback
 
 from archspec._version import __version__
-from archspec.diagnostics import SpecError, UsageError, format_path
+from archspec.diagnostics import SpecError, UsageError, render
 from archspec.limits import ENVIRONMENT_PROBLEMS, LIMITS
 
 # Each command's examples, shown in its --help; the first of each also in archspec --help.
@@ -513,27 +513,9 @@ COMMANDS = {
 def report(problems, fmt: str) -> None:
     """Spec problems: ``PATH:LINE:COL: error: ...`` on stderr; with ``--format json`` a
     JSON list on stdout, with ``--format github`` also workflow annotations."""
-    if fmt == "json":
-        errors = [
-            {
-                "file": p.where.file,
-                "line": p.where.line,
-                "column": p.where.col,
-                "path": format_path(p.where.path),
-                "message": p.message,
-            }
-            for p in problems
-        ]
-        print(json.dumps({"errors": errors}, indent=2))
-        return
-    for problem in problems:
-        print(problem, file=sys.stderr)
-        if fmt == "github":
-            where = problem.where
-            message = str(problem).split(": error: ", 1)[-1]
-            for old, new in (("%", "%25"), ("\r", "%0D"), ("\n", "%0A")):
-                message = message.replace(old, new)
-            print(f"::error file={where.file},line={where.line},col={where.col}::{message}")
+    out, err = render(problems, fmt)
+    sys.stdout.write(out)
+    sys.stderr.write(err)
 
 
 def main(argv: list[str] | None = None) -> int:

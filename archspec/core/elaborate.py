@@ -209,6 +209,7 @@ class _Elaboration:
                     ("defaults", kind),
                     f"defaults: unknown layer kind '{kind}'" + did_you_mean(kind, OPS),
                     key=True,
+                    code="unknown-kind",
                 )
             for key in args or {}:
                 if key not in OPS[kind].args.model_fields:
@@ -217,6 +218,7 @@ class _Elaboration:
                         f"unknown argument '{key}' for {kind}"
                         + did_you_mean(key, OPS[kind].args.model_fields),
                         key=True,
+                        code="unknown-argument",
                     )
         return (doc, ("defaults",), {k: v or {} for k, v in defaults.items()})
 
@@ -227,7 +229,7 @@ class _Elaboration:
         try:
             return items.split(item, path)
         except items.ItemError as exc:
-            raise self._error(doc, path, str(exc)) from None
+            raise self._error(doc, path, str(exc), code="invalid-item") from None
 
     def _item(self, item, doc, path, defaults, blocks, top: bool):
         kind, args, args_path = self._split(item, doc, path)
@@ -243,7 +245,11 @@ class _Elaboration:
             return call
         known = list(OPS) + list(blocks) + (["stage"] if top else [])
         raise self._error(
-            doc, path, f"unknown layer or block kind '{kind}'" + did_you_mean(kind, known), key=True
+            doc,
+            path,
+            f"unknown layer or block kind '{kind}'" + did_you_mean(kind, known),
+            key=True,
+            code="unknown-kind",
         )
 
     def _layer(self, op: Op, raw, doc, path, args_path, defaults) -> Layer:
@@ -252,7 +258,10 @@ class _Elaboration:
         elif not isinstance(raw, dict):
             if not op.primary:
                 raise self._error(
-                    doc, args_path, f"{op.kind} takes a mapping of arguments. Received: {raw!r}"
+                    doc,
+                    args_path,
+                    f"{op.kind} takes a mapping of arguments. Received: {raw!r}",
+                    code="invalid-item",
                 )
             raw = {op.primary: raw}
         args: dict[str, Arg] = {}
@@ -280,7 +289,10 @@ class _Elaboration:
             return {}
         if not isinstance(raw, dict):
             raise self._error(
-                doc, args_path, f"block arguments must be a mapping. Received: {raw!r}"
+                doc,
+                args_path,
+                f"block arguments must be a mapping. Received: {raw!r}",
+                code="wrong-type",
             )
         return {k: Arg(v, doc, args_path + (k,)) for k, v in raw.items()}
 
@@ -304,15 +316,23 @@ class _Elaboration:
     def _stage(self, args, doc, path, blocks) -> Stage:
         if not isinstance(args, dict):
             raise self._error(
-                doc, path, f"stage: expected a mapping with id and blocks. Received: {args!r}"
+                doc,
+                path,
+                f"stage: expected a mapping with id and blocks. Received: {args!r}",
+                code="wrong-type",
             )
         for key in ("id", "blocks"):
             if key not in args:
-                raise self._error(doc, path, f"stage: missing required key '{key}'")
+                raise self._error(
+                    doc, path, f"stage: missing required key '{key}'", code="missing-key"
+                )
         raw_entries = args["blocks"]
         if not isinstance(raw_entries, list) or not raw_entries:
             raise self._error(
-                doc, path + ("blocks",), "stage.blocks: expected a non-empty list of blocks"
+                doc,
+                path + ("blocks",),
+                "stage.blocks: expected a non-empty list of blocks",
+                code="invalid-value",
             )
         shared = {k: Arg(v, doc, path + (k,)) for k, v in args.items() if k not in ("id", "blocks")}
         parsed = [
@@ -327,6 +347,7 @@ class _Elaboration:
                     arg.where(),
                     f"{format_path(arg.path)}: no block in this stage takes a param '{key}'"
                     + did_you_mean(key, known),
+                    "unknown-param",
                 )
         entries, index = [], [1]
         for kind, count, own, where_path, key in parsed:
@@ -362,7 +383,7 @@ class _Elaboration:
             try:
                 kind, count = items.repeat(entry)
             except items.ItemError as exc:
-                raise self._error(doc, path, str(exc)) from None
+                raise self._error(doc, path, str(exc), code="invalid-item") from None
             count = Arg(count if count is not None else 1, doc, path)
             raw, args_path = None, path
         else:
@@ -374,7 +395,11 @@ class _Elaboration:
         if kind not in blocks:
             hint = did_you_mean(kind, blocks) if blocks else "; no blocks are defined or imported"
             raise self._error(
-                doc, path, f"unknown block '{kind}'{hint}", key=not isinstance(entry, str)
+                doc,
+                path,
+                f"unknown block '{kind}'{hint}",
+                key=not isinstance(entry, str),
+                code="unknown-block",
             )
         own = self._call_args(raw, doc, args_path)
         return kind, count, own, args_path, args_path != path
@@ -414,6 +439,7 @@ class _Elaboration:
                     bpath + ("merge",),
                     f"unknown merge '{kind}'" + did_you_mean(kind, MERGES),
                     key=isinstance(d.merge, dict),
+                    code="unknown-kind",
                 )
             merge = self._layer(OPS[kind], args, doc, bpath + ("merge",), args_path, defaults)
         return Block(
@@ -450,10 +476,11 @@ class _Elaboration:
             items[i] = _with(item, auto_name=name)
 
     @staticmethod
-    def _error(doc: Document, path: tuple, message: str, *, key: bool = False) -> SpecError:
-        return SpecError.at(
-            doc.where(path, key=key), f"{format_path(path)}: {message}" if path else message
-        )
+    def _error(
+        doc: Document, path: tuple, message: str, *, key: bool = False, code: str
+    ) -> SpecError:
+        text = f"{format_path(path)}: {message}" if path else message
+        return SpecError.at(doc.where(path, key=key), text, code)
 
 
 def _with(item, **changes):

@@ -28,7 +28,14 @@ from archspec.core.elaborate import (
 from archspec.core.ir import BlockInstance, Graph, Node
 from archspec.core.naming import layer_naming_context, layer_template, letter
 from archspec.core.ops import ShapeError
-from archspec.diagnostics import Problem, SpecError, Where, did_you_mean, format_path
+from archspec.diagnostics import (
+    Problem,
+    SpecError,
+    Where,
+    did_you_mean,
+    format_path,
+    validation_problems,
+)
 from archspec.frontend.loader import Document
 from archspec.frontend.resolve import ResolvedSpec
 from archspec.frontend.schema import COMMON_KEYS, param_adapter
@@ -86,12 +93,13 @@ class _Lowering:
         try:
             model_name = str(evaluate(p.model_name.value, context))
         except ExpressionError as exc:
-            raise doc.error(("model_name",), str(exc)) from None
+            raise doc.error(("model_name",), str(exc), code=exc.code) from None
         if not model_name or "/" in model_name or _CONTROL.search(model_name):
             raise doc.error(
                 ("model_name",),
                 f"model_name: a model name must be non-empty, without '/' or control characters. "
                 f"Received: {model_name!r}",
+                code="invalid-name",
             )
         return Graph(
             name=p.name,
@@ -118,6 +126,7 @@ class _Lowering:
             raise self._error(
                 scope.at("shape"),
                 f"expected a list of positive sizes like [224, 224, 3]. Received: {shape!r}",
+                code="invalid-value",
             )
         name = self._arg(self.p.input_name, scope.context)
         name = self._layer_name(name, scope, ("input", "name"))
@@ -169,13 +178,17 @@ class _Lowering:
                 shape = op.shape(validated, in_shapes)
                 trainable, non_trainable = op.params(validated, in_shapes, shape)
                 if any(d is not None and d > LIMITS.max_int for d in shape):
-                    raise ShapeError(f"an output size is beyond {LIMITS.max_int:,} (limit max_int)")
+                    raise _limit(f"an output size is beyond {LIMITS.max_int:,} (limit max_int)")
                 if trainable + non_trainable > LIMITS.max_int:
-                    raise ShapeError(f"more than {LIMITS.max_int:,} parameters (limit max_int)")
+                    raise _limit(f"more than {LIMITS.max_int:,} parameters (limit max_int)")
             except ShapeError as exc:
                 label = f"{op.kind} '{explicit}'" if explicit else op.kind
                 raise self._error(
-                    scope, f"{self._in_block(scope)}{label}: {exc}", path=path, value_error=True
+                    scope,
+                    f"{self._in_block(scope)}{label}: {exc}",
+                    path=path,
+                    value_error=True,
+                    code=getattr(exc, "code", "shape-mismatch"),
                 ) from None
             memo = self.memo[memo_key] = (validated.model_dump(), shape, trainable, non_trainable)
         attrs, shape, trainable, non_trainable = memo
@@ -208,13 +221,16 @@ class _Lowering:
                 scope,
                 f"the naming scheme names no {item.op.kind} layers in blocks; give it a name",
                 path=item.args_path,
+                code="invalid-name",
             )
         context = {**scope.context, **layer_naming_context(item.op, attrs, role)}
         try:
             return str(evaluate(template, context))
         except ExpressionError as exc:
             raise scope.doc.error(
-                item.args_path, f"{format_path(item.args_path)}: naming scheme: {exc}"
+                item.args_path,
+                f"{format_path(item.args_path)}: naming scheme: {exc}",
+                code=exc.code,
             ) from None
 
     def _layer_name(self, name, scope: Scope, path: tuple) -> str:
@@ -224,6 +240,7 @@ class _Lowering:
                 "a layer name must be letters, digits, '_', '.' or '-' (at most 200). "
                 f"Received: {name!r}",
                 path=path,
+                code="invalid-name",
             )
         return name
 
@@ -234,6 +251,7 @@ class _Lowering:
                 scope,
                 f"{self._in_block(scope)}duplicate layer name '{node.name}' (first at {first})",
                 path=path,
+                code="duplicate-name",
             )
         self.names[node.name] = node.where
         self.shapes[node.name] = node.shape
@@ -248,6 +266,7 @@ class _Lowering:
                 scope,
                 f"expected a stage number or name. Received: {stage_id!r}",
                 path=stage.id.path,
+                code="wrong-type",
             )
         for entry in stage.entries:
             self.counts[entry.uid] = self._count(entry, scope)
@@ -286,6 +305,7 @@ class _Lowering:
                 scope,
                 f"repeat count must be a non-negative integer. Received: {count!r}",
                 path=entry.count.path,
+                code="invalid-value",
             )
         if count > LIMITS.max_repeat:
             shown = f"{count:,}" if count < 10**18 else "of more than 18 digits"
@@ -293,6 +313,7 @@ class _Lowering:
                 scope,
                 f"repeat count {shown} exceeds the limit of {LIMITS.max_repeat:,} (limit max_repeat)",
                 path=entry.count.path,
+                code="limit-exceeded",
             )
         return count
 
@@ -334,6 +355,7 @@ class _Lowering:
                 where,
                 f"{format_path(where.path)}: the model expands to more than {LIMITS.max_layers:,} "
                 "layers and block calls (limit max_layers)",
+                "limit-exceeded",
             )
 
     def _block(
@@ -354,6 +376,7 @@ class _Lowering:
                 scope,
                 f"blocks nest deeper than {LIMITS.max_block_depth} (is block '{block.name}' recursive?) "
                 "(limit max_block_depth)",
+                code="limit-exceeded",
             )
         params = self._bind_params(block, values, call)
         context = {**params, "input": TensorInfo(self.shapes[x])}
@@ -390,7 +413,9 @@ class _Lowering:
             start = self._arg(branch.start, context)
             if start not in ("input", "layers"):
                 raise self._error(
-                    bscope, f"from: expected 'input' or 'layers'. Received: {start!r}"
+                    bscope,
+                    f"from: expected 'input' or 'layers'. Received: {start!r}",
+                    code="invalid-value",
                 )
             z = x if start == "input" else y
             for item in branch.items:
@@ -429,6 +454,7 @@ class _Lowering:
                 f"{self._in_block(scope)}{kind} needs branches of one shape: " + "; ".join(ends),
                 path=item.args_path,
                 value_error=True,
+                code="shape-mismatch",
             )
         return self._layer(item, inputs, scope)
 
@@ -447,26 +473,33 @@ class _Lowering:
                     Problem(
                         where,
                         f"{format_path(where.path)}: unknown param '{key}' for block '{block.name}'{hint}",
+                        "unknown-param",
                     )
                 )
                 continue
             try:
                 bound[key] = param_adapter(declared[key].type).validate_python(value)
             except pydantic.ValidationError as exc:
-                detail = exc.errors()[0]
-                problems.append(
-                    Problem(
-                        where,
-                        f"{format_path(where.path)}: param '{key}' of block '{block.name}' expects "
-                        f"{declared[key].type}: {detail['msg'].lower()}. Received: {key}={value!r}",
-                    )
+                # The first of pydantic's errors says it; the place is the argument's.
+                problems += validation_problems(
+                    exc.errors()[:1],
+                    lambda loc, key, where=where: (where, False),
+                    thing="param",
+                    key=key,
+                    owner=f" of block '{block.name}'",
+                    type=declared[key].type,
+                    value=value,
                 )
         for key, decl in declared.items():
             if key in bound or any(p.where.path[-1:] == (key,) for p in problems):
                 continue
             if decl.required:
                 problems.append(
-                    Problem(call, f"block '{block.name}' needs param '{key}' ({decl.type})")
+                    Problem(
+                        call,
+                        f"block '{block.name}' needs param '{key}' ({decl.type})",
+                        "missing-param",
+                    )
                 )
             else:
                 bound[key] = decl.default
@@ -491,14 +524,16 @@ class _Lowering:
             return evaluate(value, context)
         except ExpressionError as exc:
             prefix = f"{where_text}: " if where_text else ""
-            raise doc.error(path, f"{format_path(path)}: {prefix}{exc}") from None
+            raise doc.error(path, f"{format_path(path)}: {prefix}{exc}", code=exc.code) from None
 
     @staticmethod
     def _condition(arg: Arg, context: dict) -> bool:
         try:
             return condition(arg.value, context)
         except ExpressionError as exc:
-            raise arg.doc.error(arg.path, f"{format_path(arg.path)}: when: {exc}") from None
+            raise arg.doc.error(
+                arg.path, f"{format_path(arg.path)}: when: {exc}", code=exc.code
+            ) from None
 
     def _where(self, scope: Scope, path: tuple | None = None) -> Where:
         return scope.doc.where(path if path is not None else scope.path)
@@ -517,6 +552,7 @@ class _Lowering:
         path: tuple | None = None,
         key: bool = False,
         value_error: bool = False,
+        code: str,
     ) -> SpecError:
         """An error at the node; inside a block, errors that depend on the call's values
         are reported at the call site in the user's spec, naming the definition's place."""
@@ -524,51 +560,48 @@ class _Lowering:
         where = scope.doc.where(path, key=key)
         if value_error and scope.call is not None and scope.call.file != where.file:
             text = f"{format_path(scope.call.path)}: {message} (layer defined at {where})"
-            return SpecError.at(scope.call, text)
-        return SpecError.at(where, f"{format_path(path)}: {message}" if path else message)
+            return SpecError.at(scope.call, text, code)
+        return SpecError.at(where, f"{format_path(path)}: {message}" if path else message, code)
 
     def _args_error(self, exc, item: Layer, evaluated: dict, scope: Scope) -> SpecError:
-        op, path = item.op, item.args_path
-        problems = []
-        for err in exc.errors():
-            key = err["loc"][0] if err["loc"] else None
-            arg = item.args.get(key)
-            doc, kpath = (arg.doc, arg.path) if arg is not None else (scope.doc, path)
-            if err["type"] == "extra_forbidden":
-                hint = did_you_mean(key, list(op.args.model_fields) + list(COMMON_KEYS))
-                problems.append(
-                    Problem(
-                        doc.where(kpath, key=True),
-                        f"{format_path(kpath)}: unknown argument '{key}' for {op.kind}{hint}",
-                    )
-                )
-                continue
-            if err["type"] == "missing":
-                problems.append(
-                    Problem(
-                        self._where(scope, path),
-                        f"{format_path(path)}: {op.kind} needs argument '{key}'",
-                    )
-                )
-                continue
-            msg = err["msg"].removeprefix("Value error, ")
-            written = arg.value if arg is not None else None
-            received = err.get("input", evaluated.get(key))
-            text = f"{op.kind} argument '{key}': {msg}. Received: {key}={received!r}"
-            where = doc.where(kpath)
+        op = item.op
+
+        def locate(loc: tuple, key: bool) -> tuple[Where, bool]:
+            arg = item.args.get(loc[0] if loc else None)
+            if arg is None:
+                return scope.doc.where(item.args_path, key=key), False
+            return arg.doc.where(arg.path, key=key), False
+
+        problems = validation_problems(
+            exc.errors(),
+            locate,
+            thing="argument",
+            known=lambda loc: list(op.args.model_fields) + list(COMMON_KEYS),
+            kind=op.kind,
+            inside=self._in_block(scope),
+        )
+        for i, problem in enumerate(problems):
+            arg = item.args.get(problem.context.get("key"))
+            # A bad value that a block's expression computed from the call's args is
+            # reported at the call in the user's spec, naming the definition's place.
             if (
-                scope.call is not None
-                and where.file != scope.call.file
-                and written is not None
-                and isinstance(written, str)
+                problem.code == "invalid-argument"
+                and scope.call is not None
+                and problem.where.file != scope.call.file
+                and arg is not None
+                and isinstance(arg.value, str)
             ):
-                text = f"{self._in_block(scope)}{text} (from {format_path(kpath)} at {where})"
-                where = scope.call
-                problems.append(Problem(where, f"{format_path(where.path)}: {text}"))
-            else:
-                problems.append(
-                    Problem(where, f"{format_path(kpath)}: {self._in_block(scope)}{text}")
+                origin = f" (from {format_path(problem.where.path)} at {problem.where})"
+                problems[i] = Problem.of(
+                    "invalid-argument", scope.call, **{**problem.context, "origin": origin}
                 )
         # A misspelt argument explains the required one that seems missing: name it first.
-        problems.sort(key=lambda problem: "unknown argument" not in problem.message)
+        problems.sort(key=lambda problem: problem.code != "unknown-argument")
         return SpecError(problems)
+
+
+def _limit(message: str) -> ShapeError:
+    """A ShapeError for a size beyond max_int, reported as a limit."""
+    error = ShapeError(message)
+    error.code = "limit-exceeded"
+    return error

@@ -16,7 +16,7 @@ from pathlib import Path as FsPath
 
 import yaml
 
-from archspec.diagnostics import Path, SpecError, UsageError, Where
+from archspec.diagnostics import INVALID, Path, SpecError, UsageError, Where, render_message
 from archspec.limits import LIMITS
 
 
@@ -42,12 +42,23 @@ class Document:
                 return Where(*pos, path)
         return Where(self.file, 1, 1, path)
 
-    def error(self, path: Path, message: str, *, key: bool = False) -> SpecError:
-        return SpecError.at(self.where(path, key=key), message)
+    def error(
+        self, path: Path, message: str, *, key: bool = False, code: str = INVALID
+    ) -> SpecError:
+        """A problem at the node at ``path`` whose text the caller wrote."""
+        return SpecError.at(self.where(path, key=key), message, code)
+
+    def problem(self, name: str, path: Path, /, *, key: bool = False, **context) -> SpecError:
+        """The problem ``name`` (a diagnostic code) at the node at ``path``."""
+        return SpecError.of(name, self.where(path, key=key), **context)
 
 
 class _Refused(yaml.MarkedYAMLError):
     """A document that parses but that a limit refuses (reported without "YAML syntax")."""
+
+    def __init__(self, name: str, problem_mark, **context):
+        super().__init__(problem=render_message(name, context), problem_mark=problem_mark)
+        self.code, self.context = name, context
 
 
 # libyaml's parser when PyYAML has it (several times faster); the composer stays in
@@ -71,22 +82,14 @@ class _BoundedComposer(yaml.composer.Composer, yaml.resolver.Resolver):
     def _count(self, n: int, mark) -> None:
         self.nodes += n
         if self.nodes > LIMITS.max_yaml_nodes:
-            raise _Refused(
-                problem=f"the document expands to more than {LIMITS.max_yaml_nodes:,} nodes "
-                "(aliases included; limit max_yaml_nodes)",
-                problem_mark=mark,
-            )
+            raise _Refused("limit-exceeded", mark, detail=_too_many_nodes(), limit="max_yaml_nodes")
 
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             node = super().compose_node(parent, index)
             if id(node) not in self.sizes:
-                raise _Refused(
-                    problem=f"the alias '*{event.anchor}' refers to a node that contains it "
-                    "(a recursive alias)",
-                    problem_mark=event.start_mark,
-                )
+                raise _Refused("recursive-alias", event.start_mark, anchor=event.anchor)
             self._count(self.sizes[id(node)], event.start_mark)
             return node
         self.depth += 1
@@ -94,8 +97,10 @@ class _BoundedComposer(yaml.composer.Composer, yaml.resolver.Resolver):
             mark = self.peek_event().start_mark
             if self.depth > LIMITS.max_nesting:
                 raise _Refused(
-                    problem=f"nesting deeper than {LIMITS.max_nesting} levels (limit max_nesting)",
-                    problem_mark=mark,
+                    "limit-exceeded",
+                    mark,
+                    detail=f"nesting deeper than {LIMITS.max_nesting} levels",
+                    limit="max_nesting",
                 )
             self._count(1, mark)
             node = super().compose_node(parent, index)
@@ -132,6 +137,10 @@ else:  # pragma: no cover - PyYAML without libyaml
     _BoundedLoader = _PurePythonLoader
 
 
+def _too_many_nodes() -> str:
+    return f"the document expands to more than {LIMITS.max_yaml_nodes:,} nodes, aliases included"
+
+
 def _pos(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
@@ -145,10 +154,11 @@ def read_text(file: str | os.PathLike) -> str:
     try:
         size = p.stat().st_size
         if size > LIMITS.max_file_bytes:
-            raise SpecError.at(
+            raise SpecError.of(
+                "limit-exceeded",
                 Where(name, 1, 1),
-                f"file is {size:,} bytes; the limit is {LIMITS.max_file_bytes:,} "
-                "(limit max_file_bytes)",
+                detail=f"file is {size:,} bytes; the limit is {LIMITS.max_file_bytes:,}",
+                limit="max_file_bytes",
             )
         raw = p.read_bytes()
     except OSError as exc:
@@ -159,10 +169,7 @@ def read_text(file: str | os.PathLike) -> str:
         before = raw[: exc.start]
         line = before.count(b"\n") + 1
         col = exc.start - (before.rfind(b"\n") + 1) + 1
-        raise SpecError.at(
-            Where(name, line, col),
-            f"not UTF-8 text: byte 0x{raw[exc.start]:02x} cannot be decoded",
-        ) from None
+        raise SpecError.of("not-utf8", Where(name, line, col), byte=raw[exc.start]) from None
 
 
 # What YAML itself refuses in a stream (PyYAML's printable set); NUL means a binary file.
@@ -196,13 +203,14 @@ def load_document(file: str | os.PathLike, text: str | None = None) -> Document:
     if text is None:
         text = read_text(file)
     if "\x00" in text:
-        raise SpecError.at(Where(name, 1, 1), "binary file: NUL bytes are not YAML")
+        raise SpecError.of("binary-file", Where(name, 1, 1))
     bad = _NOT_PRINTABLE.search(text)
     if bad:
-        raise SpecError.at(
+        raise SpecError.of(
+            "invalid-character",
             Where(name, *_line_col(text, bad.start())),
-            f"character U+{ord(bad[0]):04X} is not allowed in YAML "
-            "(write it as an escape in a double-quoted string)",
+            what=f"character U+{ord(bad[0]):04X}",
+            hint=" (write it as an escape in a double-quoted string)",
         )
     loader = None
     try:
@@ -210,20 +218,22 @@ def load_document(file: str | os.PathLike, text: str | None = None) -> Document:
         root = loader.get_single_node()
     except _Refused as exc:
         mark = exc.problem_mark
-        raise SpecError.at(Where(name, mark.line + 1, mark.column + 1), exc.problem) from None
+        raise SpecError.of(
+            exc.code, Where(name, mark.line + 1, mark.column + 1), **exc.context
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise SpecError.at(
-            Where(name, line, col), f"YAML syntax: {_syntax_message(exc, text)}"
+        raise SpecError.of(
+            "yaml-syntax", Where(name, line, col), detail=_syntax_message(exc, text)
         ) from None
     except yaml.YAMLError as exc:
-        raise SpecError.at(Where(name, 1, 1), f"YAML syntax: {exc}") from None
+        raise SpecError.of("yaml-syntax", Where(name, 1, 1), detail=str(exc)) from None
     finally:
         if loader is not None:
             loader.dispose()
     if root is None:
-        raise SpecError.at(Where(name, 1, 1), "the file is empty; expected a YAML mapping")
+        raise SpecError.of("empty-file", Where(name, 1, 1))
     doc = Document(name, None, text)
     doc.data = _Converter(doc).convert(root, ())
     return doc
@@ -252,22 +262,20 @@ class _Converter:
         self.constructor = yaml.SafeLoader.__new__(yaml.SafeLoader)
         yaml.constructor.SafeConstructor.__init__(self.constructor)
 
-    def _error(self, node: yaml.Node, path: Path, message: str) -> SpecError:
-        return SpecError.at(Where(self.doc.file, *_pos(node), path), message)
+    def _error(self, node: yaml.Node, path: Path, name: str, /, **context) -> SpecError:
+        """The problem ``name`` (a diagnostic code) at ``node``."""
+        return SpecError.of(name, Where(self.doc.file, *_pos(node), path), **context)
 
     def convert(self, node: yaml.Node, path: Path):
         self.nodes += 1
         if self.nodes > LIMITS.max_yaml_nodes:
             raise self._error(
-                node,
-                path,
-                f"the document expands to more than {LIMITS.max_yaml_nodes:,} nodes "
-                "(aliases included; limit max_yaml_nodes)",
+                node, path, "limit-exceeded", detail=_too_many_nodes(), limit="max_yaml_nodes"
             )
         self.doc.values.setdefault(path, (self.doc.file, *_pos(node)))
         if node.tag not in _TAGS[type(node)]:
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-            raise self._error(node, path, f"unsupported YAML tag '{tag}'; specs hold plain data")
+            raise self._error(node, path, "unsupported-tag", tag=tag)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
@@ -278,27 +286,29 @@ class _Converter:
             kind = node.tag.rsplit(":", 1)[-1]
             detail = getattr(exc, "problem", None) or str(exc)
             raise self._error(
-                node, path, f"cannot read {node.value[:80]!r} as a YAML {kind}: {detail}"
+                node, path, "invalid-scalar", text=node.value[:80], kind=kind, detail=detail
             ) from None
         if isinstance(value, str):
             if len(value) > LIMITS.max_string:
                 raise self._error(
                     node,
                     path,
-                    f"a string of {len(value):,} characters; the limit is {LIMITS.max_string:,} "
-                    "(limit max_string)",
+                    "limit-exceeded",
+                    detail=f"a string of {len(value):,} characters; "
+                    f"the limit is {LIMITS.max_string:,}",
+                    limit="max_string",
                 )
             if _SURROGATE.search(value):
                 raise self._error(
                     node,
                     path,
-                    "a string with a lone surrogate escape (\\ud800-\\udfff) is not text",
+                    "invalid-character",
+                    what="a lone surrogate escape (\\ud800-\\udfff)",
+                    hint="; it is not text",
                 )
         if isinstance(value, bytes | set) or not _plain(value):
             hint = " (quote it to make it a string)" if node.style is None else ""
-            raise self._error(
-                node, path, f"unsupported YAML value of type {type(value).__name__}{hint}"
-            )
+            raise self._error(node, path, "unsupported-value", type=type(value).__name__, hint=hint)
         return value
 
     def _mapping(self, node: yaml.MappingNode, path: Path) -> dict:
@@ -324,9 +334,7 @@ class _Converter:
                 )
                 for source in sources:
                     if not isinstance(source, yaml.MappingNode):
-                        raise self._error(
-                            source, path, "a merge key (<<) takes a mapping or a list of mappings"
-                        )
+                        raise self._error(source, path, "invalid-merge-key")
                     for key, k, v in self._pairs(source, path):
                         if key not in explicit:
                             pairs.setdefault(key, (k, v))
@@ -337,7 +345,10 @@ class _Converter:
                 raise self._error(
                     key_node,
                     path + (key,),
-                    f"duplicate key '{key}' (first defined at line {first[0]}, column {first[1]})",
+                    "duplicate-key",
+                    key=key,
+                    line=first[0],
+                    column=first[1],
                 )
             explicit[key] = key_node
             pairs[key] = (key_node, value_node)
@@ -347,17 +358,22 @@ class _Converter:
 
     def _key(self, node: yaml.Node, path: Path) -> str:
         if not isinstance(node, yaml.ScalarNode):
-            raise self._error(node, path, "mapping keys must be plain scalars")
+            raise self._error(node, path, "invalid-key", reason=", not a list or a mapping")
         if node.tag != "tag:yaml.org,2002:str":
             kind = node.tag.rsplit(":", 1)[-1]
             raise self._error(
                 node,
                 path,
-                f"a key must be a string; {node.value!r} reads as a YAML {kind} (quote it)",
+                "invalid-key",
+                reason=f"; {node.value!r} reads as a YAML {kind} (quote it)",
             )
         if len(node.value) > LIMITS.max_string:
             raise self._error(
-                node, path, f"a key of {len(node.value):,} characters (limit max_string)"
+                node,
+                path,
+                "limit-exceeded",
+                detail=f"a key of {len(node.value):,} characters",
+                limit="max_string",
             )
         return node.value
 

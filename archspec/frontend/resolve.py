@@ -21,7 +21,15 @@ from pathlib import Path
 import pydantic
 
 from archspec.core.naming import PRESETS
-from archspec.diagnostics import Problem, SpecError, UsageError, Where, did_you_mean, format_path
+from archspec.diagnostics import (
+    Problem,
+    SpecError,
+    UsageError,
+    Where,
+    did_you_mean,
+    received,
+    validation_problems,
+)
 from archspec.frontend.loader import Document, load_document, read_text
 from archspec.frontend.schema import BlockDef, Library, NamingScheme, Spec
 from archspec.limits import LIMITS
@@ -96,16 +104,19 @@ class _Files:
     def document(self, path: str, where: Where | None) -> Document:
         if path not in self.texts:
             if len(self.texts) >= LIMITS.max_imports:
-                raise SpecError.at(
+                raise SpecError.of(
+                    "limit-exceeded",
                     where or Where(path),
-                    f"more than {LIMITS.max_imports} files imported (limit max_imports)",
+                    detail=f"more than {LIMITS.max_imports} files imported",
+                    limit="max_imports",
                 )
             try:
                 self.texts[path] = self.read(path)
             except UsageError as exc:
                 if where is None:
                     raise
-                raise SpecError.at(where, str(exc)) from None
+                # A base or library that cannot be read is the spec's error, at its entry.
+                raise SpecError.at(where, str(exc), "file-not-found") from None
         return load_document(display_name(path), self.texts[path])
 
 
@@ -124,7 +135,7 @@ def load(
     try:
         spec = Spec.model_validate(data)
     except pydantic.ValidationError as exc:
-        raise validation_error(exc, doc, (), Spec) from None
+        raise validation_error(exc, doc, Spec) from None
     blocks: dict[str, BlockEntry] = {}
     for name, definition in spec.blocks.items():
         blocks[name] = BlockEntry(name, definition, doc, ("blocks", name), {})
@@ -139,7 +150,9 @@ def load(
 def _load_with_bases(path: str, files: _Files, chain: tuple) -> tuple[Document, list]:
     doc = files.document(path, chain[-1][1] if chain else None)
     if not isinstance(doc.data, dict):
-        raise doc.error((), f"a spec must be a YAML mapping; received {type(doc.data).__name__}")
+        raise doc.problem(
+            "wrong-type", (), expected="a YAML mapping (a spec)", received=_kind_of(doc.data)
+        )
     imports = _import_paths(doc, path)
     doc.data.pop("imports", None)
     if "extends" not in doc.data:
@@ -147,11 +160,11 @@ def _load_with_bases(path: str, files: _Files, chain: tuple) -> tuple[Document, 
     ref = doc.data.pop("extends")
     where = doc.where(("extends",))
     if not isinstance(ref, str):
-        raise SpecError.at(where, f"extends: expected a file path; received {ref!r}")
+        raise SpecError.of("wrong-type", where, expected="a file path", received=received(ref))
     base_path = posixpath.normpath(posixpath.join(posixpath.dirname(path), ref))
     if base_path == path or base_path in [p for p, _ in chain]:
         cycle = " -> ".join([p for p, _ in chain] + [path, base_path])
-        raise SpecError.at(where, f"extends: cycle: {cycle}")
+        raise SpecError.of("extends-cycle", where, cycle=cycle)
     base, base_imports = _load_with_bases(base_path, files, chain + ((path, where),))
     merged = _merge(base, doc)
     return merged, base_imports + [i for i in imports if i[0] not in dict(base_imports)]
@@ -160,22 +173,21 @@ def _load_with_bases(path: str, files: _Files, chain: tuple) -> tuple[Document, 
 def _import_paths(doc: Document, path: str) -> list[tuple[str, Where]]:
     refs = doc.data.get("imports", [])
     if not isinstance(refs, list):
-        raise doc.error(("imports",), f"imports: expected a list; received {refs!r}")
+        raise doc.problem("wrong-type", ("imports",), expected="a list", received=received(refs))
     out = []
     for i, ref in enumerate(refs):
         where = doc.where(("imports", i))
         if not isinstance(ref, str) or not ref:
-            raise SpecError.at(
-                where, f"imports[{i}]: expected a library name or path; received {ref!r}"
+            raise SpecError.of(
+                "wrong-type", where, expected="a library name or path", received=received(ref)
             )
         if "/" in ref or ref.endswith((".yaml", ".yml")):
             out.append((posixpath.normpath(posixpath.join(posixpath.dirname(path), ref)), where))
         elif (LIBRARY_DIR / f"{ref}.yaml").is_file():
             out.append((str(LIBRARY_DIR / f"{ref}.yaml"), where))
         else:
-            raise SpecError.at(
-                where,
-                f"imports[{i}]: unknown library '{ref}'" + did_you_mean(ref, shipped_libraries()),
+            raise SpecError.of(
+                "unknown-library", where, name=ref, hint=did_you_mean(ref, shipped_libraries())
             )
     return out
 
@@ -211,25 +223,33 @@ def _load_library(
 ) -> None:
     if path in chain:
         cycle = " -> ".join(display_name(p) for p in (*chain, path))
-        raise SpecError.at(where, f"import cycle: {cycle}")
+        raise SpecError.of("import-cycle", where, cycle=cycle)
     if path in seen:
         return
     seen.add(path)
     doc = files.document(path, where)
     if not isinstance(doc.data, dict):
-        raise doc.error((), "a block library must be a YAML mapping")
+        raise doc.problem(
+            "wrong-type",
+            (),
+            expected="a YAML mapping (a block library)",
+            received=_kind_of(doc.data),
+        )
     nested = _import_paths(doc, path)
     doc.data.pop("imports", None)
     try:
         library = Library.model_validate(doc.data)
     except pydantic.ValidationError as exc:
-        raise validation_error(exc, doc, (), Library) from None
+        raise validation_error(exc, doc, Library) from None
     for name, definition in library.blocks.items():
         if name in blocks:
             first = blocks[name]
-            raise SpecError.at(
-                doc.where(("blocks", name), key=True),
-                f"block '{name}' is defined twice (first at {first.doc.where(first.path, key=True)})",
+            raise doc.problem(
+                "duplicate-block",
+                ("blocks", name),
+                key=True,
+                name=name,
+                first=first.doc.where(first.path, key=True),
             )
         blocks[name] = BlockEntry(name, definition, doc, ("blocks", name), library.defaults)
     for lib_path, lib_where in nested:
@@ -240,9 +260,8 @@ def _naming(spec: Spec, doc: Document) -> NamingScheme:
     if isinstance(spec.naming, NamingScheme):
         return spec.naming
     if spec.naming not in PRESETS:
-        raise doc.error(
-            ("naming",),
-            f"naming: unknown preset '{spec.naming}'" + did_you_mean(spec.naming, PRESETS),
+        raise doc.problem(
+            "unknown-preset", ("naming",), name=spec.naming, hint=did_you_mean(spec.naming, PRESETS)
         )
     return PRESETS[spec.naming]
 
@@ -264,13 +283,16 @@ def _apply_params(declared: dict, overrides: dict, doc: Document, where: Where |
         at = where or doc.where(("params",), key=True)
         if key not in declared:
             known = did_you_mean(key, declared) if declared else "; the spec declares no params"
-            problems.append(Problem(at, f"unknown param '{key}'{known}"))
+            problems.append(Problem.of("unknown-param", at, key=key, owner="", hint=known))
         elif not _same_kind(declared[key], value):
             problems.append(
-                Problem(
+                Problem.of(
+                    "invalid-param",
                     at,
-                    f"param '{key}' expects a {type(declared[key]).__name__} like its default "
-                    f"{declared[key]!r}. Received: {key}={value!r}",
+                    key=key,
+                    owner="",
+                    expected=f"a {type(declared[key]).__name__} like its default {declared[key]!r}",
+                    received=received(value, key),
                 )
             )
         else:
@@ -283,82 +305,29 @@ def _apply_params(declared: dict, overrides: dict, doc: Document, where: Where |
 # ---- pydantic errors to positioned spec errors --------------------------------------------
 
 
-def validation_error(exc: pydantic.ValidationError, doc: Document, base: tuple, model) -> SpecError:
-    """Map pydantic's errors to ``file:line:col`` problems, one per offending node.
-    A value that fits no member of a union gets an error per member; when one of them
-    points deeper into the value (``shape[0]`` rather than ``shape``), it is the precise
-    one, and the others are left out."""
-    problems: dict[tuple, Problem] = {}
-    alternatives: set[tuple] = set()  # paths of errors about one member of a union
-    expected: dict[tuple, list] = {}  # path -> the kinds of value each member wanted
-    for err in exc.errors():
-        path, owner = _document_path(doc.data, base, err["loc"], model)
-        if len(err["loc"]) > len(path) - len(base):
-            alternatives.add(path)
-            expected.setdefault(path, []).append(_KINDS.get(err["type"]))
-        if path in problems:
-            if None not in expected.get(path, [None]) and len(expected[path]) > 1:
-                kinds = " or ".join(dict.fromkeys(expected[path]))
-                received = err.get("input")
-                shown = f". Received: {received!r}" if len(repr(received)) <= 80 else ""
-                problems[path] = Problem(
-                    problems[path].where, f"{format_path(path)}: expected {kinds}{shown}"
-                )
-            continue
-        kind = err["type"]
-        if kind == "extra_forbidden":
-            key = path[-1]
-            fields = _fields(owner)
-            hint = did_you_mean(key, fields) if fields else ""
-            message = f"unknown key '{key}'{hint}"
-            where = doc.where(path, key=True)
-        elif kind == "missing":
-            message = f"missing required key '{err['loc'][-1]}'"
-            where = doc.where(path[:-1])
-        else:
-            message = _message(err)
-            where = doc.where(path)
-        problems[path] = Problem(where, f"{format_path(path)}: {message}" if path else message)
-    deeper = {path[:n] for path in problems for n in range(len(path))}
-    return SpecError(
-        p for path, p in problems.items() if not (path in alternatives and path in deeper)
-    )
+def validation_error(exc: pydantic.ValidationError, doc: Document, model) -> SpecError:
+    """pydantic's errors for a spec or library document, at their nodes (the mapping is
+    diagnostics.validation_problems; this says where pydantic's locations are)."""
+
+    def locate(loc: tuple, key: bool) -> tuple[Where, bool]:
+        path, _ = _document_path(doc.data, loc, model)
+        return doc.where(path, key=key), len(loc) > len(path)
+
+    def known(loc: tuple) -> list[str]:
+        return _fields(_document_path(doc.data, loc, model)[1])
+
+    return SpecError(validation_problems(exc.errors(), locate, known=known))
 
 
-# What a member of a union wanted, for "expected a string or a mapping"
-_KINDS = {
-    "string_type": "a string",
-    "dict_type": "a mapping",
-    "list_type": "a list",
-    "tuple_type": "a list",
-    "int_type": "an integer",
-    "int_parsing": "an integer",
-    "float_type": "a number",
-    "float_parsing": "a number",
-    "bool_type": "a boolean",
-    "bool_parsing": "a boolean",
-    "model_type": "a mapping",
-    "model_attributes_type": "a mapping",
-}
+def _kind_of(value) -> str:
+    return f". Received: a {type(value).__name__}"
 
 
-def _message(err: dict) -> str:
-    msg = err["msg"]
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, ") :]
-    received = err.get("input")
-    if isinstance(received, dict | list) or err["type"] == "value_error":
-        return msg
-    return f"{msg}. Received: {received!r}"
-
-
-def _document_path(data, base: tuple, loc: tuple, model) -> tuple[tuple, object]:
+def _document_path(data, loc: tuple, model) -> tuple[tuple, object]:
     """pydantic locations name union members ('str', 'dict[str,any]'); keep only the
     parts that exist in the document, and find the model that holds the last key."""
-    path = list(base)
+    path = []
     node = data
-    for key in base:
-        node = node[key] if isinstance(node, dict | list) else node
     owner = parent = model
     for part in loc:
         if (isinstance(node, dict) and part in node) or (

@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from archspec.diagnostics import did_you_mean
+from archspec.diagnostics import Invalid, did_you_mean, received
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 Identifier = Annotated[str, Field(pattern=IDENTIFIER.pattern, max_length=100)]
@@ -88,9 +88,11 @@ def param_adapter(type_name: str) -> TypeAdapter:
         return _ADAPTERS[type_name]
     match = _PARAM_TYPE.match(type_name.replace(" ", ""))
     if not match:
-        raise ValueError(
-            f"unknown parameter type '{type_name}'; expected int, float, bool, str, any, "
-            "or a list such as int[] or int[3]"
+        raise Invalid(
+            "unknown-choice",
+            what="parameter type",
+            name=type_name,
+            hint="; expected int, float, bool, str, any, or a list such as int[] or int[3]",
         )
     base = {
         "int": Annotated[int, Field(strict=True)],
@@ -128,7 +130,9 @@ class Branch(Strict):
     @classmethod
     def _known_start(cls, value):
         if value not in ("input", "layers") and "{{" not in value:
-            raise ValueError(f"expected 'input' or 'layers'; received '{value}'")
+            raise Invalid(
+                "invalid-value", detail="expected 'input' or 'layers'", received=received(value)
+            )
         return value
 
 
@@ -148,19 +152,20 @@ class BlockDef(Strict):
     def _not_reserved(cls, params):
         for key in params:
             if key in RESERVED_PARAMS:
-                raise ValueError(
-                    f"'{key}' is reserved for every block call; pick another param name"
-                )
+                raise Invalid("reserved-name", name=key)
         return params
 
     @model_validator(mode="after")
     def _merge_needs_branches(self):
         if self.merge is not None and len(self.branches) < 2:
-            raise ValueError("a merge needs at least two branches")
+            raise Invalid("invalid-block", detail="a merge needs at least two branches")
         if len(self.branches) >= 2 and self.merge is None:
-            raise ValueError("two or more branches need a merge (add, concatenate, multiply...)")
+            raise Invalid(
+                "invalid-block",
+                detail="two or more branches need a merge (add, concatenate, multiply...)",
+            )
         if not (self.layers or self.branches or self.after):
-            raise ValueError("a block needs layers, branches or after")
+            raise Invalid("invalid-block", detail="a block needs layers, branches or after")
         return self
 
 
@@ -263,18 +268,22 @@ def _check_named(value, what: str, known: dict, example: str) -> Named:
         if args is None:
             value = name
         elif not isinstance(args, dict):
-            raise ValueError(
-                f"the arguments of the {what} '{name}' must be a mapping such as "
-                f"{{{name}: {{...}}}}. Received: {args!r}"
+            raise Invalid(
+                "wrong-type",
+                expected=f"a mapping as the arguments of the {what} '{name}', "
+                f"such as {{{name}: {{...}}}}",
+                received=received(args),
             )
     elif not isinstance(value, str):
-        raise ValueError(
-            f"expected the name of a {what}, or a one-key mapping of the name to its "
-            f"arguments ({example}). Received: {value!r}"
+        raise Invalid(
+            "wrong-type",
+            expected=f"the name of a {what}, or a one-key mapping of the name to its "
+            f"arguments ({example})",
+            received=received(value),
         )
     name = value if isinstance(value, str) else next(iter(value))
     if name not in known:
-        raise ValueError(f"unknown {what} '{name}'" + _hint(name, known))
+        raise Invalid("unknown-choice", what=what, name=name, hint=_hint(name, known))
     return value
 
 
@@ -309,16 +318,20 @@ class Training(Strict):
         for i, metric in enumerate(self.metrics):
             name = split_named(metric)[0]
             if name.startswith("sparse_") and not self.sparse_labels:
-                raise ValueError(
-                    f"metrics[{i}]: '{name}' takes class indices, but loss "
+                raise Invalid(
+                    "invalid-value",
+                    detail=f"metrics[{i}]: '{name}' takes class indices, but loss "
                     f"'{split_named(self.loss)[0]}' trains on one-hot labels; "
-                    f"use '{name[len('sparse_') :]}' or 'accuracy'"
+                    f"use '{name[len('sparse_') :]}' or 'accuracy'",
+                    received="",
                 )
             if self.sparse_labels and METRICS[name] and f"sparse_{name}" in METRICS:
-                raise ValueError(
-                    f"metrics[{i}]: '{name}' takes one-hot labels, but loss "
+                raise Invalid(
+                    "invalid-value",
+                    detail=f"metrics[{i}]: '{name}' takes one-hot labels, but loss "
                     f"'{split_named(self.loss)[0]}' trains on class indices; "
-                    f"use 'sparse_{name}' or 'accuracy'"
+                    f"use 'sparse_{name}' or 'accuracy'",
+                    received="",
                 )
         return self
 

@@ -76,7 +76,8 @@ def _env():
             if function is None or function.implementation is not obj:
                 name = getattr(obj, "__name__", type(obj).__name__)
                 raise ExpressionError(
-                    f"'{name}' cannot be called; the functions are: {', '.join(sorted(FUNCTIONS))}"
+                    f"'{name}' cannot be called; the functions are: {', '.join(sorted(FUNCTIONS))}",
+                    "unsafe-expression",
                 )
             if function.check:
                 function.check(*args, **kwargs)
@@ -126,7 +127,9 @@ def _compile_expression(source: str):
     try:
         return _env().compile_expression(source, undefined_to_none=False)
     except jinja2.TemplateSyntaxError as exc:
-        raise ExpressionError(f"invalid expression '{source.strip()}': {_syntax(exc)}") from None
+        raise ExpressionError(
+            f"invalid expression '{source.strip()}': {_syntax(exc)}", "expression-syntax"
+        ) from None
     except (RecursionError, SyntaxError, MemoryError):
         raise ExpressionError(f"expression '{source.strip()[:80]}' nests too deeply") from None
 
@@ -144,11 +147,14 @@ def _compile_template(source: str):
         tree = _env().parse(source)
         if not all(isinstance(node, jinja2.nodes.Output) for node in tree.body):
             raise ExpressionError(
-                f"invalid template '{source}': only {{{{ expressions }}}} are allowed, not {{% %}} tags"
+                f"invalid template '{source}': only {{{{ expressions }}}} are allowed, not {{% %}} tags",
+                "expression-syntax",
             )
         return _env().from_string(tree)
     except jinja2.TemplateSyntaxError as exc:
-        raise ExpressionError(f"invalid template '{source}': {_syntax(exc)}") from None
+        raise ExpressionError(
+            f"invalid template '{source}': {_syntax(exc)}", "expression-syntax"
+        ) from None
     except (RecursionError, SyntaxError, MemoryError):
         raise ExpressionError(f"template '{source[:80]}' nests too deeply") from None
 
@@ -163,10 +169,12 @@ def _run(fn, source: str, context: dict):
     except jinja2.UndefinedError as exc:
         names = ", ".join(sorted(k for k in context if not k.startswith("_"))) or "none"
         raise ExpressionError(
-            f"in '{source.strip()}': {exc.message}; known names: {names}"
+            f"in '{source.strip()}': {exc.message}; known names: {names}", "undefined-name"
         ) from None
     except jinja2.exceptions.SecurityError as exc:
-        raise ExpressionError(f"in '{source.strip()}': not allowed: {exc}") from None
+        raise ExpressionError(
+            f"in '{source.strip()}': not allowed: {exc}", "unsafe-expression"
+        ) from None
     except RecursionError:
         raise ExpressionError(f"in '{source.strip()}': expression nests too deeply") from None
     except Exception as exc:  # any failure of spec arithmetic is the spec's error
@@ -260,7 +268,9 @@ def condition(value, context: dict) -> bool:
         whole = WHOLE_EXPRESSION.match(value)
         source = whole["expr"] if whole else value
         return bool(_run(_compile_expression(source), source, context))
-    raise ExpressionError(f"a condition must be a boolean or an expression; received {value!r}")
+    raise ExpressionError(
+        f"a condition must be a boolean or an expression. Received: {value!r}", "wrong-type"
+    )
 
 
 def parse(source: str):

@@ -27,7 +27,13 @@ from archspec.limits import LIMITS
 
 
 class ExpressionError(Exception):
-    """An expression that does not parse or evaluate; the caller adds the position."""
+    """An expression that does not parse or evaluate; the caller adds the position.
+    ``code`` is its diagnostic code (see archspec.diagnostics): a bound on the work an
+    expression may do is ``limit-exceeded`` unless the raise site says otherwise."""
+
+    def __init__(self, message: str, code: str | None = None):
+        super().__init__(message)
+        self.code = code or ("limit-exceeded" if "(limit " in message else "expression-error")
 
 
 # ---- helpers that generated modules define ------------------------------------------------

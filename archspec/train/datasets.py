@@ -31,7 +31,7 @@ class DataError(SpecError):
 
     @classmethod
     def at_file(cls, file: str | os.PathLike, message: str) -> DataError:
-        return cls(Problem(Where(str(file)), message))
+        return cls(Problem.of("invalid-data", Where(str(file)), detail=message))
 
 
 @dataclass(frozen=True)

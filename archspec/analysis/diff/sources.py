@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 from archspec.analysis.diff.report import Side, spec_side
 from archspec.core.ir import Graph
-from archspec.diagnostics import Problem, SpecError, UsageError
+from archspec.diagnostics import SpecError, UsageError
 from archspec.frontend.resolve import Reader, ResolvedSpec
 from archspec.limits import LIMITS
 
@@ -63,7 +64,7 @@ def open_side(source, params: dict | None = None, *, rev: str | None = None) -> 
         resolved = load(path, params, read=git_reader(rev, path))
     except SpecError as exc:
         raise SpecError(
-            Problem(p.where, f"{p.message} (in revision {rev})") for p in exc.problems
+            replace(p, message=f"{p.message} (in revision {rev})") for p in exc.problems
         ) from None
     return _lowered(resolved, f"{path}@{rev}")
 

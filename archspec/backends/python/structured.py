@@ -30,7 +30,7 @@ from archspec.core.elaborate import Arg, Block, Call, Layer, Program, Stage, Sta
 from archspec.core.ir import Graph
 from archspec.core.naming import layer_template, letter
 from archspec.core.ops import initializer_config
-from archspec.diagnostics import SpecError, format_path
+from archspec.diagnostics import SpecError, Where
 from archspec.lang.evaluate import ExpressionError, is_expression
 from archspec.lang.to_python import Translator, literal, string
 
@@ -559,17 +559,9 @@ class Structured:
 def _error(where, exc) -> SpecError:
     """A located error: ``where`` is an Arg, an item, or None (the naming scheme)."""
     if where is None:
-        return SpecError.at(_nowhere(), f"cannot generate Python: {exc}")
+        return SpecError.of("codegen-error", Where("<naming scheme>"), detail=str(exc))
     path = getattr(where, "args_path", None) or where.path
-    return SpecError.at(
-        where.doc.where(path), f"{format_path(path)}: cannot generate Python: {exc}"
-    )
-
-
-def _nowhere():
-    from archspec.diagnostics import Where
-
-    return Where("<naming scheme>")
+    return SpecError.of("codegen-error", where.doc.where(path), detail=str(exc))
 
 
 def generate(program: Program, graph: Graph, source: str) -> tuple[str, list[int]]:
