@@ -450,7 +450,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_data(args) -> int:
-    from archspec.train.datasets import write_synth_signs
+    from archspec.train.synthetic import write_synth_signs
 
     paths = write_synth_signs(
         args.output,
