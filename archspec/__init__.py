@@ -82,7 +82,7 @@ def diff(
     spec, a generated module (``.py``) or a saved model (``.keras``) by path, or a
     resolved spec, a graph or a ``keras.Model``; or give one spec and ``against`` a git
     revision to compare it with. ``params`` apply to both sides, ``params_a`` and
-    ``params_b`` to one. Returns an ``archspec.graphdiff.Diff`` (``.verdict``,
+    ``params_b`` to one. Returns an ``archspec.analysis.diff.model.Diff`` (``.verdict``,
     ``.as_json()``, ``.render()``). Two specs are compared without TensorFlow."""
     from archspec.analysis.diff.sources import diff as _diff
 

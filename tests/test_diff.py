@@ -17,7 +17,8 @@ import pytest
 from conftest import ROOT, SPECS
 
 import archspec
-from archspec.analysis.diff.report import compare, spec_side
+from archspec.analysis.diff.match import compare
+from archspec.analysis.diff.model import spec_side
 from archspec.core.ops import layer_weights
 
 SEED = ROOT / "specs" / "resnet50.yaml"

@@ -204,10 +204,10 @@ def test_bash_completion():
 
 
 def test_every_command_shows_an_example(cli):
-    from archspec.cli.completion import _subcommands
-    from archspec.cli.main import _parser
+    from archspec.cli.completion import subcommands
+    from archspec.cli.parser import build_parser
 
-    commands = _subcommands(_parser())
+    commands = subcommands(build_parser())
     assert {"check", "build", "codegen", "graph", "schema", "render", "completion"} <= set(commands)
     for name, sub in commands.items():
         text = sub.format_help()

@@ -19,6 +19,7 @@ from conftest import ROOT
 import archspec
 from archspec.frontend.schema import LOSSES, METRICS, OPTIMIZERS
 from archspec.train import datasets as datamod
+from archspec.train import synthetic
 
 # A small CNN for the synthetic signs: three conv/batch-norm/pool stages and a softmax.
 # Batch norm with momentum 0.9: 34 steps an epoch are too few for Keras's 0.99 to settle.
@@ -58,14 +59,14 @@ training:
 def signs(tmp_path_factory):
     """The synthetic SIGNS set at the seed's size: 1080 train, 120 test images."""
     path = tmp_path_factory.mktemp("data") / "signs.h5"
-    datamod.write_synth_signs(path)
+    synthetic.write_synth_signs(path)
     return str(path)
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     path = tmp_path_factory.mktemp("data") / "tiny.h5"
-    datamod.write_synth_signs(path, train=96, test=24, seed=1)
+    synthetic.write_synth_signs(path, train=96, test=24, seed=1)
     return str(path)
 
 
@@ -179,9 +180,9 @@ def test_a_spec_without_training_takes_keras_defaults(write):
 
 def test_synth_signs_layout_and_determinism(tmp_path):
     a, b, c = (tmp_path / n for n in ("a.h5", "b.h5", "c.h5"))
-    datamod.write_synth_signs(a, train=60, test=12)
-    datamod.write_synth_signs(b, train=60, test=12)
-    datamod.write_synth_signs(c, train=60, test=12, seed=1)
+    synthetic.write_synth_signs(a, train=60, test=12)
+    synthetic.write_synth_signs(b, train=60, test=12)
+    synthetic.write_synth_signs(c, train=60, test=12, seed=1)
     assert a.read_bytes() == b.read_bytes()
     with h5py.File(a) as f, h5py.File(c) as g:
         assert set(f) == {"train_set_x", "train_set_y", "test_set_x", "test_set_y", "list_classes"}
@@ -196,7 +197,7 @@ def test_synth_signs_layout_and_determinism(tmp_path):
 def test_synth_signs_classes_are_visually_distinct():
     # Even the nearest mean silhouette (pixels far from the corner colour) tells the six
     # classes apart far above chance (1/6), without any learning.
-    x, y = datamod.synth_signs(720, rng=np.random.default_rng(0))
+    x, y = synthetic.synth_signs(720, rng=np.random.default_rng(0))
     corner = x[:, :4, :4].reshape(len(x), -1, 3).mean(axis=1)[:, None, None, :]
     hand = (np.abs(x.astype(float) - corner).sum(-1) > 60).reshape(len(x), -1).astype(float)
     train, test = slice(0, 600), slice(600, None)
@@ -221,7 +222,7 @@ def test_data_synth_signs_command(cli, tmp_path):
 
 
 def test_the_seed_pair_of_files(tmp_path):
-    datamod.write_synth_signs(tmp_path, train=12, test=6, pair=True)
+    synthetic.write_synth_signs(tmp_path, train=12, test=6, pair=True)
     train, test = tmp_path / "train_signs.h5", tmp_path / "test_signs.h5"
     with h5py.File(train) as f:
         assert set(f) == {"train_set_x", "train_set_y", "list_classes"}
@@ -238,7 +239,7 @@ def test_the_seed_pair_of_files(tmp_path):
 def _bad_file(path, **changes):
     """A small file in the seed's layout, with datasets replaced (None: removed)."""
     rng = np.random.default_rng(0)
-    x, y = datamod.synth_signs(12, rng=rng)
+    x, y = synthetic.synth_signs(12, rng=rng)
     arrays = {
         "train_set_x": x,
         "train_set_y": y,

@@ -27,7 +27,8 @@ complete -o default -F _archspec archspec
 """
 
 
-def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """A parser's subcommands by name (none: an empty dict)."""
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             return dict(action.choices)
@@ -37,13 +38,13 @@ def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.Argument
 def _case(name: str, sub: argparse.ArgumentParser) -> str:
     """One command's options, and its own subcommands (``data synth-signs``)."""
     options = " ".join(sorted(sub._option_string_actions))
-    words = " ".join(_subcommands(sub))
+    words = " ".join(subcommands(sub))
     return f'        {name}) opts="{options}" words="{words}" ;;'
 
 
 def script(parser: argparse.ArgumentParser, shell: str) -> str:
     """The completion script for ``bash`` or ``zsh`` (through bashcompinit)."""
-    commands = _subcommands(parser)
+    commands = subcommands(parser)
     preamble = "autoload -U +X bashcompinit && bashcompinit\n" if shell == "zsh" else ""
     return BASH.format(
         shell=shell,

@@ -12,26 +12,6 @@ from __future__ import annotations
 from archspec.frontend.schema import NamingScheme
 from archspec.lang.vocabulary import block_letter
 
-PRESETS: dict[str, NamingScheme] = {
-    # The seed's and Caffe's ResNet names: res2a_branch2a, bn2a_branch2a, res2a_branch1.
-    "caffe": NamingScheme(
-        block="{{ stage }}{{ block }}",
-        layer={
-            "conv2d": "res{{ prefix }}_branch{{ role }}",
-            "batch_norm": "bn{{ prefix }}_branch{{ role }}",
-            "*": "res{{ prefix }}_branch{{ role }}_{{ suffix }}",
-        },
-        block_layer={"*": "res{{ prefix }}_{{ suffix }}"},
-    ),
-    # keras.applications' names: conv2_block1_1_conv, conv2_block1_0_bn, conv2_block1_add.
-    "keras": NamingScheme(
-        block="conv{{ stage }}_block{{ index }}",
-        layer={"*": "{{ prefix }}_{{ role }}_{{ suffix }}"},
-        block_layer={"*": "{{ prefix }}_{{ suffix }}"},
-    ),
-}
-
-
 # The block letter of a 1-based position (a, b, ... z, aa, ...): the expression language's
 # block_letter, the very function generated modules define, so that names cannot disagree.
 letter = block_letter

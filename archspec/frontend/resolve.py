@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pydantic
 
-from archspec.core.naming import PRESETS
 from archspec.diagnostics import (
     Problem,
     SpecError,
@@ -31,7 +30,7 @@ from archspec.diagnostics import (
     validation_problems,
 )
 from archspec.frontend.loader import Document, load_document, read_text
-from archspec.frontend.schema import BlockDef, Library, NamingScheme, Spec
+from archspec.frontend.schema import PRESETS, BlockDef, Library, NamingScheme, Spec
 from archspec.limits import LIMITS
 
 LIBRARY_DIR = Path(__file__).parent.parent / "blocks"

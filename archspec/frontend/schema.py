@@ -179,6 +179,27 @@ class NamingScheme(Strict):
     block_layer: dict[str, Template]  # by kind, "*" for any: block layers without a role
 
 
+# The naming schemes a spec may name (``naming: caffe``); a spec may also write its own.
+PRESETS: dict[str, NamingScheme] = {
+    # The seed's and Caffe's ResNet names: res2a_branch2a, bn2a_branch2a, res2a_branch1.
+    "caffe": NamingScheme(
+        block="{{ stage }}{{ block }}",
+        layer={
+            "conv2d": "res{{ prefix }}_branch{{ role }}",
+            "batch_norm": "bn{{ prefix }}_branch{{ role }}",
+            "*": "res{{ prefix }}_branch{{ role }}_{{ suffix }}",
+        },
+        block_layer={"*": "res{{ prefix }}_{{ suffix }}"},
+    ),
+    # keras.applications' names: conv2_block1_1_conv, conv2_block1_0_bn, conv2_block1_add.
+    "keras": NamingScheme(
+        block="conv{{ stage }}_block{{ index }}",
+        layer={"*": "{{ prefix }}_{{ role }}_{{ suffix }}"},
+        block_layer={"*": "{{ prefix }}_{{ suffix }}"},
+    ),
+}
+
+
 class InputDecl(Strict):
     shape: list[int | None] | str
     name: Template = "input_layer"

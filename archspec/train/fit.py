@@ -6,21 +6,15 @@ and prints ``Loss = ...`` and ``Test Accuracy = ...``. Here the spec's ``trainin
 section says how to compile and fit; everything that can be wrong with the spec or the
 data is checked before TensorFlow is imported, so a bad file never costs a TF start.
 
-Scaling out is TensorFlow's own: ``--strategy mirrored`` builds and compiles the model
-under ``tf.distribute.MirroredStrategy`` (every GPU, else every logical CPU), and
-``multi-worker`` under ``MultiWorkerMirroredStrategy`` configured by ``TF_CONFIG``.
-``batch_size`` is the global batch, as in ``model.fit``; each replica gets its share.
-This module imports TensorFlow only inside functions.
+Strategies (``--strategy``) are in ``distribute``; ``batch_size`` is the global batch,
+as in ``model.fit``, and each replica gets its share. The optimizer, loss and metrics
+come from ``objects``. This module imports TensorFlow only inside functions.
 """
 
 from __future__ import annotations
 
-import inspect
 import json
-import os
-import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,8 +25,14 @@ from archspec.frontend.loader import Document
 from archspec.frontend.resolve import ResolvedSpec
 from archspec.frontend.schema import LOSSES, METRICS, OPTIMIZERS, Training, split_named
 from archspec.train import datasets as datamod
-
-STRATEGIES = ("default", "mirrored", "multi-worker")
+from archspec.train.distribute import (
+    STRATEGIES,
+    describe_strategy,
+    make_strategy,
+    save_on_chief,
+    tf_config,
+)
+from archspec.train.objects import keras_object
 
 
 @dataclass
@@ -73,51 +73,6 @@ def model_io(graph: Graph) -> tuple[tuple, int]:
     return tuple(nodes[graph.inputs[0]].attrs["shape"]), int(out[1])
 
 
-def tf_config() -> dict:
-    """``TF_CONFIG``, checked: a cluster of task lists and this process's task in it."""
-    text = os.environ.get("TF_CONFIG")
-    example = '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}'
-    if not text:
-        raise UsageError(
-            f"--strategy multi-worker reads the cluster from TF_CONFIG, which is not set; e.g. TF_CONFIG='{example}'"
-        )
-    try:
-        config = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"TF_CONFIG is not JSON: {exc}") from None
-    cluster = config.get("cluster") if isinstance(config, dict) else None
-    task = config.get("task") if isinstance(config, dict) else None
-    if not isinstance(cluster, dict) or not all(
-        isinstance(v, list) and v for v in cluster.values()
-    ):
-        raise UsageError(
-            f"TF_CONFIG needs a 'cluster' mapping task types to lists of host:port, e.g. {example}"
-        )
-    if not isinstance(task, dict) or task.get("type") not in cluster:
-        raise UsageError(
-            f"TF_CONFIG needs a 'task' with a 'type' from its cluster ({', '.join(cluster)}). "
-            f"Received: task={task!r}"
-        )
-    index = task.get("index", 0)
-    if not isinstance(index, int) or not 0 <= index < len(cluster[task["type"]]):
-        raise UsageError(
-            f"TF_CONFIG task index must be 0 to {len(cluster[task['type']]) - 1} for "
-            f"'{task['type']}'. Received: index={index!r}"
-        )
-    return config
-
-
-def _is_chief(config: dict | None) -> bool:
-    if config is None:
-        return True
-    task = config["task"]
-    if task["type"] == "chief":
-        return True
-    return (
-        task["type"] == "worker" and task.get("index", 0) == 0 and "chief" not in config["cluster"]
-    )
-
-
 def _input_hint(resolved: ResolvedSpec, data: datamod.Dataset) -> str:
     if "input_shape" not in resolved.params:
         return ""
@@ -125,47 +80,19 @@ def _input_hint(resolved: ResolvedSpec, data: datamod.Dataset) -> str:
     return f" (the spec's param input_shape; try --set input_shape={json.dumps(shape).replace(' ', '')})"
 
 
-# ---- Keras objects from the training section ---------------------------------------------------
-
-
-def _make(keras, kind: str, value, classes: dict, doc, path: tuple):
-    """A Keras optimizer, loss or metric from its spec entry; bad arguments are spec errors
-    at their line and column (a spec without ``training`` has no arguments to get wrong)."""
-    name, args = split_named(value)
-    class_name = classes[name]
-    if class_name is None:  # "accuracy": Keras picks the accuracy that fits the labels
-        return name
-    module = {"optimizer": keras.optimizers, "loss": keras.losses, "metric": keras.metrics}[kind]
-    cls = getattr(module, class_name)
-    accepted = [
-        p.name
-        for p in inspect.signature(cls.__init__).parameters.values()
-        if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
-    ]
-    for key in args:
-        if key not in accepted:
-            raise doc.error(
-                path + (name, key),
-                f"unknown argument '{key}' of {kind} '{name}'" + did_you_mean(key, accepted),
-                key=True,
-            )
-    try:
-        return cls(**args)
-    except (TypeError, ValueError) as exc:
-        message = str(exc).rstrip(".")
-        raise doc.error(path + (name,), f"{kind} '{name}': {message}. Received: {args}") from None
+# ---- the model -----------------------------------------------------------------------------------
 
 
 def compile_model(model, training: Training, doc: Document) -> None:
     """``model.compile`` with the training section's optimizer, loss and metrics."""
     _, keras = _keras()
     model.compile(
-        optimizer=_make(
+        optimizer=keras_object(
             keras, "optimizer", training.optimizer, OPTIMIZERS, doc, ("training", "optimizer")
         ),
-        loss=_make(keras, "loss", training.loss, LOSSES, doc, ("training", "loss")),
+        loss=keras_object(keras, "loss", training.loss, LOSSES, doc, ("training", "loss")),
         metrics=[
-            _make(keras, "metric", m, METRICS, doc, ("training", "metrics", i))
+            keras_object(keras, "metric", m, METRICS, doc, ("training", "metrics", i))
             for i, m in enumerate(training.metrics)
         ],
     )
@@ -192,57 +119,6 @@ def build(graph: Graph, training: Training):
     for name in graph.outputs:
         model.get_layer(name).dtype_policy = "float32"
     return model, policy
-
-
-def make_strategy(name: str):
-    """The ``tf.distribute`` strategy of ``--strategy``."""
-    tf, _ = _keras()
-    if name == "multi-worker":
-        return _keras_multi_worker(tf, tf.distribute.MultiWorkerMirroredStrategy())
-    if name == "mirrored":
-        gpus = tf.config.list_logical_devices("GPU")
-        devices = [d.name for d in gpus or tf.config.list_logical_devices("CPU")]
-        return tf.distribute.MirroredStrategy(devices=devices)
-    return tf.distribute.get_strategy()
-
-
-def _keras_multi_worker(tf, strategy):
-    """Keras 3's ``fit`` trips twice over MultiWorkerMirroredStrategy (keras-team/keras#20585):
-    it reduces a whole ``(x, y)`` batch, which this strategy reduces only value by value
-    (MirroredStrategy maps over the structure), and it averages scalar metrics with
-    ``axis=0``. Patch this one strategy object to do both as MirroredStrategy does."""
-    extended = strategy.extended
-    reduce_to, reduce = extended._reduce_to, strategy.reduce
-
-    def nested_reduce_to(reduce_op, value, destinations, options):
-        return tf.nest.map_structure(
-            lambda v: reduce_to(reduce_op, v, destinations, options), value
-        )
-
-    def scalar_reduce(reduce_op, value, axis=None):
-        if axis is not None and all(
-            v.shape.rank == 0 for v in strategy.experimental_local_results(value)
-        ):
-            axis = None  # a mean over replicas of per-replica scalars
-        return reduce(reduce_op, value, axis=axis)
-
-    extended._reduce_to = nested_reduce_to
-    strategy.reduce = scalar_reduce
-    return strategy
-
-
-def describe_strategy(strategy) -> str:
-    """``MirroredStrategy, 2 replicas (CPU:0, CPU:1)``."""
-    import tensorflow as tf
-
-    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-        name = "MultiWorkerMirroredStrategy"
-    elif isinstance(strategy, tf.distribute.MirroredStrategy):
-        name = "MirroredStrategy"
-    else:
-        return "default (one device)"
-    devices = ", ".join(d.rsplit("device:", 1)[-1] for d in strategy.extended.worker_devices)
-    return f"{name}, {strategy.num_replicas_in_sync} replica(s) ({devices})"
 
 
 # ---- data pipeline --------------------------------------------------------------------------------
@@ -365,26 +241,10 @@ def train(
     )
     loss, metrics = _evaluate(model, test_ds, verbose)
     report(loss, metrics, out)
-    saved = _save(model, output or f"{Path(resolved.path).stem}.keras", config)
+    saved = save_on_chief(model, output or f"{Path(resolved.path).stem}.keras", config)
     if saved:
         out(f"Saved {saved}")
     return Result(loss, metrics, seconds, saved, model)
-
-
-def _save(model, target: str, config: dict | None) -> str | None:
-    """Save on the chief; other workers save to a scratch folder (every worker must take
-    part in saving a distributed model) and delete it."""
-    from archspec.files import save_model
-
-    if _is_chief(config):
-        save_model(model, target)
-        return target
-    scratch = tempfile.mkdtemp(prefix="archspec-worker-")
-    try:
-        save_model(model, os.path.join(scratch, Path(target).name))
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    return None
 
 
 def evaluate(

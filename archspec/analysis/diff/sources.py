@@ -12,7 +12,7 @@ import subprocess
 from dataclasses import replace
 from pathlib import Path
 
-from archspec.analysis.diff.report import Side, spec_side
+from archspec.analysis.diff.model import Side, spec_side
 from archspec.core.ir import Graph
 from archspec.diagnostics import SpecError, UsageError
 from archspec.frontend.resolve import Reader, ResolvedSpec
@@ -134,7 +134,7 @@ def diff(
     params_b: dict | None = None,
 ):
     """Compare two models; see ``archspec.diff``."""
-    from archspec.analysis.diff.report import compare
+    from archspec.analysis.diff.match import compare
 
     if (b is None) == (against is None):
         raise UsageError(

@@ -1,0 +1,209 @@
+"""The commands: one ``cmd_NAME(args) -> exit code`` per subcommand, each a thin call of
+the public API; ``main`` turns what they raise into messages and exit codes.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+
+from archspec.cli.parser import build_parser, parse_sets
+from archspec.diagnostics import SpecError, UsageError
+
+
+def _lower(args):
+    from archspec.frontend.resolve import load
+
+    return _lower_resolved(load(args.spec, parse_sets(args.sets)))
+
+
+def _lower_resolved(resolved):
+    from archspec.core.lowering import lower
+
+    return lower(resolved)
+
+
+def cmd_check(args) -> int:
+    from archspec.analysis.summary import as_json, render
+
+    graph = _lower(args)
+    if args.format == "json":
+        print(json.dumps(as_json(graph), indent=2))
+    else:
+        print(render(graph, layers=args.layers, color=sys.stdout.isatty()), end="")
+    return 0
+
+
+def cmd_build(args) -> int:
+    from archspec.analysis.summary import render
+    from archspec.backends.keras.build import build_model
+
+    graph = _lower(args)
+    model = build_model(graph)
+    if args.output:
+        from archspec.files import save_model
+
+        save_model(model, args.output)
+    print(render(graph, layers=args.layers, color=sys.stdout.isatty()), end="")
+    if args.output:
+        print(f"Saved {args.output}")
+    return 0
+
+
+def cmd_codegen(args) -> int:
+    from archspec.backends.python import codegen as codegen
+
+    specs = args.specs or codegen.discover()
+    if not specs:
+        raise UsageError("no specs given and none found under specs/")
+    modules = codegen.plan(specs, args.output, args.style)
+    if args.check:
+        drift = codegen.check(modules, args.output, extras=not args.specs)
+        for item in drift:
+            print(f"{item.path.as_posix()}: {item.why}", file=sys.stderr)
+        if drift:
+            print(
+                f"{len(drift)} generated module(s) out of date; run: archspec codegen",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"{len(modules)} generated module(s) up to date")
+        return 0
+    written = codegen.write(modules)
+    for path in written:
+        print(f"wrote {path.as_posix()}")
+    print(f"{len(modules)} module(s), {len(written)} changed")
+    return 0
+
+
+def cmd_graph(args) -> int:
+    from archspec.analysis.draw import write
+
+    path = write(_lower(args), args.output, layers=args.layers)
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_render(args) -> int:
+    from archspec.analysis.render import render_yaml
+    from archspec.frontend.resolve import load
+
+    resolved = load(args.spec, parse_sets(args.sets))
+    _lower_resolved(resolved)  # a spec that does not lower is not rendered
+    print(render_yaml(resolved), end="")
+    return 0
+
+
+def cmd_completion(args) -> int:
+    from archspec.cli.completion import script
+
+    print(script(build_parser(), args.shell), end="")
+    return 0
+
+
+def cmd_schema(args) -> int:
+    from pathlib import Path
+
+    from archspec.analysis.json_schema import schemas
+    from archspec.files import write_text
+
+    stale = []
+    for name, text in schemas().items():
+        path = Path(args.output, name)
+        current = path.read_text(encoding="utf-8") if path.is_file() else None
+        if args.check:
+            if current != text:
+                stale.append(path)
+                print(f"{path.as_posix()}: {'stale' if current else 'missing'}", file=sys.stderr)
+        elif current != text:
+            write_text(path, text)
+            print(f"wrote {path.as_posix()}")
+    return 1 if stale else 0
+
+
+def cmd_train(args) -> int:
+    from archspec.frontend.resolve import load
+    from archspec.train.fit import train
+
+    train(
+        load(args.spec, parse_sets(args.sets)),
+        args.data,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        strategy=args.strategy,
+        output=args.output,
+    )
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from archspec.train.fit import evaluate
+
+    evaluate(args.model, args.data, params=parse_sets(args.sets), batch_size=args.batch_size)
+    return 0
+
+
+def cmd_data(args) -> int:
+    from archspec.train.synthetic import write_synth_signs
+
+    paths = write_synth_signs(
+        args.output,
+        train=args.train,
+        test=args.test,
+        size=args.size,
+        seed=args.seed,
+        pair=args.pair,
+    )
+    for path in paths:
+        print(f"wrote {path.as_posix()}")
+    print(
+        f"{args.train} train and {args.test} test images of {args.size}x{args.size}x3, "
+        "6 classes (hands raising 0 to 5 fingers)"
+    )
+    return 0
+
+
+def cmd_diff(args) -> int:
+    from archspec.analysis.diff.sources import diff
+
+    if (args.b is None) == (args.against is None):
+        raise UsageError("diff needs two models A and B, or one spec and --against REV")
+    try:
+        result = diff(
+            args.a,
+            args.b,
+            against=args.against,
+            params=parse_sets(args.sets),
+            params_a=parse_sets(args.sets_a),
+            params_b=parse_sets(args.sets_b),
+        )
+    except SpecError as exc:  # for diff an invalid spec is an error (2); 1 means "different"
+        # main imports this module, so report (main's, as for every other command) is
+        # imported on use, keeping the import graph one way
+        from archspec.cli.main import report
+
+        if args.traceback:
+            traceback.print_exc()
+        report(exc.problems, args.format)
+        return 2
+    if args.format == "json":
+        print(json.dumps(result.as_json(), indent=2))
+    else:
+        print(result.render(layers=args.layers, color=sys.stdout.isatty()), end="")
+    return result.exit_code
+
+
+COMMANDS = {
+    "check": cmd_check,
+    "build": cmd_build,
+    "codegen": cmd_codegen,
+    "diff": cmd_diff,
+    "graph": cmd_graph,
+    "schema": cmd_schema,
+    "render": cmd_render,
+    "completion": cmd_completion,
+    "train": cmd_train,
+    "evaluate": cmd_evaluate,
+    "data": cmd_data,
+}

@@ -1,0 +1,329 @@
+"""The command line's grammar: every command, its options and examples (argparse).
+
+The parser raises ``UsageError`` instead of exiting, so ``main`` owns every exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from archspec._version import __version__
+from archspec.diagnostics import SpecError, UsageError
+
+# Each command's examples, shown in its --help; the first of each also in archspec --help.
+EXAMPLES = {
+    "check": ["archspec check specs/resnet50.yaml --set classes=10 --layers"],
+    "build": ["archspec build specs/resnet50.yaml -o resnet50.keras"],
+    "codegen": [
+        "archspec codegen specs/resnet50.yaml    # writes generated/resnet50.py",
+        "archspec codegen --check",
+    ],
+    "diff": [
+        "archspec diff specs/keras/resnet50.yaml specs/keras/resnet152.yaml",
+        "archspec diff specs/resnet50.yaml --against HEAD --layers",
+        "archspec diff specs/resnet50.yaml resnet50.keras --format json",
+        "archspec diff specs/resnet50.yaml specs/resnet50.yaml --set-b classes=10",
+    ],
+    "graph": [
+        "archspec graph specs/resnet50.yaml -o resnet50.svg",
+        "archspec graph specs/resnet50.yaml --layers -o layers.png",
+    ],
+    "render": [
+        "archspec render specs/keras/resnet101.yaml --set classes=10 > resnet101-resolved.yaml"
+    ],
+    "schema": [
+        "archspec schema -o schema/    # spec.schema.json, library.schema.json",
+        "# then, on a spec's first line: # yaml-language-server: $schema=../schema/spec.schema.json",
+    ],
+    "completion": ['eval "$(archspec completion bash)"    # in ~/.bashrc'],
+    "train": [
+        "archspec train specs/resnet50.yaml --data signs.h5 --epochs 2 -o resnet50.keras",
+        "archspec train specs/resnet50.yaml --data data/ --strategy mirrored    # every GPU, else every CPU device",
+    ],
+    "evaluate": [
+        "archspec evaluate resnet50.keras --data signs.h5",
+        "archspec evaluate specs/resnet50.yaml --data signs.h5",
+    ],
+    "data": ["archspec data synth-signs -o signs.h5    # 1080 train, 120 test images, 6 classes"],
+    "synth-signs": [
+        "archspec data synth-signs -o signs.h5    # 1080 train, 120 test images, 6 classes",
+        "archspec data synth-signs --pair -o data/    # data/train_signs.h5, data/test_signs.h5",
+    ],
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+def _epilog(examples: list[str]) -> str:
+    return ("example:" if len(examples) == 1 else "examples:") + "".join(
+        f"\n  {e}" for e in examples
+    )
+
+
+def _command(sub, name: str, help_text: str, parents: list, **kwargs) -> argparse.ArgumentParser:
+    """A subcommand with its examples in its help."""
+    return sub.add_parser(
+        name,
+        parents=parents,
+        help=help_text,
+        epilog=_epilog(EXAMPLES[name]),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **kwargs,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``archspec`` parser with all its subcommands."""
+    common = _Parser(add_help=False)
+    common.add_argument("--traceback", action="store_true", help="show Python tracebacks on errors")
+    common.add_argument(
+        "--limit",
+        action="append",
+        default=[],
+        metavar="NAME=N",
+        help="raise one of archspec's safety limits for this run (see docs/errors.md)",
+    )
+    spec_args = _Parser(add_help=False)
+    spec_args.add_argument("spec", help="the spec file (YAML)")
+    spec_args.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a spec param; VALUE is parsed as YAML (--set input_shape=[224,224,3])",
+    )
+    static = [common, spec_args]
+
+    parser = _Parser(
+        prog="archspec",
+        description="Compile declarative architecture specs into Keras models and Python.",
+        epilog=_epilog(
+            [examples[0] for name, examples in EXAMPLES.items() if name != "synth-signs"]
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"archspec {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    _spec_commands(sub, static)
+    _tool_commands(sub, common)
+    _data_commands(sub, common, static)
+    _diff_command(sub, common)
+    return parser
+
+
+def _spec_commands(sub, static: list[argparse.ArgumentParser]) -> None:
+    """The commands that read one spec: check, build, graph, render."""
+    check = _command(sub, "check", "validate a spec and print its summary (no TensorFlow)", static)
+    check.add_argument("--layers", action="store_true", help="one row per layer")
+    check.add_argument(
+        "--format",
+        choices=["text", "json", "github"],
+        default="text",
+        help="text (default); json: the summary or the errors as JSON on stdout; "
+        "github: errors also as GitHub Actions annotations",
+    )
+
+    build = _command(
+        sub, "build", "build the Keras model, print its summary, optionally save it", static
+    )
+    build.add_argument("-o", "--output", help="save the model to this .keras file")
+    build.add_argument("--layers", action="store_true", help="one row per layer")
+
+    graph = _command(sub, "graph", "draw the architecture with Graphviz (no TensorFlow)", static)
+    graph.add_argument("-o", "--output", required=True, help="FILE.svg, .png, .pdf or .dot")
+    graph.add_argument("--layers", action="store_true", help="every layer, blocks as clusters")
+
+    _command(
+        sub,
+        "render",
+        "print the spec with extends, imports, params and defaults applied (YAML)",
+        static,
+    )
+
+
+def _tool_commands(sub, common: argparse.ArgumentParser) -> None:
+    """Completion, the editor schema and code generation."""
+    completion = _command(
+        sub, "completion", "print a shell completion script (bash or zsh)", [common]
+    )
+    completion.add_argument("shell", choices=["bash", "zsh"])
+
+    schema = _command(
+        sub, "schema", "write the JSON Schema of the spec language, for editors", [common]
+    )
+    schema.add_argument(
+        "-o", "--output", default="schema", help="output directory (default: schema/)"
+    )
+    schema.add_argument("--check", action="store_true", help="exit 1 if the files there are stale")
+
+    codegen = _command(
+        sub, "codegen", "generate Python modules from specs (no TensorFlow)", [common]
+    )
+    codegen.add_argument("specs", nargs="*", help="spec files (default: every spec under specs/)")
+    codegen.add_argument(
+        "-o", "--output", default="generated", help="output directory (default: generated/)"
+    )
+    codegen.add_argument(
+        "--style",
+        choices=["structured", "flat"],
+        default="structured",
+        help="a function per block kind (default), or one statement per layer",
+    )
+    codegen.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 naming every stale, missing or extra module",
+    )
+
+
+def _data_commands(
+    sub, common: argparse.ArgumentParser, static: list[argparse.ArgumentParser]
+) -> None:
+    """Training and evaluating on HDF5 data, and making data sets."""
+    data_args = _Parser(add_help=False)
+    data_args.add_argument(
+        "--data",
+        action="append",
+        required=True,
+        metavar="FILE.h5",
+        help="HDF5 data in the seed's layout (train_set_x, train_set_y, test_set_x, test_set_y, "
+        "list_classes): one file, the train_signs.h5/test_signs.h5 pair, or their folder",
+    )
+    data_args.add_argument(
+        "--batch-size", type=_positive, metavar="N", help="override training.batch_size"
+    )
+    train = _command(
+        sub,
+        "train",
+        "compile, fit and evaluate the spec's model on HDF5 data, then save it",
+        [*static, data_args],
+    )
+    train.add_argument("--epochs", type=_positive, metavar="N", help="override training.epochs")
+    train.add_argument(
+        "-o", "--output", help="save the trained model here (default: SPEC_NAME.keras)"
+    )
+    train.add_argument(
+        "--strategy",
+        choices=["default", "mirrored", "multi-worker"],
+        default="default",
+        help="tf.distribute strategy: mirrored over local devices, or multi-worker from TF_CONFIG",
+    )
+    evaluate = _command(
+        sub,
+        "evaluate",
+        "print the test loss and metrics of a saved model or of a spec",
+        [common, data_args],
+    )
+    evaluate.add_argument("model", metavar="MODEL_OR_SPEC", help="a .keras file, or a spec (YAML)")
+    evaluate.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a spec param",
+    )
+    data = _command(sub, "data", "make data sets (no TensorFlow)", [common])
+    data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
+    synth = _command(
+        data_sub,
+        "synth-signs",
+        "a synthetic SIGNS set: hands raising 0 to 5 fingers, in the seed's HDF5 layout",
+        [common],
+    )
+    synth.add_argument("-o", "--output", required=True, help="the .h5 file (with --pair: a folder)")
+    synth.add_argument(
+        "--train", type=_positive, default=1080, metavar="N", help="train images (default 1080)"
+    )
+    synth.add_argument(
+        "--test", type=_positive, default=120, metavar="N", help="test images (default 120)"
+    )
+    synth.add_argument(
+        "--size", type=_positive, default=64, metavar="PX", help="image side (default 64)"
+    )
+    synth.add_argument(
+        "--seed", type=int, default=0, help="random seed (default 0); same seed, same data"
+    )
+    synth.add_argument(
+        "--pair", action="store_true", help="write train_signs.h5 and test_signs.h5 as the seed has"
+    )
+
+
+def _diff_command(sub, common: argparse.ArgumentParser) -> None:
+    diff = _command(
+        sub,
+        "diff",
+        "what changes between two models, and whether A's weights load into B",
+        [common],
+        description="Compare two models, each a spec, a generated module (.py) or a saved model "
+        "(.keras): layers added, removed, renamed and changed, shapes, params, and whether "
+        "every weight of A loads into B by layer name. Two specs are compared without "
+        "TensorFlow. Exit 0 identical, 1 different, 2 error.",
+    )
+    diff.add_argument(
+        "a", help="model A: a spec, a generated module (.py) or a saved model (.keras)"
+    )
+    diff.add_argument("b", nargs="?", help="model B (omitted with --against)")
+    diff.add_argument(
+        "--against",
+        metavar="REV",
+        help="compare spec A as it is at git revision REV (A) with the file as it is now (B)",
+    )
+    for flag, dest, which in (
+        ("--set", "sets", "both sides"),
+        ("--set-a", "sets_a", "A"),
+        ("--set-b", "sets_b", "B"),
+    ):
+        diff.add_argument(
+            flag,
+            dest=dest,
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help=f"override a param of {which}",
+        )
+    diff.add_argument(
+        "--layers", action="store_true", help="also every changed layer, by stage and block"
+    )
+    diff.add_argument(
+        "--format",
+        choices=["text", "json"],
+        default="text",
+        help="text (default) or json (docs/diff.md)",
+    )
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer. Received: {text!r}"
+        ) from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer. Received: {value}")
+    return value
+
+
+def parse_sets(pairs: list[str]) -> dict:
+    """``["classes=10", "input_shape=[32,32,3]"]`` → {"classes": 10, ...} (YAML values)."""
+    from archspec.frontend.loader import parse_value
+
+    out = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--set expects KEY=VALUE. Received: {pair!r}")
+        try:
+            out[key.strip()] = parse_value(text)
+        except SpecError as exc:
+            raise UsageError(
+                f"--set {key}: the value is not valid YAML: {exc.problems[0].message}"
+            ) from None
+    return out
