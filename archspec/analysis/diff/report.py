@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from archspec.core.ir import BlockInstance, Graph, Node
 from archspec.core.ops import OPS, layer_weights
+from archspec.core.ops.args import is_initializer
 
 SCHEMA = "archspec-diff/1"
 
@@ -357,7 +358,7 @@ def _canon(key: str, value):
     initializer's unset (None) arguments are left out, lists are tuples."""
     if key == "activation" and value is None:
         return "linear"
-    if isinstance(value, dict) and set(value) == {"class_name", "config"}:
+    if is_initializer(value):
         config = {k: _canon(k, v) for k, v in (value["config"] or {}).items() if v is not None}
         return {"class_name": value["class_name"], "config": config}
     if isinstance(value, list | tuple):
@@ -680,7 +681,7 @@ def _shape(shape) -> str:
 
 
 def _value(value) -> str:
-    if isinstance(value, dict) and set(value) == {"class_name", "config"}:
+    if is_initializer(value):
         args = ", ".join(f"{k}={v!r}" for k, v in value["config"].items())
         return f"{value['class_name']}({args})"
     if isinstance(value, tuple):
