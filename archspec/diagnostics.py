@@ -108,6 +108,8 @@ code("unknown-param", "unknown param '{key}'{owner}{hint}")
 code("missing-param", "block '{block}' needs param '{key}' ({type})")
 code("invalid-param", "param '{key}'{owner} expects {expected}{received}")
 code("shape-mismatch", "{detail}")
+code("window-too-large", "{detail}")
+code("unknown-size", "{detail}")
 code("duplicate-name", "{inside}duplicate layer name '{name}' (first at {first})")
 code("invalid-name", "{detail}{received}")
 # Expressions

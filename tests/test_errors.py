@@ -150,7 +150,7 @@ CASES = [
         "[4, 4, 3]",
         (),
         "7:13",
-        "shape-mismatch",
+        "window-too-large",
         ["conv2d 'conv1'", "window of 7", "input of size 4"],
     ),
     (

@@ -37,7 +37,6 @@ LAYERS = [
 ]
 
 
-
 def _modules() -> dict[str, Path]:
     out = {}
     for path in sorted(PACKAGE.rglob("*.py")):

@@ -1,31 +1,26 @@
 """Multiply-accumulates per layer, from the static shapes in the IR.
 
 Only the layers that multiply weights by activations count (convolutions, depthwise
-convolutions, dense layers), as in the papers and in TensorFlow's profiler, which
-reports twice these numbers as FLOPs.
+convolutions, dense layers: each op's ``macs`` rule in the catalogue), as in the papers
+and in TensorFlow's profiler, which reports twice these numbers as FLOPs.
 """
 
 from __future__ import annotations
 
-import math
-
 from archspec.core.ir import Graph, Node
+from archspec.core.ops import OPS
 
 
 def macs(node: Node, graph: Graph) -> int:
     """Multiply-accumulates of one forward pass of ``node`` for one example."""
-    if node.op not in ("conv2d", "depthwise_conv2d", "dense"):
+    op = OPS.get(node.op)  # None for the input, and for a read-back layer archspec lacks
+    if op is None:
         return 0
-    in_shape = graph.node(node.inputs[0]).shape
-    out = node.shape
-    if None in out or None in in_shape:
+    in_shapes = [graph.node(i).shape for i in node.inputs]
+    # An unknown size makes the count unknown; it counts as 0 rather than a guess.
+    if None in node.shape or any(None in s for s in in_shapes):
         return 0
-    if node.op == "dense":
-        return math.prod(in_shape[:-1]) * in_shape[-1] * node.attrs["units"]
-    kh, kw = node.attrs["kernel_size"]
-    if node.op == "depthwise_conv2d":
-        return out[0] * out[1] * out[2] * kh * kw
-    return out[0] * out[1] * out[2] * kh * kw * (in_shape[-1] // node.attrs["groups"])
+    return op.macs(node.attrs, in_shapes, node.shape)
 
 
 def total_macs(graph: Graph) -> int:

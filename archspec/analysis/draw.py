@@ -12,23 +12,28 @@ from pathlib import Path
 
 from archspec.analysis.summary import block_view
 from archspec.core.ir import Graph
+from archspec.core.ops import OPS
 from archspec.diagnostics import UsageError
 
-# Fill colours by layer kind (a muted palette that prints well in grey too).
+# Fill colours by the op's diagram category (a muted palette that prints well in grey
+# too); categories without one, and foreign layers, are white.
 COLOURS = {
-    "input": "#e8e8e8",
-    "conv2d": "#cfe2f3",
-    "depthwise_conv2d": "#d9d2e9",
-    "batch_norm": "#fff2cc",
+    "conv": "#cfe2f3",
+    "depthwise": "#d9d2e9",
+    "norm": "#fff2cc",
     "activation": "#fce5cd",
-    "relu": "#fce5cd",
-    "relu6": "#fce5cd",
-    "add": "#d9ead3",
-    "concatenate": "#d9ead3",
-    "multiply": "#d9ead3",
+    "merge": "#d9ead3",
     "dense": "#f4cccc",
 }
+INPUT_COLOUR = "#e8e8e8"
 BLOCK_COLOUR = "#dde7f0"
+
+
+def _colour(kind: str) -> str:
+    if kind == "input":
+        return INPUT_COLOUR
+    op = OPS.get(kind)
+    return COLOURS.get(op.category, "#ffffff") if op is not None else "#ffffff"
 
 
 def _dims(shape: tuple) -> str:
@@ -71,7 +76,7 @@ def _block_diagram(dot, graph: Graph) -> None:
         )
         if row.params:
             label += f"\n{row.params:,} params"
-        colour = BLOCK_COLOUR if row.block else COLOURS.get(row.kind, "#ffffff")
+        colour = BLOCK_COLOUR if row.block else _colour(row.kind)
         target = dot
         if row.block and row.stage is not None:
             if row.stage not in stages:
@@ -100,7 +105,7 @@ def _layer_diagram(dot, graph: Graph) -> None:
         target = dot
         if node.block is not None:
             target = _cluster(dot, clusters, node.block, parents, kinds)
-        target.node(node.name, label, fillcolor=COLOURS.get(node.op, "#ffffff"))
+        target.node(node.name, label, fillcolor=_colour(node.op))
     for prefix in sorted(clusters, key=lambda p: -_depth(p, parents)):
         parent = parents.get(prefix)
         (clusters[parent] if parent in clusters else dot).subgraph(clusters[prefix])

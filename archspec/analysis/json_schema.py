@@ -11,11 +11,24 @@ from __future__ import annotations
 import copy
 import json
 
+from pydantic import TypeAdapter
+
 from archspec.core.ops import OPS
-from archspec.frontend.schema import Library, Spec
+from archspec.frontend.schema import COMMON_KEYS, Library, Spec
 
 EXPRESSION = {"type": "string", "pattern": "\\{\\{|\\{%", "description": "a Jinja2 expression"}
 BASE_URI = "https://archspec.dev/schema"
+
+
+def _common_keys() -> dict:
+    """The keys every layer item takes besides its arguments, from ``schema.COMMON_KEYS``;
+    a union of plain types is written as a list of types."""
+    out = {}
+    for key, (type_, description) in COMMON_KEYS.items():
+        schema = TypeAdapter(type_).json_schema()
+        types = [form["type"] for form in schema.get("anyOf", [schema])]
+        out[key] = {"type": types, "description": description}
+    return out
 
 
 def _layer_args(op) -> dict:
@@ -24,15 +37,7 @@ def _layer_args(op) -> dict:
     properties = {}
     for key, prop in schema.get("properties", {}).items():
         properties[key] = {"anyOf": [prop, EXPRESSION], "description": prop.get("title", key)}
-    properties["name"] = {
-        "type": ["string", "null"],
-        "description": "the layer's name (a template)",
-    }
-    properties["role"] = {
-        "type": ["string", "integer"],
-        "description": "its part in a block's names",
-    }
-    properties["when"] = {"type": ["boolean", "string"], "description": "a condition"}
+    properties.update(_common_keys())
     # No "required": a spec's or library's defaults may supply any argument.
     args = {"type": "object", "properties": properties, "additionalProperties": False}
     forms = [args, {"type": "null"}]

@@ -32,8 +32,13 @@ Template = Annotated[str, Field(max_length=2000)]
 # A layer, block or stage item: "relu", "identity x 3", or a one-key mapping.
 Item = str | dict[str, Any]
 
-# Keys that every layer item may carry besides its op's Keras arguments.
-COMMON_KEYS = ("name", "role", "when")
+# Keys that every layer item may carry besides its op's Keras arguments: the type each
+# takes as written (the lowering evaluates them) and what it does, for the JSON Schema.
+COMMON_KEYS: dict[str, tuple[object, str]] = {
+    "name": (str | None, "the layer's name (a template)"),
+    "role": (str | int, "its part in a block's names"),
+    "when": (bool | str, "a condition"),
+}
 # Keys of a block call that are not the block's params; ``input``, ``x``, ``prefix`` and
 # the stage position are names the block's expressions already see.
 RESERVED_PARAMS = (

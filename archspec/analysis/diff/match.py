@@ -20,6 +20,7 @@ from archspec.analysis.diff.model import (
     params_of,
 )
 from archspec.core.ir import BlockInstance, Graph, Node
+from archspec.core.ops.args import is_initializer
 
 
 def compare(a: Side, b: Side) -> Diff:
@@ -184,7 +185,7 @@ def _canon(key: str, value):
     initializer's unset (None) arguments are left out, lists are tuples."""
     if key == "activation" and value is None:
         return "linear"
-    if isinstance(value, dict) and set(value) == {"class_name", "config"}:
+    if is_initializer(value):
         config = {k: _canon(k, v) for k, v in (value["config"] or {}).items() if v is not None}
         return {"class_name": value["class_name"], "config": config}
     if isinstance(value, list | tuple):

@@ -22,6 +22,7 @@ from archspec.analysis.diff.model import (
     shape_text,
 )
 from archspec.core.ir import Node
+from archspec.core.ops.args import is_initializer
 
 SCHEMA = "archspec-diff/1"
 
@@ -176,7 +177,7 @@ def _problem_json(p: WeightProblem) -> dict:
 
 
 def _value(value) -> str:
-    if isinstance(value, dict) and set(value) == {"class_name", "config"}:
+    if is_initializer(value):
         args = ", ".join(f"{k}={v!r}" for k, v in value["config"].items())
         return f"{value['class_name']}({args})"
     if isinstance(value, tuple):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from archspec.core.ir import Graph, Node
 from archspec.core.ops import OPS
+from archspec.core.ops.args import is_initializer
 
 
 class ShapeMismatch(AssertionError):
@@ -16,7 +17,7 @@ class ShapeMismatch(AssertionError):
 
 
 def _initializer(keras, value):
-    if isinstance(value, dict) and set(value) == {"class_name", "config"}:
+    if is_initializer(value):
         return getattr(keras.initializers, value["class_name"])(**value["config"])
     return value
 

@@ -19,13 +19,9 @@ from pathlib import Path
 import pydantic
 
 from archspec.core.ir import Graph, Node
-from archspec.core.ops import OPS, Weight, keras_auto_name
+from archspec.core.ops import Weight, keras_auto_name, read_back, refine
+from archspec.core.ops.args import is_initializer
 from archspec.diagnostics import UsageError
-
-# Keras class → op kind; ReLU is told apart from ReLU6 by its attributes.
-_KINDS = {}
-for _kind, _op in OPS.items():
-    _KINDS.setdefault(_op.keras_class, _kind)
 
 SAVED_SUFFIXES = (".keras", ".h5", ".hdf5")
 
@@ -141,10 +137,9 @@ def _kind_and_attrs(cls: str, config: dict) -> tuple[str, dict]:
     keeps its Keras config (without bookkeeping) under its Keras auto-name; settings the
     language cannot write (a regularizer, ``trainable: False``) are kept as extra
     attributes, found by rebuilding the layer from the IR and comparing configs."""
-    kind = _KINDS.get(cls)
-    if kind is None:
+    op = read_back(cls)
+    if op is None:
         return keras_auto_name(cls), _foreign(config)
-    op = OPS[kind]
     raw = {}
     for key, field in op.args.model_fields.items():
         if key not in config:
@@ -152,15 +147,14 @@ def _kind_and_attrs(cls: str, config: dict) -> tuple[str, dict]:
         value = config[key]
         if key == "activation" and value == "linear" and field.default is None:
             value = None
-        elif _is_initializer(value):
+        elif is_initializer(value, serialized=True):
             value = _initializer(value)
         raw[key] = value
     try:
         attrs = op.args.model_validate(raw).model_dump()
     except pydantic.ValidationError:  # a configuration the language cannot express
         return keras_auto_name(cls), _foreign(config)
-    if kind == "relu" and attrs == OPS["relu6"].args.model_validate({}).model_dump():
-        kind = "relu6"
+    kind = refine(op, attrs).kind  # relu6 is a ReLU with max_value 6
     import keras
 
     from archspec.backends.keras.build import make_layer
@@ -178,15 +172,6 @@ def _foreign(config: dict) -> dict:
         for k, v in config.items()
         if k not in ("name", "dtype") and (k, v) != ("trainable", True)
     }
-
-
-def _is_initializer(value) -> bool:
-    return (
-        isinstance(value, dict)
-        and "class_name" in value
-        and "config" in value
-        and "module" in value
-    )
 
 
 def _initializer(value: dict) -> dict:

@@ -26,6 +26,7 @@ from archspec.backends.python.writer import (
 from archspec.core.elaborate import Program
 from archspec.core.ir import Graph, Node
 from archspec.core.ops import OPS
+from archspec.core.ops.args import is_initializer
 from archspec.lang.to_python import literal, string
 
 __all__ = ["generate", "module_path", "same_except_version"]
@@ -100,7 +101,7 @@ class _Flat:
 
 
 def _value_source(value) -> str:
-    if isinstance(value, dict) and set(value) == {"class_name", "config"}:
+    if is_initializer(value):
         return initializer_source(value)
     return literal(value)
 

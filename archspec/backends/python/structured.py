@@ -29,7 +29,7 @@ from archspec.backends.python.writer import (
 from archspec.core.elaborate import Arg, Block, Call, Layer, Program, Stage, StageEntry
 from archspec.core.ir import Graph
 from archspec.core.naming import layer_template, letter
-from archspec.core.ops import initializer_config
+from archspec.core.ops.args import parse_initializer
 from archspec.diagnostics import SpecError, Where
 from archspec.lang.evaluate import ExpressionError, is_expression
 from archspec.lang.to_python import Translator, literal, string
@@ -212,7 +212,7 @@ class Structured:
     def _initializer(self, value, where) -> str:
         if is_expression(value) or isinstance(value, list):
             raise _error(where, "an initializer must be written out, not computed")
-        return initializer_source(initializer_config(value))
+        return initializer_source(parse_initializer(value))
 
     def _layer_name(self, item: Layer, scope: _Scope, current: str) -> str:
         if item.name is not None:

@@ -1,0 +1,198 @@
+"""Argument types shared by the ops' pydantic models, with Keras's spellings and checks.
+
+Pairs and paddings accept the short forms Keras accepts (``3`` for ``(3, 3)``); an
+initializer is written ``glorot_uniform`` or ``{glorot_uniform: {seed: 0}}`` and becomes
+the one value the IR and every backend use, ``{class_name, config}`` (``is_initializer``
+tells it apart). ``axis_index`` is the one place a Keras axis is normalised.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+PositiveInt = Annotated[int, Field(gt=0, strict=True)]
+NonNegativeInt = Annotated[int, Field(ge=0, strict=True)]
+
+
+class Args(BaseModel):
+    """Base of every op's arguments: unknown keys are errors, defaults are normalized too."""
+
+    # Built on first use: a spec touches a few of the ops, and check must start fast.
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, defer_build=True)
+
+
+class NoArgs(Args):
+    pass
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _pair(value):
+    if _is_int(value):
+        return (value, value)
+    if isinstance(value, list | tuple):
+        return tuple(value)
+    return value
+
+
+Pair = Annotated[
+    tuple[PositiveInt, PositiveInt],
+    BeforeValidator(_pair, json_schema_input_type=PositiveInt | tuple[PositiveInt, PositiveInt]),
+]
+
+
+def _padding_pairs(value):
+    """ZeroPadding2D's padding: n, (rows, cols) or ((top, bottom), (left, right))."""
+    if _is_int(value):
+        return ((value, value), (value, value))
+    if isinstance(value, list | tuple) and len(value) == 2:
+        if all(_is_int(v) for v in value):
+            return ((value[0], value[0]), (value[1], value[1]))
+        return tuple(tuple(v) if isinstance(v, list | tuple) else v for v in value)
+    return value
+
+
+_PadPair = tuple[NonNegativeInt, NonNegativeInt]
+PaddingPairs = Annotated[
+    tuple[_PadPair, _PadPair],
+    BeforeValidator(
+        _padding_pairs, json_schema_input_type=NonNegativeInt | _PadPair | tuple[_PadPair, _PadPair]
+    ),
+]
+Padding = Annotated[
+    Literal["valid", "same"], BeforeValidator(lambda v: v.lower() if isinstance(v, str) else v)
+]
+
+ACTIVATIONS = (
+    "linear relu relu6 leaky_relu elu selu gelu silu swish mish sigmoid hard_sigmoid "
+    "hard_silu hard_swish tanh softmax log_softmax softplus softsign exponential"
+).split()
+ActivationName = Literal[tuple(ACTIVATIONS)]
+
+
+def axis_index(axis: int, rank: int) -> int | None:
+    """A Keras axis (the batch is axis 0; negative counts from the end) as an index into a
+    shape of ``rank`` axes without the batch, or None where it is out of range."""
+    full = axis if axis >= 0 else rank + 1 + axis
+    return full - 1 if 1 <= full <= rank else None
+
+
+def is_seed(value) -> bool:
+    return value is None or (_is_int(value) and -(2**63) <= value < 2**63)
+
+
+# ---- initializers ---------------------------------------------------------------------
+
+INITIALIZERS = {
+    "glorot_uniform": "GlorotUniform",
+    "glorot_normal": "GlorotNormal",
+    "he_uniform": "HeUniform",
+    "he_normal": "HeNormal",
+    "lecun_uniform": "LecunUniform",
+    "lecun_normal": "LecunNormal",
+    "random_uniform": "RandomUniform",
+    "random_normal": "RandomNormal",
+    "truncated_normal": "TruncatedNormal",
+    "variance_scaling": "VarianceScaling",
+    "orthogonal": "Orthogonal",
+    "zeros": "Zeros",
+    "ones": "Ones",
+    "constant": "Constant",
+}
+
+# Each initializer's arguments, and what each must be, so that a spec that checks also
+# builds (Keras raises at build time on an unknown argument or a bad value).
+_SEED = {"seed": "seed"}
+INITIALIZER_ARGS = {
+    **dict.fromkeys(
+        ["GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "LecunUniform", "LecunNormal"],
+        _SEED,
+    ),
+    "RandomUniform": {"minval": "number", "maxval": "number", **_SEED},
+    "RandomNormal": {"mean": "number", "stddev": "number", **_SEED},
+    "TruncatedNormal": {"mean": "number", "stddev": "number", **_SEED},
+    "VarianceScaling": {
+        "scale": "positive",
+        "mode": "mode",
+        "distribution": "distribution",
+        **_SEED,
+    },
+    "Orthogonal": {"gain": "number", **_SEED},
+    "Zeros": {},
+    "Ones": {},
+    "Constant": {"value": "number"},
+}
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+_INITIALIZER_VALUE = {
+    "seed": lambda v: None if is_seed(v) else "expected an integer seed (64-bit) or null",
+    "number": lambda v: None if _is_number(v) else "expected a finite number",
+    "positive": lambda v: None if _is_number(v) and v > 0 else "expected a positive number",
+    "mode": lambda v: (
+        None if v in ("fan_in", "fan_out", "fan_avg") else "expected fan_in, fan_out or fan_avg"
+    ),
+    "distribution": lambda v: (
+        None
+        if v in ("truncated_normal", "untruncated_normal", "uniform", "normal")
+        else "expected truncated_normal, untruncated_normal, uniform or normal"
+    ),
+}
+
+_KERAS_FORM = {"class_name", "config"}
+
+
+def is_initializer(value, *, serialized: bool = False) -> bool:
+    """Whether ``value`` is an initializer in the IR's form ``{class_name, config}``; with
+    ``serialized``, in the form a saved Keras model writes (which adds ``module`` and
+    ``registered_name``)."""
+    if not isinstance(value, dict):
+        return False
+    if serialized:
+        return _KERAS_FORM <= value.keys() and "module" in value
+    return value.keys() == _KERAS_FORM
+
+
+def parse_initializer(value) -> dict:
+    """``glorot_uniform`` or ``{glorot_uniform: {seed: 0}}`` → ``{class_name, config}``."""
+    if isinstance(value, str):
+        value = {value: {}}
+    if is_initializer(value):
+        return value
+    if not (isinstance(value, dict) and len(value) == 1):
+        raise ValueError(
+            "expected an initializer name or a one-key mapping like "
+            f"{{glorot_uniform: {{seed: 0}}}}; received {value!r}"
+        )
+    ((name, config),) = value.items()
+    if name not in INITIALIZERS:
+        raise ValueError(
+            f"unknown initializer '{name}'; expected one of: {', '.join(INITIALIZERS)}"
+        )
+    config = config or {}
+    if not isinstance(config, dict) or not all(isinstance(k, str) for k in config):
+        raise ValueError(f"initializer arguments must be a mapping; received {config!r}")
+    allowed = INITIALIZER_ARGS[INITIALIZERS[name]]
+    for key, value in config.items():
+        if key not in allowed:
+            known = ", ".join(allowed) or "none"
+            raise ValueError(
+                f"unknown argument '{key}' for initializer '{name}'; it takes: {known}"
+            )
+        problem = _INITIALIZER_VALUE[allowed[key]](value)
+        if problem:
+            raise ValueError(f"initializer '{name}' argument '{key}': {problem}")
+    return {"class_name": INITIALIZERS[name], "config": dict(config)}
+
+
+Initializer = Annotated[
+    dict, BeforeValidator(parse_initializer, json_schema_input_type=str | dict[str, dict | None])
+]

@@ -1,0 +1,158 @@
+"""The op catalogue: one registration per kind, and the lookups every consumer uses.
+
+A registration says all archspec knows about a kind: its Keras class and argument model,
+its shape rule, the weights Keras creates (parameter counts are their sizes, never
+written separately), its multiply-accumulates, how generated code writes it, its naming
+suffix, its diagram category, and how a saved Keras layer is read back as this kind.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from archspec.core.ops.args import Args
+from archspec.core.ops.rules import Shape, Weight, size_of
+
+# Diagram categories; draw.py gives each a colour.
+CATEGORIES = (
+    "conv",
+    "depthwise",
+    "norm",
+    "activation",
+    "merge",
+    "pool",
+    "reshape",
+    "dense",
+    "other",
+)
+
+
+def no_weights(attrs: Mapping, in_shapes: list[Shape]) -> tuple[Weight, ...]:
+    return ()
+
+
+def no_macs(attrs: Mapping, in_shapes: list[Shape], out_shape: Shape) -> int:
+    return 0
+
+
+class Op:
+    """A primitive layer kind. Immutable once registered.
+
+    A plain class rather than a dataclass: making a dataclass costs about a millisecond
+    of every command's start-up, and an op needs no generated methods.
+    """
+
+    __slots__ = (
+        "kind", "keras_class", "args", "shape", "weights", "macs", "primary", "positional",
+        "implied", "suffix", "suffix_from", "category", "merge", "reads_as",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        *,
+        kind: str,
+        keras_class: str,
+        args: type[Args],
+        shape: Callable[[Any, list[Shape]], Shape],
+        weights: Callable[[Mapping, list[Shape]], tuple[Weight, ...]] = no_weights,
+        macs: Callable[[Mapping, list[Shape], Shape], int] = no_macs,
+        primary: str | None = None,
+        positional: tuple[str, ...] = (),
+        implied: tuple[str, ...] = (),
+        suffix: str,
+        suffix_from: str | None = None,
+        category: str,
+        merge: bool = False,
+        reads_as: Callable[[dict], bool] | None = None,
+    ):
+        set_ = super().__setattr__
+        set_("kind", kind)  # the spec's name for it
+        set_("keras_class", keras_class)  # the stock Keras layer it builds
+        set_("args", args)  # its arguments, with Keras's defaults
+        set_("shape", shape)  # (validated args, input shapes) → output shape
+        # (attrs, input shapes) → the variables Keras creates, in its order. A rule may
+        # assume that ``shape`` accepted the input: that raises what is wrong at check time.
+        set_("weights", weights)
+        set_("macs", macs)  # (attrs, input shapes, output shape) → per example; sizes known
+        set_("primary", primary)  # the argument a scalar value sets: ``activation: relu``
+        set_("positional", positional)  # written positionally by generated code, in order
+        # Written by generated code even at their defaults: the op differs there from the
+        # Keras class (relu6), or Keras requires them (a pool's pool_size).
+        set_("implied", implied)
+        set_("suffix", suffix)  # short name used by naming schemes (``conv``, ``bn``)
+        set_("suffix_from", suffix_from)  # named after this argument's value (activation)
+        set_("category", category)  # diagram category, one of CATEGORIES
+        set_("merge", merge)  # takes several inputs
+        # For a kind that shares its Keras class with another: whether a read-back layer's
+        # normalized attributes are this kind (relu6 is a ReLU with max_value 6). The kind
+        # without one is the class's general reading.
+        set_("reads_as", reads_as)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"op '{self.kind}' is read-only")
+
+    def __repr__(self) -> str:
+        return f"Op({self.kind!r}, {self.keras_class})"
+
+    def params(self, args, in_shapes: list[Shape], out_shape: Shape) -> tuple[int, int]:
+        """(trainable, non-trainable) counts: the sizes of the weights."""
+        return size_of(self.weights(dict(args), in_shapes))
+
+    def short(self, attrs: dict) -> str:
+        """The naming suffix; an activation is named after its function (``relu``)."""
+        return attrs[self.suffix_from] if self.suffix_from else self.suffix
+
+
+OPS: dict[str, Op] = {}
+
+
+def register(**fields) -> Op:
+    """Add a kind to the catalogue (by keyword: ``register(kind="conv2d", ...)``)."""
+    op = Op(**fields)
+    if op.kind in OPS:
+        raise ValueError(f"op kind '{op.kind}' is already registered")
+    if op.category not in CATEGORIES:
+        raise ValueError(
+            f"op kind '{op.kind}': unknown category '{op.category}'; "
+            f"expected one of: {', '.join(CATEGORIES)}"
+        )
+    unknown = [
+        k for k in (op.primary, *op.positional, *op.implied) if k and k not in op.args.model_fields
+    ]
+    if unknown:
+        raise ValueError(f"op kind '{op.kind}': no argument {', '.join(unknown)}")
+    if op.positional != tuple(op.args.model_fields)[: len(op.positional)]:
+        # Generated code passes them positionally: they must lead Keras's constructor order.
+        raise ValueError(f"op kind '{op.kind}': positional arguments must come first, in order")
+    OPS[op.kind] = op
+    return op
+
+
+def read_back(keras_class: str) -> Op | None:
+    """The op that reads a saved layer of this Keras class (its general reading), if any."""
+    for op in OPS.values():
+        if op.keras_class == keras_class and op.reads_as is None:
+            return op
+    return None
+
+
+def refine(op: Op, attrs: dict) -> Op:
+    """The kind of the same Keras class whose ``reads_as`` takes these attributes, else ``op``."""
+    for other in OPS.values():
+        if other.keras_class == op.keras_class and other.reads_as and other.reads_as(attrs):
+            return other
+    return op
+
+
+def layer_weights(kind: str, attrs: dict, in_shapes: list[Shape]) -> tuple[Weight, ...]:
+    """The weights Keras gives a layer of this kind (an IR node's ``op`` and ``attrs``)."""
+    return OPS[kind].weights(attrs, in_shapes)
+
+
+def keras_auto_name(keras_class: str) -> str:
+    """The name Keras gives an unnamed layer of this class (``MaxPooling2D`` →
+    ``max_pooling2d``), before its per-session counter."""
+    words = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", keras_class)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", words).lower()

@@ -1,0 +1,288 @@
+"""The op catalogue, one table per family, against figures worked out by hand from Keras's
+formulas (no TensorFlow): output shapes, parameter counts and multiply-accumulates, the
+errors a layer raises at check time, and what every registration must say."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from archspec.core.ops import OPS, ShapeError, layer_weights, read_back, refine, register
+from archspec.core.ops.args import NoArgs, axis_index, is_initializer, parse_initializer
+from archspec.core.ops.registry import CATEGORIES
+from archspec.core.ops.rules import size_of, windowed
+
+# (kind, args, input shapes, output shape, (trainable, non-trainable), MACs)
+# A valid window gives floor((size - span) / stride) + 1 with span = dilation·(k-1) + 1;
+# "same" gives ceil(size / stride).
+CONV = [
+    # (70-7)//2+1 = 32; kernel 7·7·3·64 = 9408, bias 64; MACs 32·32·64 · 7·7·3 = 9,633,792
+    ("conv2d", {"filters": 64, "kernel_size": 7, "strides": 2}, [(70, 70, 3)],
+     (32, 32, 64), (9472, 0), 9_633_792),
+    # ceil(9/2) = 5; groups 2: kernel 3·3·(8/2)·4 = 144, no bias; MACs 5·5·4 · 3·3·4 = 3600
+    ("conv2d", {"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same",
+                "groups": 2, "use_bias": False}, [(9, 9, 8)],
+     (5, 5, 4), (144, 0), 3600),
+    # dilation 2: span 2·(3-1)+1 = 5, (10-5)//1+1 = 6; 3·3·1·1 + 1 = 10; MACs 6·6·1 · 9 = 324
+    ("conv2d", {"filters": 1, "kernel_size": 3, "dilation_rate": 2}, [(10, 10, 1)],
+     (6, 6, 1), (10, 0), 324),
+    # unknown spatial sizes propagate; 1·1·3·8 + 8 = 32
+    ("conv2d", {"filters": 8, "kernel_size": 1}, [(None, None, 3)], (None, None, 8), (32, 0), None),
+    # same: 8×8; channels 16·2 = 32; kernel 3·3·16·2 = 288, bias 32; MACs 8·8·32 · 9 = 18,432
+    ("depthwise_conv2d", {"kernel_size": 3, "depth_multiplier": 2, "padding": "same"},
+     [(8, 8, 16)], (8, 8, 32), (320, 0), 18_432),
+    # (7-3)//2+1 = 3; 3·3·4·1 = 36, no bias; MACs 3·3·4 · 9 = 324
+    ("depthwise_conv2d", {"kernel_size": 3, "strides": 2, "use_bias": False}, [(7, 7, 4)],
+     (3, 3, 4), (36, 0), 324),
+]  # fmt: skip
+
+POOL = [
+    # (32-3)//2+1 = 15
+    ("max_pool", {"pool_size": 3, "strides": 2}, [(32, 32, 64)], (15, 15, 64), (0, 0), 0),
+    # strides default to pool_size: (7-2)//2+1 = 3
+    ("avg_pool", {}, [(7, 7, 3)], (3, 3, 3), (0, 0), 0),
+    # same: ceil(7/2) = 4
+    ("avg_pool", {"pool_size": 2, "padding": "same"}, [(7, 7, 3)], (4, 4, 3), (0, 0), 0),
+    ("global_avg_pool", {}, [(7, 7, 3)], (3,), (0, 0), 0),
+    ("global_avg_pool", {"keepdims": True}, [(7, 7, 3)], (1, 1, 3), (0, 0), 0),
+    ("global_max_pool", {}, [(5, 4, 9)], (9,), (0, 0), 0),
+]
+
+NORM = [
+    # gamma + beta = 2·3 trainable; moving mean + variance = 2·3 not
+    ("batch_norm", {}, [(8, 8, 3)], (8, 8, 3), (6, 6), 0),
+    # axis 1 is the first axis after the batch, of size 5: 2·5 and 2·5
+    ("batch_norm", {"axis": 1}, [(5, 8, 3)], (5, 8, 3), (10, 10), 0),
+    # no beta: gamma 3 trainable; moving statistics 2·3
+    ("batch_norm", {"axis": 3, "center": False}, [(4, 4, 3)], (4, 4, 3), (3, 6), 0),
+    # no gamma and no beta: only the moving statistics, 2·64
+    ("batch_norm", {"scale": False, "center": False}, [(64,)], (64,), (0, 128), 0),
+]
+
+MERGE = [
+    *(
+        (kind, {}, [(4, 4, 2), (4, 4, 2)], (4, 4, 2), (0, 0), 0)
+        for kind in ("add", "subtract", "multiply", "average", "maximum", "minimum")
+    ),
+    ("add", {}, [(3,), (3,), (3,)], (3,), (0, 0), 0),
+    # 2 + 3 channels
+    ("concatenate", {}, [(4, 4, 2), (4, 4, 3)], (4, 4, 5), (0, 0), 0),
+    # axis 1 (the first after the batch): 2 + 5
+    ("concatenate", {"axis": 1}, [(2, 3), (5, 3)], (7, 3), (0, 0), 0),
+    # axis -2 of a rank-3 shape is its second axis: 4 + 1
+    ("concatenate", {"axis": -2}, [(2, 4, 3), (2, 1, 3)], (2, 5, 3), (0, 0), 0),
+    ("concatenate", {}, [(4, None), (4, 3)], (4, None), (0, 0), 0),
+]
+
+RESHAPE = [
+    # 64 + 3 + 3 = 70
+    ("zero_padding", {"padding": 3}, [(64, 64, 3)], (70, 70, 3), (0, 0), 0),
+    # rows 5 + 1 + 2 = 8, columns 5 + 3 + 4 = 12
+    ("zero_padding", {"padding": [[1, 2], [3, 4]]}, [(5, 5, 1)], (8, 12, 1), (0, 0), 0),
+    # (rows, cols): 6 + 2·1, 6 + 2·2
+    ("zero_padding", {"padding": [1, 2]}, [(6, 6, 1)], (8, 10, 1), (0, 0), 0),
+    # 2·2·2048 = 8192
+    ("flatten", {}, [(2, 2, 2048)], (8192,), (0, 0), 0),
+    ("flatten", {}, [(None, 2)], (None,), (0, 0), 0),
+    # 4·4·2 = 32 values, 32 / 4 = 8
+    ("reshape", {"target_shape": [-1, 4]}, [(4, 4, 2)], (8, 4), (0, 0), 0),
+    ("reshape", {"target_shape": [2, 16]}, [(4, 4, 2)], (2, 16), (0, 0), 0),
+]
+
+CORE = [
+    # kernel 5·10 + bias 10 = 60; MACs 5·10 = 50
+    ("dense", {"units": 10}, [(5,)], (10,), (60, 0), 50),
+    # applied on the last axis: kernel 4·2 = 8, no bias; MACs 3·4·2 = 24
+    ("dense", {"units": 2, "use_bias": False}, [(3, 4)], (3, 2), (8, 0), 24),
+    # the seed's fc6: 2048·6 + 6 = 12,294
+    ("dense", {"units": 6, "activation": "softmax"}, [(2048,)], (6,), (12_294, 0), 12_288),
+    ("dropout", {"rate": 0.5}, [(4, 4, 2)], (4, 4, 2), (0, 0), 0),
+    ("activation", {"activation": "relu"}, [(4, 4, 2)], (4, 4, 2), (0, 0), 0),
+    ("relu", {}, [(4, 4, 2)], (4, 4, 2), (0, 0), 0),
+    ("relu", {"max_value": 6}, [(None, 2)], (None, 2), (0, 0), 0),
+    ("relu6", {}, [(3,)], (3,), (0, 0), 0),
+]
+
+CASES = CONV + POOL + NORM + MERGE + RESHAPE + CORE
+
+
+def _ids(cases) -> list[str]:
+    return [f"{kind}-{args}-{shapes}" for kind, args, shapes, *_ in cases]
+
+
+@pytest.mark.parametrize(
+    ("kind", "args", "shapes", "shape", "params", "macs"), CASES, ids=_ids(CASES)
+)
+def test_shape_params_macs(kind, args, shapes, shape, params, macs):
+    op = OPS[kind]
+    validated = op.args.model_validate(args)
+    out = op.shape(validated, shapes)
+    assert out == shape
+    assert op.params(validated, shapes, out) == params
+    attrs = validated.model_dump()
+    # The counts are the sizes of the weights the diff and weight loading use.
+    weights = layer_weights(kind, attrs, shapes)
+    assert size_of(weights) == params
+    assert sum(math.prod(w.shape) for w in weights) == sum(params)
+    if macs is not None:
+        assert op.macs(attrs, shapes, out) == macs
+
+
+def test_every_kind_has_a_case():
+    assert {case[0] for case in CASES} == set(OPS)
+
+
+# (kind, args, input shapes, part of the message, code)
+ERRORS = [
+    # span 7 on a size of 3: (3-7)//1+1 = -3
+    ("conv2d", {"filters": 1, "kernel_size": 7}, [(3, 3, 1)], "does not fit an input of size 3",
+     "window-too-large"),
+    ("conv2d", {"filters": 1, "kernel_size": 1}, [(8, 8, None)], "channels must be known",
+     "unknown-size"),
+    ("conv2d", {"filters": 6, "kernel_size": 1, "groups": 4}, [(8, 8, 4)],
+     "filters=6 are not divisible by groups=4", "invalid-argument"),
+    ("conv2d", {"filters": 4, "kernel_size": 1, "groups": 4}, [(8, 8, 6)],
+     "input channels 6 are not divisible by groups=4", "invalid-argument"),
+    ("conv2d", {"filters": 1, "kernel_size": 3, "strides": 2, "dilation_rate": 2}, [(9, 9, 1)],
+     "strides > 1 cannot be combined with dilation_rate > 1", "invalid-argument"),
+    ("conv2d", {"filters": 1, "kernel_size": 3}, [(9, 1)],
+     "conv2d expects an input of shape (height, width, channels); received (None, 9, 1)",
+     "shape-mismatch"),
+    ("depthwise_conv2d", {"kernel_size": 3}, [(8, 8, None)], "channels must be known",
+     "unknown-size"),
+    ("max_pool", {"pool_size": 3}, [(2, 2, 1)], "does not fit an input of size 2",
+     "window-too-large"),
+    ("batch_norm", {"axis": 4}, [(8, 8, 3)],
+     "axis 4 is out of range for an input of shape (None, 8, 8, 3)", "invalid-argument"),
+    ("batch_norm", {"axis": 0}, [(8, 8, 3)], "axis 0 is out of range", "invalid-argument"),
+    ("batch_norm", {}, [(8, 8, None)], "size on axis -1 must be known", "unknown-size"),
+    ("dense", {"units": 2}, [(None,)], "its input's last axis must be known", "unknown-size"),
+    ("add", {}, [(4, 4, 2), (4, 4, 3)],
+     "inputs of different shapes: (None, 4, 4, 2) and (None, 4, 4, 3) (channels 2 vs 3)",
+     "shape-mismatch"),
+    ("concatenate", {}, [(192,), (8, 8, 3)], "cannot concatenate (None, 192) and (None, 8, 8, 3)",
+     "shape-mismatch"),
+    ("concatenate", {}, [(4, 4, 2), (5, 4, 2)], "the other axes differ", "shape-mismatch"),
+    ("reshape", {"target_shape": [5, -1]}, [(8, 8, 3)], "cannot reshape (None, 8, 8, 3) to (5, -1)",
+     "shape-mismatch"),
+    ("reshape", {"target_shape": [-1, -1]}, [(4,)], "-1 at most once", "invalid-argument"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("kind", "args", "shapes", "message", "code"), ERRORS, ids=_ids(ERRORS))
+def test_check_time_errors(kind, args, shapes, message, code):
+    op = OPS[kind]
+    with pytest.raises(ShapeError) as info:
+        op.shape(op.args.model_validate(args), shapes)
+    assert message in str(info.value)
+    assert info.value.code == code
+
+
+def test_shape_error_code_defaults_to_mismatch():
+    assert ShapeError("x").code == "shape-mismatch"
+
+
+def test_windowed_rule_takes_the_rank():
+    # One rule for 1, 2 and 3 spatial axes, as conv1d/2d/3d would use it.
+    assert windowed((10, 4), 1, "op", (3,), (1,), "valid", None, 8) == (8, 8)  # 10-3+1
+    assert windowed((8, 8, 8, 2), 3, "op", (2,) * 3, (2,) * 3, "valid", None, 2) == (4, 4, 4, 2)
+    assert windowed((5, 9, 1), 2, "op", (3, 3), (2, 2), "same", None, 1) == (3, 5, 1)  # ceil
+    with pytest.raises(ShapeError, match=r"expects an input of shape \(steps, channels\)"):
+        windowed((10, 10, 4), 1, "op", (3,), (1,), "valid", None, 8)
+
+
+@pytest.mark.parametrize("kind", sorted(OPS))
+def test_registration_is_complete(kind):
+    op = OPS[kind]
+    assert op.kind == kind
+    assert op.keras_class and op.keras_class[0].isupper()
+    assert op.suffix
+    assert op.category in CATEGORIES
+    fields = tuple(op.args.model_fields)
+    assert op.positional == fields[: len(op.positional)]
+    assert set(op.implied) <= set(fields)
+    assert op.primary is None or op.primary in fields
+
+
+def test_registering_a_kind_twice_is_an_error():
+    before = dict(OPS)
+    with pytest.raises(ValueError, match="'relu' is already registered"):
+        register(
+            kind="relu",
+            keras_class="ReLU",
+            args=NoArgs,
+            shape=lambda a, s: s[0],
+            suffix="relu",
+            category="activation",
+        )
+    assert dict(OPS) == before
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"category": "colourful"}, "unknown category 'colourful'"),
+        ({"positional": ("max_value",)}, "no argument max_value"),
+    ],
+)
+def test_registration_is_checked(fields, message):
+    with pytest.raises(ValueError, match=message):
+        register(
+            kind="not_an_op",
+            keras_class="NotAnOp",
+            args=NoArgs,
+            shape=lambda a, s: s[0],
+            suffix="x",
+            **{"category": "other", **fields},
+        )
+    assert "not_an_op" not in OPS
+
+
+def test_positional_arguments_lead():
+    with pytest.raises(ValueError, match="positional arguments must come first"):
+        register(
+            kind="not_an_op",
+            keras_class="NotAnOp",
+            args=OPS["conv2d"].args,
+            shape=lambda a, s: s[0],
+            positional=("kernel_size",),
+            suffix="x",
+            category="conv",
+        )
+    assert "not_an_op" not in OPS
+
+
+def test_read_back_of_a_shared_keras_class():
+    relu = read_back("ReLU")
+    assert relu.kind == "relu"
+    six = OPS["relu"].args.model_validate({"max_value": 6}).model_dump()
+    assert refine(relu, six).kind == "relu6"
+    other = OPS["relu"].args.model_validate({"max_value": 6, "negative_slope": 0.1}).model_dump()
+    assert refine(relu, other).kind == "relu"
+    assert read_back("Conv2D").kind == "conv2d"
+    assert read_back("LSTM") is None
+
+
+def test_short_names():
+    assert OPS["activation"].short({"activation": "swish"}) == "swish"
+    assert OPS["conv2d"].short({}) == "conv"
+
+
+@pytest.mark.parametrize(
+    ("axis", "rank", "index"),
+    [(-1, 3, 2), (3, 3, 2), (1, 3, 0), (-3, 3, 0), (0, 3, None), (4, 3, None), (-4, 3, None)],
+)
+def test_axis_index(axis, rank, index):
+    # The batch is axis 0 (and -rank-1); the shape's axes are 1..rank.
+    assert axis_index(axis, rank) == index
+
+
+def test_initializers():
+    value = parse_initializer({"glorot_uniform": {"seed": 0}})
+    assert value == {"class_name": "GlorotUniform", "config": {"seed": 0}}
+    assert is_initializer(value)
+    assert not is_initializer({"glorot_uniform": {}})
+    assert not is_initializer({**value, "module": "keras.initializers"})
+    assert is_initializer({**value, "module": "keras.initializers"}, serialized=True)
+    assert not is_initializer("zeros")
