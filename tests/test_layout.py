@@ -164,6 +164,17 @@ def test_imports_run_one_way(name):
     assert not upward, f"{name} ({LAYERS[mine][0]}) imports from above: {upward}"
 
 
+@pytest.mark.parametrize("name", [m for m in MODULES if m.startswith("archspec.backends")])
+def test_backends_never_import_the_front_end(name):
+    """A backend reads the IR and the Program; how a spec is read is not its business."""
+    frontend = [
+        f"line {i.line}: {i.module}"
+        for i in IMPORTS[name]
+        if i.module.startswith("archspec.frontend")
+    ]
+    assert not frontend, f"{name} imports the front end: {frontend}"
+
+
 @pytest.mark.parametrize("name", MODULES)
 def test_no_private_names_across_modules(name):
     borrowed = [

@@ -23,7 +23,7 @@ from archspec.core.naming import AutoNames
 from archspec.core.ops import MERGES, OPS, Op, keras_auto_name
 from archspec.diagnostics import SpecError, did_you_mean, format_path
 from archspec.frontend.loader import Document
-from archspec.frontend.resolve import BlockEntry, ResolvedSpec
+from archspec.frontend.resolve import BlockEntry, ResolvedSpec, load
 from archspec.frontend.schema import COMMON_KEYS, NamingScheme, ParamDecl
 
 
@@ -163,6 +163,12 @@ def _walk(items):
 def elaborate(resolved: ResolvedSpec) -> Program:
     """The Program of a resolved spec."""
     return _Elaboration(resolved).run()
+
+
+def elaborate_file(path, params: dict | None = None) -> Program:
+    """The Program of a spec file: read, validated, resolved and elaborated. The way in
+    for the backends, which never call the front end themselves."""
+    return elaborate(load(path, params))
 
 
 class _Elaboration:

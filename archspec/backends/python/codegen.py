@@ -10,11 +10,10 @@ from pathlib import Path
 
 from archspec.backends.python.emit import generate, module_path, same_except_version
 from archspec.backends.python.writer import line_map
-from archspec.core.elaborate import elaborate
+from archspec.core.elaborate import elaborate_file
 from archspec.core.lowering import lower
 from archspec.diagnostics import UsageError
 from archspec.files import write_text
-from archspec.frontend.resolve import load
 from archspec.lang.to_python import identifier
 
 
@@ -60,7 +59,7 @@ def module(spec: str | os.PathLike, style: str = "structured") -> Module:
 
 
 def _unformatted(spec: str | os.PathLike, style: str):
-    program = elaborate(load(spec))
+    program = elaborate_file(spec)
     graph = lower(program)
     text, origins = generate(program, graph, source=display_path(spec), style=style)
     return text, origins, program, graph
