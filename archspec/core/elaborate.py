@@ -15,8 +15,7 @@ items again. Errors in how items are written are raised here, at their place.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from archspec.core import items
 from archspec.core.naming import AutoNames
@@ -26,9 +25,11 @@ from archspec.frontend.loader import Document
 from archspec.frontend.resolve import BlockEntry, ResolvedSpec, load
 from archspec.frontend.schema import COMMON_KEYS, NamingScheme, ParamDecl
 
+# The Program's objects are named tuples: immutable, and several times cheaper to define
+# than frozen dataclasses (which `check` would pay for at every start).
 
-@dataclass(frozen=True, eq=False)
-class Arg:
+
+class Arg(NamedTuple):
     """A value as written (a literal or an expression) and where it was written."""
 
     value: Any
@@ -39,8 +40,7 @@ class Arg:
         return self.doc.where(self.path, key=key)
 
 
-@dataclass(frozen=True, eq=False)
-class Layer:
+class Layer(NamedTuple):
     """A layer item: its op, its Keras arguments (defaults merged, unevaluated), and the
     keys every item may carry."""
 
@@ -57,8 +57,7 @@ class Layer:
     own: frozenset = frozenset()  # the argument keys the item itself writes
 
 
-@dataclass(frozen=True, eq=False)
-class Call:
+class Call(NamedTuple):
     """A block called by name (not from a stage)."""
 
     uid: int
@@ -74,8 +73,7 @@ class Call:
     serial: tuple | None = None  # outside blocks: the model's block count before it
 
 
-@dataclass(frozen=True, eq=False)
-class StageEntry:
+class StageEntry(NamedTuple):
     """One entry of a stage: a block kind, how many times, with which arguments."""
 
     uid: int
@@ -93,8 +91,7 @@ class StageEntry:
     key: bool = False  # whether ``path`` is a key (``{convolutional: {...}}``)
 
 
-@dataclass(frozen=True, eq=False)
-class Stage:
+class Stage(NamedTuple):
     uid: int
     id: Arg
     entries: tuple[StageEntry, ...]
@@ -102,8 +99,7 @@ class Stage:
     path: tuple
 
 
-@dataclass(frozen=True, eq=False)
-class Branch:
+class Branch(NamedTuple):
     """A parallel path of a block: where it starts and its items."""
 
     start: Arg  # 'input', 'layers' or an expression
@@ -112,8 +108,7 @@ class Branch:
     path: tuple
 
 
-@dataclass(frozen=True, eq=False)
-class Block:
+class Block(NamedTuple):
     """A block definition."""
 
     name: str
@@ -128,8 +123,7 @@ class Block:
     path: tuple
 
 
-@dataclass(frozen=True, eq=False)
-class Program:
+class Program(NamedTuple):
     name: str
     text: str | None  # the spec's doc
     model_name: Arg
@@ -139,7 +133,7 @@ class Program:
     items: tuple
     blocks: dict[str, Block]
     naming: NamingScheme
-    resolved: ResolvedSpec = field(repr=False)
+    resolved: ResolvedSpec
 
     def walk(self):
         """Every item of the model and of every block definition."""
@@ -246,7 +240,7 @@ class _Elaboration:
         if kind in blocks:
             call = self._call(kind, args, doc, path, args_path)
             if top:
-                call = _with(call, serial=tuple(self.serial))
+                call = call._replace(serial=tuple(self.serial))
                 self.serial.append(1)
             return call
         known = list(OPS) + list(blocks) + (["stage"] if top else [])
@@ -479,7 +473,7 @@ class _Elaboration:
                 name = self.auto.next(item.block, ())
             else:
                 continue
-            items[i] = _with(item, auto_name=name)
+            items[i] = item._replace(auto_name=name)
 
     @staticmethod
     def _error(
@@ -487,11 +481,6 @@ class _Elaboration:
     ) -> SpecError:
         text = f"{format_path(path)}: {message}" if path else message
         return SpecError.at(doc.where(path, key=key), text, code)
-
-
-def _with(item, **changes):
-    values = {**item.__dict__, **changes}
-    return type(item)(**values)
 
 
 def _node(doc: Document, path: tuple):

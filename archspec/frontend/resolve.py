@@ -10,7 +10,6 @@ so that a spec can also be resolved at a git revision.
 from __future__ import annotations
 
 import copy
-import hashlib
 import os
 import posixpath
 import typing
@@ -68,6 +67,8 @@ class ResolvedSpec:
 
     def digest(self) -> str:
         """sha256 over the spec and every base and library it uses, in a stable order."""
+        import hashlib  # only codegen and diff need it; OpenSSL costs check ~3 ms to load
+
         h = hashlib.sha256()
         for name, text in sorted(self.files.items(), key=lambda kv: _digest_key(kv[0])):
             h.update(_digest_key(name).encode() + b"\0" + text.encode() + b"\0")

@@ -22,6 +22,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 from archspec.limits import LIMITS
 
@@ -161,8 +162,7 @@ def _check_format(left, right):
 # ---- functions and filters ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Function:
+class Function(NamedTuple):
     """A function (or filter) of the language. ``python`` is how generated code calls it:
     a builtin, a module's function (``math.ceil``, with ``module`` to import) or, when
     ``helper``, a function of that name that the generated module defines from
@@ -226,8 +226,7 @@ def python_support(names) -> tuple[list[str], list[str]]:
 # ---- operators ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Operator:
+class Operator(NamedTuple):
     """A binary operator: its symbol in expressions and in Python (the same), the Jinja2
     node class that parses it, what it computes, and the bounds on its work."""
 
@@ -266,8 +265,7 @@ COMPARISONS = {
 # ---- tensors ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TensorAttribute:
+class TensorAttribute(NamedTuple):
     """An attribute of a tensor an expression may read (``input.channels``): its value from
     the shape without the batch axis, and its Python for a Keras tensor ``{t}`` (with it)."""
 
