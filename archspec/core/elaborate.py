@@ -54,7 +54,6 @@ class Layer(NamedTuple):
     path: tuple  # the item
     args_path: tuple  # its arguments
     auto_name: str | None = None  # outside blocks, unnamed: the name decided here
-    own: frozenset = frozenset()  # the argument keys the item itself writes
 
 
 class Call(NamedTuple):
@@ -78,20 +77,23 @@ class StageEntry(NamedTuple):
 
     uid: int
     block: str
-    count: Arg  # a number or an expression
+    times: Arg  # how many calls: a number or an expression
     args: dict[str, Arg]  # the stage's shared arguments this block takes, then its own
     name: Arg | None
     when: Arg | None
     doc: Document
     path: tuple  # the call site named in errors and in the IR
     # Positions of its first call, as terms of a sum: numbers, and stage entries whose
-    # count adds in (counts may be expressions). The 1-based index in its stage:
-    index: tuple
-    serial: tuple  # the model's running block count
+    # ``times`` add in (they may be expressions). Its 1-based index in its stage, and
+    # the model's running block count before it:
+    first_index: tuple
+    first_serial: tuple
     key: bool = False  # whether ``path`` is a key (``{convolutional: {...}}``)
 
 
 class Stage(NamedTuple):
+    """A stage: blocks repeated with positions (index, letter) for their names."""
+
     uid: int
     id: Arg
     entries: tuple[StageEntry, ...]
@@ -179,14 +181,13 @@ class _Elaboration:
     def run(self) -> Program:
         spec, doc = self.r.spec, self.r.doc
         spec_defaults = self._checked_defaults(spec.defaults, doc)
-        blocks = {
-            name: self._block(entry, spec_defaults, doc) for name, entry in self.r.blocks.items()
-        }
+        blocks = {name: self._block(entry, spec_defaults) for name, entry in self.r.blocks.items()}
         known_blocks = set(blocks)
-        items = []
-        for i, item in enumerate(spec.layers):
-            items.append(self._item(item, doc, ("layers", i), [spec_defaults], known_blocks, True))
-        self._auto_names(items)
+        model_items = [
+            self._item(item, doc, ("layers", i), [spec_defaults], known_blocks, True)
+            for i, item in enumerate(spec.layers)
+        ]
+        self._auto_names(model_items)
         return Program(
             name=spec.name,
             text=spec.doc,
@@ -194,7 +195,7 @@ class _Elaboration:
             params=dict(self.r.params),
             input_shape=Arg(spec.input.shape, doc, ("input", "shape")),
             input_name=Arg(spec.input.name, doc, ("input", "name")),
-            items=tuple(items),
+            items=tuple(model_items),
             blocks=blocks,
             naming=self.r.naming,
             resolved=self.r,
@@ -271,18 +272,7 @@ class _Elaboration:
         own = {k: Arg(v, doc, args_path + (k,)) for k, v in raw.items()}
         common = {k: own.pop(k, None) for k in COMMON_KEYS}
         args.update(own)
-        return Layer(
-            self.next_uid(),
-            op,
-            args,
-            common["name"],
-            common["role"],
-            common["when"],
-            doc,
-            path,
-            args_path,
-            own=frozenset(own),
-        )
+        return Layer(self.next_uid(), op, args, **common, doc=doc, path=path, args_path=args_path)
 
     def _call_args(self, raw, doc, args_path) -> dict[str, Arg]:
         if raw is None:
@@ -299,17 +289,7 @@ class _Elaboration:
     def _call(self, kind, raw, doc, path, args_path) -> Call:
         args = self._call_args(raw, doc, args_path)
         common = {k: args.pop(k, None) for k in COMMON_KEYS}
-        return Call(
-            self.next_uid(),
-            kind,
-            args,
-            common["name"],
-            common["role"],
-            common["when"],
-            doc,
-            path,
-            args_path,
-        )
+        return Call(self.next_uid(), kind, args, **common, doc=doc, path=path, args_path=args_path)
 
     # ---- stages -------------------------------------------------------------------------------
 
@@ -406,12 +386,12 @@ class _Elaboration:
 
     # ---- blocks -------------------------------------------------------------------------------
 
-    def _block(self, entry: BlockEntry, spec_defaults, spec_doc) -> Block:
+    def _block(self, entry: BlockEntry, spec_defaults) -> Block:
         d, doc, bpath = entry.definition, entry.doc, entry.path
         defaults = [(doc, entry.defaults_path, entry.defaults), spec_defaults]
         blocks = set(self.r.blocks)
 
-        def items(raw_items, path):
+        def sequence(raw_items, path):
             return tuple(
                 self._item(item, doc, path + (i,), defaults, blocks, False)
                 for i, item in enumerate(raw_items)
@@ -426,7 +406,7 @@ class _Elaboration:
                 Branch(
                     Arg(branch.from_, doc, path + ("from",)),
                     when,
-                    items(branch.layers, items_path),
+                    sequence(branch.layers, items_path),
                     path,
                 )
             )
@@ -447,33 +427,33 @@ class _Elaboration:
             text=d.doc,
             params=dict(d.params),
             vars={k: Arg(v, doc, bpath + ("vars", k)) for k, v in d.vars.items()},
-            layers=items(d.layers, bpath + ("layers",)),
+            layers=sequence(d.layers, bpath + ("layers",)),
             branches=tuple(branches),
             merge=merge,
-            after=items(d.after, bpath + ("after",)),
+            after=sequence(d.after, bpath + ("after",)),
             doc=doc,
             path=bpath,
         )
 
     # ---- names --------------------------------------------------------------------------------
 
-    def _auto_names(self, items: list) -> None:
+    def _auto_names(self, model_items: list) -> None:
         """Keras's names for the model's unnamed layers (``activation``, ``activation_1``)
         and prefixes for its unnamed block calls, in order, whatever their conditions.
         Names the spec writes out are not handed out again."""
         taken = {
             item.name.value
-            for item in items
+            for item in model_items
             if isinstance(item, Layer | Call) and item.name and isinstance(item.name.value, str)
         }
-        for i, item in enumerate(items):
+        for i, item in enumerate(model_items):
             if isinstance(item, Layer) and item.name is None:
                 name = self.auto.next(keras_auto_name(item.op.keras_class), taken)
             elif isinstance(item, Call) and item.name is None:
                 name = self.auto.next(item.block, ())
             else:
                 continue
-            items[i] = item._replace(auto_name=name)
+            model_items[i] = item._replace(auto_name=name)
 
     @staticmethod
     def _error(

@@ -275,8 +275,8 @@ class _Lowering:
             values = self._values(entry.args, scope.context)
             where = entry.doc.where(entry.path, key=entry.key)
             call = Scope(scope.doc, entry.path, scope.context, None, 0, where)
-            first = self._position(entry.index)
-            serial = self._position(entry.serial)
+            first = self._position(entry.first_index)
+            serial = self._position(entry.first_serial)
             for n in range(self.counts[entry.uid]):
                 if entry.when is not None and not self._condition(entry.when, scope.context):
                     self._spend(call)
@@ -296,7 +296,7 @@ class _Lowering:
         return position_sum(terms, lambda entry: self.counts[entry.uid])
 
     def _count(self, entry: StageEntry, scope: Scope) -> int:
-        count = self._arg(entry.count, scope.context)
+        count = self._arg(entry.times, scope.context)
         if isinstance(count, str) and count.strip().isdigit():
             # More digits than any limit could allow: too large, without parsing them all
             count = int(count) if len(count.strip()) <= 18 else LIMITS.max_repeat + 10**18
@@ -304,7 +304,7 @@ class _Lowering:
             raise self._error(
                 scope,
                 f"repeat count must be a non-negative integer. Received: {count!r}",
-                path=entry.count.path,
+                path=entry.times.path,
                 code="invalid-value",
             )
         if count > LIMITS.max_repeat:
@@ -312,7 +312,7 @@ class _Lowering:
             raise self._error(
                 scope,
                 f"repeat count {shown} exceeds the limit of {LIMITS.max_repeat:,} (limit max_repeat)",
-                path=entry.count.path,
+                path=entry.times.path,
                 code="limit-exceeded",
             )
         return count

@@ -14,7 +14,6 @@ from archspec.core.elaborate import elaborate_file
 from archspec.core.lowering import lower
 from archspec.diagnostics import UsageError
 from archspec.files import write_text
-from archspec.lang.to_python import identifier
 
 
 def display_path(spec: str | os.PathLike) -> str:
@@ -43,26 +42,44 @@ def module_source(spec: str | os.PathLike, style: str = "structured") -> str:
 
 def module(spec: str | os.PathLike, style: str = "structured") -> Module:
     """The generated module of one spec with its line map."""
-    text, origins, program, graph = _unformatted(spec, style)
+    text, origins, graph = _unformatted(spec, style)
     source = formatted([text])[0]
-    by_item: dict[int, list[str]] = {}
-    for node in graph.nodes:
-        by_item.setdefault(node.item, []).append(node.name)
-    blocks = set(program.blocks) | {
-        identifier(kind) + "_" * n for kind in program.blocks for n in range(3)
-    }
     lines = {
-        line: tuple(by_item.get(key, ())) if isinstance(key, int) else (key,)
-        for line, key in line_map(source, origins, blocks).items()
+        line: tuple(_made_by(graph).get(key, ())) if isinstance(key, int) else (key,)
+        for line, key in line_map(source, origins).items()
     }
     return Module(source, lines)
+
+
+def _made_by(graph) -> dict[int, list[str]]:
+    """Program item uid → the IR nodes it made: a layer item its layers, a block call or
+    stage entry every layer of the blocks it called, nested ones included."""
+    by_item: dict[int, list[str]] = {}
+    in_block: dict[str, list[str]] = {}
+    children: dict[str, list[str]] = {}
+    for node in graph.nodes:
+        by_item.setdefault(node.item, []).append(node.name)
+        if node.block is not None:
+            in_block.setdefault(node.block, []).append(node.name)
+    for instance in graph.blocks:
+        children.setdefault(instance.parent, []).append(instance.prefix)
+
+    def under(prefix: str) -> list[str]:
+        names = list(in_block.get(prefix, ()))
+        for child in children.get(prefix, ()):
+            names += under(child)
+        return names
+
+    for instance in graph.blocks:
+        by_item.setdefault(instance.item, []).extend(under(instance.prefix))
+    return by_item
 
 
 def _unformatted(spec: str | os.PathLike, style: str):
     program = elaborate_file(spec)
     graph = lower(program)
     text, origins = generate(program, graph, source=display_path(spec), style=style)
-    return text, origins, program, graph
+    return text, origins, graph
 
 
 # Generated code is laid out by ruff, pinned in pyproject.toml, so that it is formatted

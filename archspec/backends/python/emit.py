@@ -41,7 +41,7 @@ def generate(
         return _Flat(program, graph, source).module()
     if style != "structured":
         raise ValueError(f"unknown style '{style}'; expected structured or flat")
-    return structured.generate(program, graph, source)
+    return structured.generate(program, source)
 
 
 class _Flat:

@@ -21,13 +21,11 @@ from archspec.backends.python.writer import (
     call_lines,
     docstring_lines,
     initializer_source,
-    line_map,
     module_namespace,
     render_module,
     tuples,
 )
 from archspec.core.elaborate import Arg, Block, Call, Layer, Program, Stage, StageEntry
-from archspec.core.ir import Graph
 from archspec.core.naming import layer_template, letter
 from archspec.core.ops.args import parse_initializer
 from archspec.diagnostics import SpecError, Where
@@ -76,8 +74,8 @@ def _add(a, b):
 
 
 class Structured:
-    def __init__(self, program: Program, graph: Graph, source: str):
-        self.p, self.g, self.source = program, graph, source
+    def __init__(self, program: Program, source: str):
+        self.p, self.source = program, source
         self.needs = ModuleNeeds()
         self.kinds: dict[str, bool] = {}  # block kind → called only at stage positions
         self._scan_calls()
@@ -278,12 +276,12 @@ class Structured:
         return total
 
     def _count(self, entry: StageEntry, scope: _Scope, current: str):
-        count = entry.count.value
+        count = entry.times.value
         if isinstance(count, str) and count.strip().isdigit():
             count = int(count)
         if isinstance(count, int):
             return count
-        return self._source(count, scope, current, entry.count)
+        return self._source(count, scope, current, entry.times)
 
     def _stage(self, stage: Stage, current: str, scope: _Scope, depth: int) -> str:
         stage_id = self._source(stage.id.value, scope, current, stage.id)
@@ -294,8 +292,8 @@ class Structured:
             ]
             position = {
                 "stage": stage_id,
-                "index": self._terms(entry.index[1:], scope, current, entry.index[0]),
-                "serial": self._terms(entry.serial, scope, current),
+                "index": self._terms(entry.first_index[1:], scope, current, entry.first_index[0]),
+                "serial": self._terms(entry.first_serial, scope, current),
                 "count": self._count(entry, scope, current),
             }
             current = self._positioned_calls(entry, source, position, current, scope, depth)
@@ -544,16 +542,13 @@ class Structured:
             fn.add(f"{INDENT * 2}{x} = {branches}[0]")
             current = x
         elif block.merge is not None:
-            current = self._merge(block.merge, outputs, scope)
+            current = self._layer(block.merge, outputs, "x", scope, 1)
         elif outputs:
             current = outputs[0]
         for item in block.after:
             current = self._item(item, current, "x", scope, 1)
         if current != x:
             fn.add(f"{INDENT}{x} = {current}")
-
-    def _merge(self, item: Layer, outputs: list[str], scope: _Scope) -> str:
-        return self._layer(item, outputs, "x", scope, 1)
 
 
 def _error(where, exc) -> SpecError:
@@ -564,9 +559,6 @@ def _error(where, exc) -> SpecError:
     return SpecError.of("codegen-error", where.doc.where(path), detail=str(exc))
 
 
-def generate(program: Program, graph: Graph, source: str) -> tuple[str, list[int]]:
+def generate(program: Program, source: str) -> tuple[str, list[int]]:
     """The structured module of a Program (before layout), and each statement's item."""
-    return Structured(program, graph, source).module()
-
-
-__all__ = ["generate", "line_map"]
+    return Structured(program, source).module()

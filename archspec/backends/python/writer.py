@@ -191,24 +191,30 @@ def render_module(
     )
 
 
-def line_map(source: str, origins: list[int], blocks: set[str]) -> dict[int, int]:
-    """Line → Program item uid, for the formatted module: ruff moves lines but keeps
-    statements in order, so the n-th layer or block statement is the n-th one emitted.
-    ``blocks`` are the module's block function names."""
+def line_map(source: str, origins: list) -> dict[int, object]:
+    """Line → origin (a Program item uid, or an IR node's name) of each layer or block
+    statement of the formatted module: ruff moves lines but keeps statements in order, so
+    the n-th such statement is the n-th one emitted."""
     found = [
         node
         for node in ast.walk(ast.parse(source))
-        if isinstance(node, ast.Assign) and _is_layer_or_block(node.value, blocks)
+        if isinstance(node, ast.Assign) and _is_layer_or_block(node.value)
     ]
     found.sort(key=lambda n: (n.lineno, n.col_offset))
-    return {n.lineno: uid for n, uid in zip(found, origins)}
+    return {n.lineno: origin for n, origin in zip(found, origins)}
 
 
-def _is_layer_or_block(value, blocks: set[str]) -> bool:
+def _is_layer_or_block(value) -> bool:
+    """``layers.Conv2D(...)(x)``, or a call of a block function: a name that is neither
+    a builtin nor one of the module's own names (helpers and imports)."""
     if not isinstance(value, ast.Call):
         return False
     func = value.func
-    if isinstance(func, ast.Call):  # layers.Conv2D(...)(x)
+    if isinstance(func, ast.Call):
         func = func.func
         return isinstance(func, ast.Attribute) and getattr(func.value, "id", "") == "layers"
-    return isinstance(func, ast.Name) and func.id in blocks
+    return (
+        isinstance(func, ast.Name)
+        and func.id not in MODULE_NAMES
+        and not hasattr(builtins, func.id)
+    )
