@@ -155,7 +155,8 @@ class _Lowering:
 
     # ---- layers ---------------------------------------------------------------------------
 
-    def _layer(self, item: Layer, inputs: list[str], scope: Scope) -> str:
+    def _layer(self, item: Layer, inputs: list[str], scope: Scope, where_from=None) -> str:
+        """``where_from`` describes the inputs, for errors: where a merge's branches end."""
         op, path = item.op, item.args_path
         self._spend(scope, path)
         in_shapes = [self.shapes[i] for i in inputs]
@@ -183,9 +184,10 @@ class _Lowering:
                     raise _limit(f"more than {LIMITS.max_int:,} parameters (limit max_int)")
             except ShapeError as exc:
                 label = f"{op.kind} '{explicit}'" if explicit else op.kind
+                origin = f": {where_from()}" if where_from else ""
                 raise self._error(
                     scope,
-                    f"{self._in_block(scope)}{label}: {exc}",
+                    f"{self._in_block(scope)}{label}: {exc}{origin}",
                     path=path,
                     value_error=True,
                     code=getattr(exc, "code", "shape-mismatch"),
@@ -436,27 +438,19 @@ class _Lowering:
         return self._call(item, x, scope)
 
     def _merge(self, item: Layer, inputs: list[str], scope: Scope, block_input: str) -> str:
-        kind = item.op.kind
-        shapes = [self.shapes[i] for i in inputs]
-        if kind != "concatenate" and len(set(shapes)) > 1:
-            ends = [
+        def branch_ends() -> str:
+            return "; ".join(
                 f"branch {n} "
                 + (
-                    "(the identity shortcut) passes the block input"
+                    "is the identity shortcut (the block input)"
                     if name == block_input
                     else f"ends at '{name}'"
                 )
-                + f" with shape (None, {', '.join(map(str, shape))}), {shape[-1]} channels"
-                for n, (name, shape) in enumerate(zip(inputs, shapes), 1)
-            ]
-            raise self._error(
-                scope,
-                f"{self._in_block(scope)}{kind} needs branches of one shape: " + "; ".join(ends),
-                path=item.args_path,
-                value_error=True,
-                code="shape-mismatch",
+                + f" ({self.shapes[name][-1]} channels)"
+                for n, name in enumerate(inputs, 1)
             )
-        return self._layer(item, inputs, scope)
+
+        return self._layer(item, inputs, scope, where_from=branch_ends)
 
     def _bind_params(self, block: Block, values: dict, call: Where) -> dict:
         declared = block.params

@@ -228,13 +228,14 @@ class Structured:
         if is_expression(role):
             names = names.child(role=self._source(role, scope, current, item.role))
             del constants["role"]
-        activation = item.args.get("activation")
-        if item.op.kind != "activation":
+        # the suffix, or the value it is named after (an activation's function)
+        named_after = item.args.get(item.op.suffix_from) if item.op.suffix_from else None
+        if named_after is None:
             constants["suffix"] = item.op.suffix
-        elif is_expression(activation.value):
-            names = names.child(suffix=self._source(activation.value, scope, current, activation))
+        elif is_expression(named_after.value):
+            names = names.child(suffix=self._source(named_after.value, scope, current, named_after))
         else:
-            constants["suffix"] = activation.value
+            constants["suffix"] = named_after.value
         named = _Scope(scope.ns, names, scope.block, scope.inputs)
         named.constants = constants
         return self._source(template, named, current, item)
