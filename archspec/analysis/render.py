@@ -1,8 +1,10 @@
 """``archspec render``: the spec as archspec sees it, with nothing left to look up.
 
 ``extends`` is merged, imported blocks are copied in, params carry their final values
-(``--set`` applied), every layer carries its kind's defaults, and the naming scheme is
-written out. The result is itself a spec that checks and builds to the same model.
+(``--set`` applied), every layer carries its kind's defaults, a stage's shared
+arguments are written on each block that takes them, and the naming scheme is written
+out. The items come from the Program, where all of that was decided once. The result is
+itself a spec that checks and builds to the same model.
 """
 
 from __future__ import annotations
@@ -11,73 +13,96 @@ import copy
 
 import yaml
 
-from archspec.core.items import ItemError, split
-from archspec.core.ops import OPS
-from archspec.frontend.resolve import ResolvedSpec
+from archspec.core.elaborate import Block, Branch, Call, Layer, Program, Stage
+
+_ORDER = ["name", "model_name", "doc", "params", "naming", "input", "blocks", "layers"]
 
 
-def _with_defaults(item, tables: list[dict]):
-    """A layer item with its kind's defaults written into its arguments."""
-    try:
-        kind, args, _ = split(item, ())
-    except ItemError:
-        return item
-    if kind not in OPS:
-        return item
-    merged: dict = {}
-    for table in tables:
-        merged.update(table.get(kind) or {})
-    if not merged:
-        return item
-    op = OPS[kind]
-    if args is not None and not isinstance(args, dict):
-        args = {op.primary: args}
-    return {kind: {**merged, **(args or {})}}
+def _item(kind: str, args: dict, item) -> str | dict:
+    """``kind`` alone, or ``{kind: {arguments..., name, role, when}}``."""
+    values = {k: a.value for k, a in args.items()}
+    for key in ("name", "role", "when"):
+        arg = getattr(item, key, None)
+        if arg is not None:
+            values[key] = arg.value
+    return {kind: values} if values else kind
 
 
-def _block(definition: dict, tables: list[dict]) -> dict:
-    out = copy.deepcopy(definition)
-    for key in ("layers", "after"):
-        out[key] = [_with_defaults(i, tables) for i in out.get(key, [])] or None
-    branches = []
-    for branch in out.get("branches", []):
-        if isinstance(branch, dict):
-            branch = {
-                **branch,
-                "layers": [_with_defaults(i, tables) for i in branch.get("layers", [])],
-            }
-        else:
-            branch = [_with_defaults(i, tables) for i in branch]
-        branches.append(branch)
-    out["branches"] = branches or None
-    if out.get("merge") is not None:
-        out["merge"] = _with_defaults(out["merge"], tables)
-    return {k: v for k, v in out.items() if v is not None}
+def _items(items) -> list:
+    out = []
+    for item in items:
+        if isinstance(item, Layer):
+            out.append(_item(item.op.kind, item.args, item))
+        elif isinstance(item, Call):
+            out.append(_item(item.block, item.args, item))
+        elif isinstance(item, Stage):
+            out.append(
+                {"stage": {"id": item.id.value, "blocks": [_entry(e) for e in item.entries]}}
+            )
+    return out
 
 
-def resolved_document(resolved: ResolvedSpec) -> dict:
+def _entry(entry) -> str | dict:
+    args = {k: a.value for k, a in entry.args.items()}
+    for key, arg in (("name", entry.name), ("when", entry.when)):
+        if arg is not None:
+            args[key] = arg.value
+    if entry.times.value != 1:
+        args["repeat"] = entry.times.value
+    return {entry.block: args} if args else entry.block
+
+
+def _branch(branch: Branch) -> list | dict:
+    layers = _items(branch.items)
+    if branch.start.value == "layers" and branch.when is None:
+        return layers
+    out = {"from": branch.start.value}
+    if branch.when is not None:
+        out["when"] = branch.when.value
+    return {**out, "layers": layers}
+
+
+def _param(decl) -> dict:
+    out = {"type": decl.type}
+    if not decl.required:
+        out["default"] = decl.default
+    if decl.doc:
+        out["doc"] = decl.doc
+    return out
+
+
+def _block(block: Block) -> dict:
+    out = {
+        "doc": block.text,
+        "params": {k: _param(d) for k, d in block.params.items()},
+        "vars": {k: a.value for k, a in block.vars.items()},
+        "layers": _items(block.layers),
+        "branches": [_branch(b) for b in block.branches],
+        "merge": _items([block.merge])[0] if block.merge is not None else None,
+        "after": _items(block.after),
+    }
+    return {k: v for k, v in out.items() if v not in (None, [], {})}
+
+
+def resolved_document(program: Program) -> dict:
     """The resolved spec as plain data."""
+    resolved = program.resolved
     data = copy.deepcopy(resolved.doc.data)
-    spec_defaults = resolved.spec.defaults
     data.pop("defaults", None)
     data["params"] = copy.deepcopy(resolved.params)
     data["naming"] = resolved.naming.model_dump()
-    blocks = {}
-    for name, entry in resolved.blocks.items():
-        raw = entry.doc.data
-        for part in entry.path:
-            raw = raw[part]
-        blocks[name] = _block(raw, [entry.defaults, spec_defaults])
-    data["blocks"] = blocks
-    data["layers"] = [_with_defaults(item, [spec_defaults]) for item in data["layers"]]
-    order = ["name", "model_name", "doc", "params", "naming", "input", "blocks", "layers"]
-    return {k: data[k] for k in order if k in data} | {
-        k: v for k, v in data.items() if k not in order
+    data["blocks"] = {name: _block(block) for name, block in program.blocks.items()}
+    data["layers"] = _items(program.items)
+    return {k: data[k] for k in _ORDER if k in data} | {
+        k: v for k, v in data.items() if k not in _ORDER
     }
 
 
-def render_yaml(resolved: ResolvedSpec) -> str:
-    header = f"# {resolved.path} resolved by archspec render: extends, imports, params and defaults applied\n"
+def render_yaml(program: Program) -> str:
+    header = (
+        f"# {program.resolved.path} resolved by archspec render: extends, imports, params "
+        "and defaults applied\n"
+    )
     return header + yaml.safe_dump(
-        resolved_document(resolved), sort_keys=False, default_flow_style=None, width=100
+        resolved_document(program), sort_keys=False, default_flow_style=None, width=100
     )

@@ -87,11 +87,12 @@ def cmd_graph(args) -> int:
 
 def cmd_render(args) -> int:
     from archspec.analysis.render import render_yaml
-    from archspec.frontend.resolve import load
+    from archspec.core.elaborate import elaborate_file
+    from archspec.core.lowering import lower
 
-    resolved = load(args.spec, parse_sets(args.sets))
-    _lower_resolved(resolved)  # a spec that does not lower is not rendered
-    print(render_yaml(resolved), end="")
+    program = elaborate_file(args.spec, parse_sets(args.sets))
+    lower(program)  # a spec that does not lower is not rendered
+    print(render_yaml(program), end="")
     return 0
 
 

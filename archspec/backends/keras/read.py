@@ -3,7 +3,7 @@
 ``archspec diff`` compares graphs; this module turns a ``keras.Model`` into the same
 ``Graph`` that lowering makes from a spec (layer names, op kinds, attributes in the IR's
 normalized form, inputs, output shapes, parameter counts), and reads each layer's
-weights from the model itself. It is the only module besides ``emit_keras`` that
+weights from the model itself. It is the only module besides ``build`` that
 imports Keras, and only inside its functions.
 """
 
