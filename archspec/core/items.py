@@ -1,5 +1,5 @@
-"""How a layer, block or stage item is written in a spec: read by the elaboration and
-by ``render``."""
+"""How a layer, block or stage item is written in a spec (``"relu"``, ``{conv2d: {...}}``,
+``"identity x 3"``): the syntax the elaboration reads."""
 
 from __future__ import annotations
 
