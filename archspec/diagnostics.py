@@ -110,6 +110,7 @@ code("invalid-param", "param '{key}'{owner} expects {expected}{received}")
 code("shape-mismatch", "{detail}")
 code("window-too-large", "{detail}")
 code("unknown-size", "{detail}")
+code("incompatible-argument", "{detail}")
 code("duplicate-name", "{inside}duplicate layer name '{name}' (first at {first})")
 code("invalid-name", "{detail}{received}")
 # Expressions

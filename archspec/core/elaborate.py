@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 from archspec.core import items
 from archspec.core.naming import AutoNames
 from archspec.core.ops import MERGES, OPS, Op, keras_auto_name
-from archspec.diagnostics import SpecError, did_you_mean, format_path
+from archspec.diagnostics import SpecError, did_you_mean, received
 from archspec.frontend.loader import Document
 from archspec.frontend.resolve import BlockEntry, ResolvedSpec, load
 from archspec.frontend.schema import COMMON_KEYS, NamingScheme, ParamDecl
@@ -206,20 +206,26 @@ class _Elaboration:
     def _checked_defaults(self, defaults: dict, doc: Document):
         for kind, args in defaults.items():
             if kind not in OPS:
-                raise doc.error(
+                raise self._error(
+                    doc,
                     ("defaults", kind),
-                    f"defaults: unknown layer kind '{kind}'" + did_you_mean(kind, OPS),
-                    key=True,
-                    code="unknown-kind",
+                    "unknown-kind",
+                    on_key=True,
+                    what="layer kind",
+                    kind=kind,
+                    hint=did_you_mean(kind, OPS),
                 )
             for key in args or {}:
                 if key not in OPS[kind].args.model_fields:
-                    raise doc.error(
+                    raise self._error(
+                        doc,
                         ("defaults", kind, key),
-                        f"unknown argument '{key}' for {kind}"
-                        + did_you_mean(key, OPS[kind].args.model_fields),
-                        key=True,
-                        code="unknown-argument",
+                        "unknown-argument",
+                        on_key=True,
+                        inside="",
+                        key=key,
+                        kind=kind,
+                        hint=did_you_mean(key, OPS[kind].args.model_fields),
                     )
         return (doc, ("defaults",), {k: v or {} for k, v in defaults.items()})
 
@@ -230,7 +236,7 @@ class _Elaboration:
         try:
             return items.split(item, path)
         except items.ItemError as exc:
-            raise self._error(doc, path, str(exc), code="invalid-item") from None
+            raise self._error(doc, path, "invalid-item", detail=str(exc)) from None
 
     def _item(self, item, doc, path, defaults, blocks, top: bool):
         kind, args, args_path = self._split(item, doc, path)
@@ -248,9 +254,11 @@ class _Elaboration:
         raise self._error(
             doc,
             path,
-            f"unknown layer or block kind '{kind}'" + did_you_mean(kind, known),
-            key=True,
-            code="unknown-kind",
+            "unknown-kind",
+            on_key=True,
+            what="layer or block kind",
+            kind=kind,
+            hint=did_you_mean(kind, known),
         )
 
     def _layer(self, op: Op, raw, doc, path, args_path, defaults) -> Layer:
@@ -261,8 +269,8 @@ class _Elaboration:
                 raise self._error(
                     doc,
                     args_path,
-                    f"{op.kind} takes a mapping of arguments. Received: {raw!r}",
-                    code="invalid-item",
+                    "invalid-item",
+                    detail=f"{op.kind} takes a mapping of arguments{received(raw)}",
                 )
             raw = {op.primary: raw}
         args: dict[str, Arg] = {}
@@ -281,8 +289,9 @@ class _Elaboration:
             raise self._error(
                 doc,
                 args_path,
-                f"block arguments must be a mapping. Received: {raw!r}",
-                code="wrong-type",
+                "wrong-type",
+                expected="a mapping of the block's arguments",
+                received=received(raw),
             )
         return {k: Arg(v, doc, args_path + (k,)) for k, v in raw.items()}
 
@@ -298,21 +307,21 @@ class _Elaboration:
             raise self._error(
                 doc,
                 path,
-                f"stage: expected a mapping with id and blocks. Received: {args!r}",
-                code="wrong-type",
+                "wrong-type",
+                expected="a stage: a mapping with id and blocks",
+                received=received(args),
             )
         for key in ("id", "blocks"):
             if key not in args:
-                raise self._error(
-                    doc, path, f"stage: missing required key '{key}'", code="missing-key"
-                )
+                raise self._error(doc, path, "missing-key", key=key)
         raw_entries = args["blocks"]
         if not isinstance(raw_entries, list) or not raw_entries:
             raise self._error(
                 doc,
                 path + ("blocks",),
-                "stage.blocks: expected a non-empty list of blocks",
-                code="invalid-value",
+                "invalid-value",
+                detail="expected a non-empty list of blocks",
+                received=received(raw_entries),
             )
         shared = {k: Arg(v, doc, path + (k,)) for k, v in args.items() if k not in ("id", "blocks")}
         parsed = [
@@ -323,11 +332,12 @@ class _Elaboration:
         for key, arg in shared.items():
             if not any(key in self.r.blocks[k].definition.params for k in used):
                 known = {p for k in used for p in self.r.blocks[k].definition.params}
-                raise SpecError.at(
-                    arg.where(),
-                    f"{format_path(arg.path)}: no block in this stage takes a param '{key}'"
-                    + did_you_mean(key, known),
+                raise SpecError.of(
                     "unknown-param",
+                    arg.where(),
+                    key=key,
+                    owner=" (no block in this stage takes it)",
+                    hint=did_you_mean(key, known),
                 )
         entries, index = [], [1]
         for kind, count, own, where_path, key in parsed:
@@ -363,7 +373,7 @@ class _Elaboration:
             try:
                 kind, count = items.repeat(entry)
             except items.ItemError as exc:
-                raise self._error(doc, path, str(exc), code="invalid-item") from None
+                raise self._error(doc, path, "invalid-item", detail=str(exc)) from None
             count = Arg(count if count is not None else 1, doc, path)
             raw, args_path = None, path
         else:
@@ -375,11 +385,7 @@ class _Elaboration:
         if kind not in blocks:
             hint = did_you_mean(kind, blocks) if blocks else "; no blocks are defined or imported"
             raise self._error(
-                doc,
-                path,
-                f"unknown block '{kind}'{hint}",
-                key=not isinstance(entry, str),
-                code="unknown-block",
+                doc, path, "unknown-block", on_key=not isinstance(entry, str), kind=kind, hint=hint
             )
         own = self._call_args(raw, doc, args_path)
         return kind, count, own, args_path, args_path != path
@@ -417,9 +423,11 @@ class _Elaboration:
                 raise self._error(
                     doc,
                     bpath + ("merge",),
-                    f"unknown merge '{kind}'" + did_you_mean(kind, MERGES),
-                    key=isinstance(d.merge, dict),
-                    code="unknown-kind",
+                    "unknown-kind",
+                    on_key=isinstance(d.merge, dict),
+                    what="merge",
+                    kind=kind,
+                    hint=did_you_mean(kind, MERGES),
                 )
             merge = self._layer(OPS[kind], args, doc, bpath + ("merge",), args_path, defaults)
         return Block(
@@ -456,11 +464,9 @@ class _Elaboration:
             model_items[i] = item._replace(auto_name=name)
 
     @staticmethod
-    def _error(
-        doc: Document, path: tuple, message: str, *, key: bool = False, code: str
-    ) -> SpecError:
-        text = f"{format_path(path)}: {message}" if path else message
-        return SpecError.at(doc.where(path, key=key), text, code)
+    def _error(doc: Document, path: tuple, code: str, *, on_key: bool = False, **context):
+        """The problem ``code`` at the node (or its key), rendered from ``context``."""
+        return SpecError.of(code, doc.where(path, key=on_key), **context)
 
 
 def _node(doc: Document, path: tuple):

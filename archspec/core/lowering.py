@@ -34,6 +34,7 @@ from archspec.diagnostics import (
     Where,
     did_you_mean,
     format_path,
+    received,
     validation_problems,
 )
 from archspec.frontend.loader import Document
@@ -93,13 +94,13 @@ class _Lowering:
         try:
             model_name = str(evaluate(p.model_name.value, context))
         except ExpressionError as exc:
-            raise doc.error(("model_name",), str(exc), code=exc.code) from None
+            raise _forwarded(exc, doc.where(("model_name",))) from None
         if not model_name or "/" in model_name or _CONTROL.search(model_name):
-            raise doc.error(
-                ("model_name",),
-                f"model_name: a model name must be non-empty, without '/' or control characters. "
-                f"Received: {model_name!r}",
-                code="invalid-name",
+            raise SpecError.of(
+                "invalid-name",
+                doc.where(("model_name",)),
+                detail="a model name must be non-empty, without '/' or control characters",
+                received=received(model_name),
             )
         return Graph(
             name=p.name,
@@ -125,8 +126,9 @@ class _Lowering:
         ):
             raise self._error(
                 scope.at("shape"),
-                f"expected a list of positive sizes like [224, 224, 3]. Received: {shape!r}",
-                code="invalid-value",
+                "invalid-value",
+                detail="expected a list of positive sizes like [224, 224, 3]",
+                received=received(shape),
             )
         name = self._arg(self.p.input_name, scope.context)
         name = self._layer_name(name, scope, ("input", "name"))
@@ -179,18 +181,20 @@ class _Lowering:
                 shape = op.shape(validated, in_shapes)
                 trainable, non_trainable = op.params(validated, in_shapes, shape)
                 if any(d is not None and d > LIMITS.max_int for d in shape):
-                    raise _limit(f"an output size is beyond {LIMITS.max_int:,} (limit max_int)")
+                    raise _limit(f"an output size is beyond {LIMITS.max_int:,}")
                 if trainable + non_trainable > LIMITS.max_int:
-                    raise _limit(f"more than {LIMITS.max_int:,} parameters (limit max_int)")
+                    raise _limit(f"more than {LIMITS.max_int:,} parameters")
             except ShapeError as exc:
-                label = f"{op.kind} '{explicit}'" if explicit else op.kind
+                layer = f"{op.kind} '{explicit}'" if explicit else op.kind
                 origin = f": {where_from()}" if where_from else ""
                 raise self._error(
                     scope,
-                    f"{self._in_block(scope)}{label}: {exc}{origin}",
+                    exc.code,
                     path=path,
                     value_error=True,
-                    code=getattr(exc, "code", "shape-mismatch"),
+                    detail=f"{self._in_block(scope)}{layer}: {exc}{origin}",
+                    layer=layer,
+                    limit="max_int",
                 ) from None
             memo = self.memo[memo_key] = (validated.model_dump(), shape, trainable, non_trainable)
         attrs, shape, trainable, non_trainable = memo
@@ -221,28 +225,25 @@ class _Lowering:
         if template is None:
             raise self._error(
                 scope,
-                f"the naming scheme names no {item.op.kind} layers in blocks; give it a name",
+                "invalid-name",
                 path=item.args_path,
-                code="invalid-name",
+                detail=f"the naming scheme names no {item.op.kind} layers in blocks; give it a name",
+                received="",
             )
         context = {**scope.context, **layer_naming_context(item.op, attrs, role)}
         try:
             return str(evaluate(template, context))
         except ExpressionError as exc:
-            raise scope.doc.error(
-                item.args_path,
-                f"{format_path(item.args_path)}: naming scheme: {exc}",
-                code=exc.code,
-            ) from None
+            raise _forwarded(exc, scope.doc.where(item.args_path), "naming scheme: ") from None
 
     def _layer_name(self, name, scope: Scope, path: tuple) -> str:
         if not isinstance(name, str) or not _LAYER_NAME.match(name) or len(name) > 200:
             raise self._error(
                 scope,
-                "a layer name must be letters, digits, '_', '.' or '-' (at most 200). "
-                f"Received: {name!r}",
+                "invalid-name",
                 path=path,
-                code="invalid-name",
+                detail="a layer name must be letters, digits, '_', '.' or '-' (at most 200)",
+                received=received(name),
             )
         return name
 
@@ -251,9 +252,11 @@ class _Lowering:
             first = self.names[node.name]
             raise self._error(
                 scope,
-                f"{self._in_block(scope)}duplicate layer name '{node.name}' (first at {first})",
+                "duplicate-name",
                 path=path,
-                code="duplicate-name",
+                inside=self._in_block(scope),
+                name=node.name,
+                first=first,
             )
         self.names[node.name] = node.where
         self.shapes[node.name] = node.shape
@@ -266,9 +269,10 @@ class _Lowering:
         if isinstance(stage_id, bool) or not isinstance(stage_id, int | str):
             raise self._error(
                 scope,
-                f"expected a stage number or name. Received: {stage_id!r}",
+                "wrong-type",
                 path=stage.id.path,
-                code="wrong-type",
+                expected="a stage number or name",
+                received=received(stage_id),
             )
         for entry in stage.entries:
             self.counts[entry.uid] = self._count(entry, scope)
@@ -305,17 +309,19 @@ class _Lowering:
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise self._error(
                 scope,
-                f"repeat count must be a non-negative integer. Received: {count!r}",
+                "invalid-value",
                 path=entry.times.path,
-                code="invalid-value",
+                detail="repeat count must be a non-negative integer",
+                received=received(count),
             )
         if count > LIMITS.max_repeat:
             shown = f"{count:,}" if count < 10**18 else "of more than 18 digits"
             raise self._error(
                 scope,
-                f"repeat count {shown} exceeds the limit of {LIMITS.max_repeat:,} (limit max_repeat)",
+                "limit-exceeded",
                 path=entry.times.path,
-                code="limit-exceeded",
+                detail=f"repeat count {shown} exceeds the limit of {LIMITS.max_repeat:,}",
+                limit="max_repeat",
             )
         return count
 
@@ -353,11 +359,11 @@ class _Lowering:
         self.work += 1
         if self.work > LIMITS.max_layers:
             where = scope.call or self._where(scope, path)
-            raise SpecError.at(
-                where,
-                f"{format_path(where.path)}: the model expands to more than {LIMITS.max_layers:,} "
-                "layers and block calls (limit max_layers)",
+            raise SpecError.of(
                 "limit-exceeded",
+                where,
+                detail=f"the model expands to more than {LIMITS.max_layers:,} layers and block calls",
+                limit="max_layers",
             )
 
     def _block(
@@ -376,9 +382,10 @@ class _Lowering:
         if scope.depth >= LIMITS.max_block_depth:
             raise self._error(
                 scope,
-                f"blocks nest deeper than {LIMITS.max_block_depth} (is block '{block.name}' recursive?) "
-                "(limit max_block_depth)",
-                code="limit-exceeded",
+                "limit-exceeded",
+                detail=f"blocks nest deeper than {LIMITS.max_block_depth} "
+                f"(is block '{block.name}' recursive?)",
+                limit="max_block_depth",
             )
         params = self._bind_params(block, values, call)
         context = {**params, "input": TensorInfo(self.shapes[x])}
@@ -416,8 +423,9 @@ class _Lowering:
             if start not in ("input", "layers"):
                 raise self._error(
                     bscope,
-                    f"from: expected 'input' or 'layers'. Received: {start!r}",
-                    code="invalid-value",
+                    "invalid-value",
+                    detail="from: expected 'input' or 'layers'",
+                    received=received(start),
                 )
             z = x if start == "input" else y
             for item in branch.items:
@@ -464,10 +472,12 @@ class _Lowering:
                     else f"; block '{block.name}' takes no params"
                 )
                 problems.append(
-                    Problem(
-                        where,
-                        f"{format_path(where.path)}: unknown param '{key}' for block '{block.name}'{hint}",
+                    Problem.of(
                         "unknown-param",
+                        where,
+                        key=key,
+                        owner=f" for block '{block.name}'",
+                        hint=hint,
                     )
                 )
                 continue
@@ -489,11 +499,7 @@ class _Lowering:
                 continue
             if decl.required:
                 problems.append(
-                    Problem(
-                        call,
-                        f"block '{block.name}' needs param '{key}' ({decl.type})",
-                        "missing-param",
-                    )
+                    Problem.of("missing-param", call, block=block.name, key=key, type=decl.type)
                 )
             else:
                 bound[key] = decl.default
@@ -518,16 +524,14 @@ class _Lowering:
             return evaluate(value, context)
         except ExpressionError as exc:
             prefix = f"{where_text}: " if where_text else ""
-            raise doc.error(path, f"{format_path(path)}: {prefix}{exc}", code=exc.code) from None
+            raise _forwarded(exc, doc.where(path), prefix) from None
 
     @staticmethod
     def _condition(arg: Arg, context: dict) -> bool:
         try:
             return condition(arg.value, context)
         except ExpressionError as exc:
-            raise arg.doc.error(
-                arg.path, f"{format_path(arg.path)}: when: {exc}", code=exc.code
-            ) from None
+            raise _forwarded(exc, arg.where(), "when: ") from None
 
     def _where(self, scope: Scope, path: tuple | None = None) -> Where:
         return scope.doc.where(path if path is not None else scope.path)
@@ -541,21 +545,22 @@ class _Lowering:
     def _error(
         self,
         scope: Scope,
-        message: str,
+        code: str,
         *,
         path: tuple | None = None,
-        key: bool = False,
         value_error: bool = False,
-        code: str,
+        **context,
     ) -> SpecError:
-        """An error at the node; inside a block, errors that depend on the call's values
-        are reported at the call site in the user's spec, naming the definition's place."""
+        """The problem ``code`` at the node, rendered from ``context``; inside a block,
+        errors that depend on the call's values are reported at the call site in the
+        user's spec, naming the definition's place."""
         path = scope.path if path is None else path
-        where = scope.doc.where(path, key=key)
+        where = scope.doc.where(path)
+        problem = Problem.of(code, where, **context)
         if value_error and scope.call is not None and scope.call.file != where.file:
-            text = f"{format_path(scope.call.path)}: {message} (layer defined at {where})"
-            return SpecError.at(scope.call, text, code)
-        return SpecError.at(where, f"{format_path(path)}: {message}" if path else message, code)
+            text = f"{problem.message} (layer defined at {where})"
+            problem = Problem(scope.call, text, code, {**context, "defined_at": str(where)})
+        return SpecError(problem)
 
     def _args_error(self, exc, item: Layer, evaluated: dict, scope: Scope) -> SpecError:
         op = item.op
@@ -596,6 +601,11 @@ class _Lowering:
 
 def _limit(message: str) -> ShapeError:
     """A ShapeError for a size beyond max_int, reported as a limit."""
-    error = ShapeError(message)
-    error.code = "limit-exceeded"
-    return error
+    return ShapeError(message, "limit-exceeded")
+
+
+def _forwarded(exc: ExpressionError, where: Where, prefix: str = "") -> SpecError:
+    """An expression's error at the value that holds it, with the expression's code and
+    its message as the sandbox wrote it (a limit's name included)."""
+    detail = f"{prefix}{exc}"
+    return SpecError(Problem(where, detail, exc.code, {"detail": detail}))

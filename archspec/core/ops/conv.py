@@ -46,18 +46,18 @@ def conv_shape(rank: int, kind: str):
         if channels % args.groups:
             raise ShapeError(
                 f"input channels {channels} are not divisible by groups={args.groups}",
-                "invalid-argument",
+                "incompatible-argument",
             )
         if args.filters % args.groups:
             raise ShapeError(
                 f"filters={args.filters} are not divisible by groups={args.groups}",
-                "invalid-argument",
+                "incompatible-argument",
             )
         if max(args.strides) > 1 and max(args.dilation_rate) > 1:
             raise ShapeError(
                 f"strides > 1 cannot be combined with dilation_rate > 1 (Keras refuses it). "
                 f"Received: strides={args.strides}, dilation_rate={args.dilation_rate}",
-                "invalid-argument",
+                "incompatible-argument",
             )
         return windowed(
             shapes[0], rank, kind, args.kernel_size, args.strides, args.padding,

@@ -30,7 +30,7 @@ def _axis_shape(args, shapes):
     if index is None:
         raise ShapeError(
             f"axis {args.axis} is out of range for an input of shape {fmt(shapes[0])}",
-            "invalid-argument",
+            "incompatible-argument",
         )
     known(shapes[0][index], f"size on axis {args.axis}")
     return shapes[0]

@@ -45,7 +45,7 @@ def _reshape_shape(args: ReshapeArgs, shapes):
     size = math.prod(shapes[0]) if None not in shapes[0] else None
     target = list(args.target_shape)
     if target.count(-1) > 1:
-        raise ShapeError("target_shape may contain -1 at most once", "invalid-argument")
+        raise ShapeError("target_shape may contain -1 at most once", "incompatible-argument")
     known = math.prod(d for d in target if d != -1)
     if -1 in target:
         if size is not None:
