@@ -13,8 +13,6 @@ shapes); the Python backend writes block functions from it. Neither reads raw YA
 items again. Errors in how items are written are raised here, at their place.
 """
 
-from __future__ import annotations
-
 from typing import Any, NamedTuple
 
 from archspec.core import items
@@ -26,7 +24,8 @@ from archspec.frontend.resolve import BlockEntry, ResolvedSpec, load
 from archspec.frontend.schema import COMMON_KEYS, NamingScheme, ParamDecl
 
 # The Program's objects are named tuples: immutable, and several times cheaper to define
-# than frozen dataclasses (which `check` would pay for at every start).
+# than frozen dataclasses (which `check` would pay for at every start). The module has
+# no ``from __future__ import annotations``: string annotations would cost a compile each.
 
 
 class Arg(NamedTuple):

@@ -12,8 +12,6 @@ Nothing here imports Jinja2: the sandbox imports it on first use, and ``check`` 
 start quickly.
 """
 
-from __future__ import annotations
-
 import inspect
 import math
 import operator

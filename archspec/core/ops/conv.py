@@ -7,35 +7,48 @@ kernel holds ``kernel_size × in_channels/groups × filters`` values, as Keras's
 from __future__ import annotations
 
 import math
+from functools import cache
 
 from archspec.core.ops.args import ActivationName, Args, Initializer, Padding, Pair, PositiveInt
 from archspec.core.ops.registry import register
 from archspec.core.ops.rules import ShapeError, Weight, known, spatial, windowed
 
 
-class Conv2DArgs(Args):
-    filters: PositiveInt
-    kernel_size: Pair
-    strides: Pair = (1, 1)
-    padding: Padding = "valid"
-    dilation_rate: Pair = (1, 1)
-    groups: PositiveInt = 1
-    activation: ActivationName | None = None
-    use_bias: bool = True
-    kernel_initializer: Initializer = "glorot_uniform"
-    bias_initializer: Initializer = "zeros"
+@cache
+def conv2d_args() -> type[Args]:
+    """Conv2D's arguments, with Keras's defaults."""
+
+    class Conv2DArgs(Args):
+        filters: PositiveInt
+        kernel_size: Pair
+        strides: Pair = (1, 1)
+        padding: Padding = "valid"
+        dilation_rate: Pair = (1, 1)
+        groups: PositiveInt = 1
+        activation: ActivationName | None = None
+        use_bias: bool = True
+        kernel_initializer: Initializer = "glorot_uniform"
+        bias_initializer: Initializer = "zeros"
+
+    return Conv2DArgs
 
 
-class DepthwiseConv2DArgs(Args):
-    kernel_size: Pair
-    strides: Pair = (1, 1)
-    padding: Padding = "valid"
-    depth_multiplier: PositiveInt = 1
-    dilation_rate: Pair = (1, 1)
-    activation: ActivationName | None = None
-    use_bias: bool = True
-    depthwise_initializer: Initializer = "glorot_uniform"
-    bias_initializer: Initializer = "zeros"
+@cache
+def depthwise_conv2d_args() -> type[Args]:
+    """DepthwiseConv2D's arguments, with Keras's defaults."""
+
+    class DepthwiseConv2DArgs(Args):
+        kernel_size: Pair
+        strides: Pair = (1, 1)
+        padding: Padding = "valid"
+        depth_multiplier: PositiveInt = 1
+        dilation_rate: Pair = (1, 1)
+        activation: ActivationName | None = None
+        use_bias: bool = True
+        depthwise_initializer: Initializer = "glorot_uniform"
+        bias_initializer: Initializer = "zeros"
+
+    return DepthwiseConv2DArgs
 
 
 def conv_shape(rank: int, kind: str):
@@ -109,7 +122,7 @@ def depthwise_macs(attrs, shapes, out) -> int:
 register(
     kind="conv2d",
     keras_class="Conv2D",
-    args=Conv2DArgs,
+    args=conv2d_args,
     shape=conv_shape(2, "conv2d"),
     weights=conv_weights,
     macs=conv_macs,
@@ -121,7 +134,7 @@ register(
 register(
     kind="depthwise_conv2d",
     keras_class="DepthwiseConv2D",
-    args=DepthwiseConv2DArgs,
+    args=depthwise_conv2d_args,
     shape=depthwise_shape(2, "depthwise_conv2d"),
     weights=depthwise_weights,
     macs=depthwise_macs,

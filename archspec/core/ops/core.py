@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import cache
 from typing import Annotated
 
 from pydantic import Field, field_validator
@@ -12,38 +13,68 @@ from archspec.core.ops.registry import register
 from archspec.core.ops.rules import Weight, known
 
 
-class DenseArgs(Args):
-    units: PositiveInt
-    activation: ActivationName | None = None
-    use_bias: bool = True
-    kernel_initializer: Initializer = "glorot_uniform"
-    bias_initializer: Initializer = "zeros"
+@cache
+def dense_args() -> type[Args]:
+    """Dense's arguments, with Keras's defaults."""
+
+    class DenseArgs(Args):
+        units: PositiveInt
+        activation: ActivationName | None = None
+        use_bias: bool = True
+        kernel_initializer: Initializer = "glorot_uniform"
+        bias_initializer: Initializer = "zeros"
+
+    return DenseArgs
 
 
-class DropoutArgs(Args):
-    rate: Annotated[float, Field(ge=0, lt=1)]
-    seed: int | None = None
+@cache
+def dropout_args() -> type[Args]:
+    """Dropout's arguments."""
 
-    @field_validator("seed")
-    @classmethod
-    def _seed_fits(cls, value):
-        if not is_seed(value):
-            raise ValueError("expected an integer seed (64-bit) or null")
-        return value
+    class DropoutArgs(Args):
+        rate: Annotated[float, Field(ge=0, lt=1)]
+        seed: int | None = None
 
+        @field_validator("seed")
+        @classmethod
+        def _seed_fits(cls, value):
+            if not is_seed(value):
+                raise ValueError("expected an integer seed (64-bit) or null")
+            return value
 
-class ActivationArgs(Args):
-    activation: ActivationName
-
-
-class ReLUArgs(Args):
-    max_value: Annotated[float, Field(ge=0)] | None = None
-    negative_slope: Annotated[float, Field(ge=0)] = 0.0
-    threshold: float = 0.0
+    return DropoutArgs
 
 
-class ReLU6Args(ReLUArgs):
-    max_value: Annotated[float, Field(ge=0)] | None = 6.0
+@cache
+def activation_args() -> type[Args]:
+    """Activation's argument."""
+
+    class ActivationArgs(Args):
+        activation: ActivationName
+
+    return ActivationArgs
+
+
+@cache
+def relu_args() -> type[Args]:
+    """ReLU's arguments, with Keras's defaults."""
+
+    class ReLUArgs(Args):
+        max_value: Annotated[float, Field(ge=0)] | None = None
+        negative_slope: Annotated[float, Field(ge=0)] = 0.0
+        threshold: float = 0.0
+
+    return ReLUArgs
+
+
+@cache
+def relu6_args() -> type[Args]:
+    """relu6: a ReLU whose max_value is 6 unless the spec says otherwise."""
+
+    class ReLU6Args(relu_args()):
+        max_value: Annotated[float, Field(ge=0)] | None = 6.0
+
+    return ReLU6Args
 
 
 def _dense_shape(args, shapes):
@@ -69,7 +100,7 @@ def _identity(args, shapes):
 register(
     kind="dense",
     keras_class="Dense",
-    args=DenseArgs,
+    args=dense_args,
     shape=_dense_shape,
     weights=_dense_weights,
     macs=_dense_macs,
@@ -81,7 +112,7 @@ register(
 register(
     kind="dropout",
     keras_class="Dropout",
-    args=DropoutArgs,
+    args=dropout_args,
     shape=_identity,
     primary="rate",
     positional=("rate",),
@@ -91,7 +122,7 @@ register(
 register(
     kind="activation",
     keras_class="Activation",
-    args=ActivationArgs,
+    args=activation_args,
     shape=_identity,
     primary="activation",
     positional=("activation",),
@@ -102,7 +133,7 @@ register(
 register(
     kind="relu",
     keras_class="ReLU",
-    args=ReLUArgs,
+    args=relu_args,
     shape=_identity,
     primary="max_value",
     positional=("max_value",),
@@ -114,11 +145,11 @@ register(
 register(
     kind="relu6",
     keras_class="ReLU",
-    args=ReLU6Args,
+    args=relu6_args,
     shape=_identity,
     positional=("max_value",),
     implied=("max_value",),
     suffix="relu",
     category="activation",
-    reads_as=lambda attrs: attrs == ReLU6Args().model_dump(),
+    reads_as=lambda attrs: attrs == relu6_args()().model_dump(),
 )

@@ -3,13 +3,21 @@ shape) and concatenate (inputs that differ on one axis only). No weights."""
 
 from __future__ import annotations
 
+from functools import cache
+
 from archspec.core.ops.args import Args, NoArgs, axis_index
 from archspec.core.ops.registry import register
 from archspec.core.ops.rules import ShapeError, fmt
 
 
-class ConcatenateArgs(Args):
-    axis: int = -1
+@cache
+def concatenate_args() -> type[Args]:
+    """Concatenate's argument."""
+
+    class ConcatenateArgs(Args):
+        axis: int = -1
+
+    return ConcatenateArgs
 
 
 def _same_shapes(args, shapes):
@@ -24,7 +32,7 @@ def _same_shapes(args, shapes):
     return first
 
 
-def _concat_shape(args: ConcatenateArgs, shapes):
+def _concat_shape(args, shapes):
     listed = " and ".join(fmt(s) for s in shapes)
     rank = len(shapes[0])
     index = axis_index(args.axis, rank)
@@ -62,7 +70,7 @@ _elementwise("minimum", "Minimum", "min")
 register(
     kind="concatenate",
     keras_class="Concatenate",
-    args=ConcatenateArgs,
+    args=concatenate_args,
     shape=_concat_shape,
     primary="axis",
     suffix="concat",

@@ -3,6 +3,7 @@ variance (not) are one value per entry of the normalized axis."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated
 
 from pydantic import Field
@@ -12,16 +13,22 @@ from archspec.core.ops.registry import register
 from archspec.core.ops.rules import ShapeError, Weight, fmt, known
 
 
-class BatchNormArgs(Args):
-    axis: int = -1
-    momentum: float = 0.99
-    epsilon: Annotated[float, Field(gt=0)] = 1e-3
-    center: bool = True
-    scale: bool = True
-    beta_initializer: Initializer = "zeros"
-    gamma_initializer: Initializer = "ones"
-    moving_mean_initializer: Initializer = "zeros"
-    moving_variance_initializer: Initializer = "ones"
+@cache
+def batch_norm_args() -> type[Args]:
+    """BatchNormalization's arguments, with Keras's defaults."""
+
+    class BatchNormArgs(Args):
+        axis: int = -1
+        momentum: float = 0.99
+        epsilon: Annotated[float, Field(gt=0)] = 1e-3
+        center: bool = True
+        scale: bool = True
+        beta_initializer: Initializer = "zeros"
+        gamma_initializer: Initializer = "ones"
+        moving_mean_initializer: Initializer = "zeros"
+        moving_variance_initializer: Initializer = "ones"
+
+    return BatchNormArgs
 
 
 def _axis_shape(args, shapes):
@@ -49,7 +56,7 @@ def _bn_weights(attrs, shapes) -> tuple[Weight, ...]:
 register(
     kind="batch_norm",
     keras_class="BatchNormalization",
-    args=BatchNormArgs,
+    args=batch_norm_args,
     shape=_axis_shape,
     weights=_bn_weights,
     suffix="bn",

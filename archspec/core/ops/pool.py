@@ -3,6 +3,8 @@ channels), global_avg_pool and global_max_pool (one value per channel). No weigh
 
 from __future__ import annotations
 
+from functools import cache
+
 from pydantic import field_validator
 
 from archspec.core.ops.args import Args, Padding, Pair
@@ -10,19 +12,31 @@ from archspec.core.ops.registry import register
 from archspec.core.ops.rules import spatial, windowed
 
 
-class PoolArgs(Args):
-    pool_size: Pair = (2, 2)
-    strides: Pair | None = None
-    padding: Padding = "valid"
+@cache
+def pool_args() -> type[Args]:
+    """A pooling window's arguments: strides default to the pool size, as in Keras."""
 
-    @field_validator("strides", mode="after")
-    @classmethod
-    def _strides_default_to_pool_size(cls, value, info):
-        return value if value is not None else info.data.get("pool_size")
+    class PoolArgs(Args):
+        pool_size: Pair = (2, 2)
+        strides: Pair | None = None
+        padding: Padding = "valid"
+
+        @field_validator("strides", mode="after")
+        @classmethod
+        def _strides_default_to_pool_size(cls, value, info):
+            return value if value is not None else info.data.get("pool_size")
+
+    return PoolArgs
 
 
-class GlobalPoolArgs(Args):
-    keepdims: bool = False
+@cache
+def global_pool_args() -> type[Args]:
+    """Global pooling's argument."""
+
+    class GlobalPoolArgs(Args):
+        keepdims: bool = False
+
+    return GlobalPoolArgs
 
 
 def pool_shape(rank: int, kind: str):
@@ -49,7 +63,7 @@ def global_pool_shape(rank: int):
 
 # A pool's pool_size is always written: Keras's AveragePooling2D requires it.
 _WINDOW = dict(
-    args=PoolArgs,
+    args=pool_args,
     primary="pool_size",
     positional=("pool_size",),
     implied=("pool_size",),
@@ -63,7 +77,7 @@ register(
 register(
     kind="global_avg_pool",
     keras_class="GlobalAveragePooling2D",
-    args=GlobalPoolArgs,
+    args=global_pool_args,
     shape=global_pool_shape(2),
     suffix="gap",
     category="pool",
@@ -71,7 +85,7 @@ register(
 register(
     kind="global_max_pool",
     keras_class="GlobalMaxPooling2D",
-    args=GlobalPoolArgs,
+    args=global_pool_args,
     shape=global_pool_shape(2),
     suffix="gmp",
     category="pool",

@@ -45,7 +45,7 @@ class Op:
     """
 
     __slots__ = (
-        "kind", "keras_class", "args", "shape", "weights", "macs", "primary", "positional",
+        "kind", "keras_class", "_args", "shape", "weights", "macs", "primary", "positional",
         "implied", "suffix", "suffix_from", "category", "merge", "reads_as",
     )  # fmt: skip
 
@@ -54,7 +54,7 @@ class Op:
         *,
         kind: str,
         keras_class: str,
-        args: type[Args],
+        args: type[Args] | Callable[[], type[Args]],
         shape: Callable[[Any, list[Shape]], Shape],
         weights: Callable[[Mapping, list[Shape]], tuple[Weight, ...]] = no_weights,
         macs: Callable[[Mapping, list[Shape], Shape], int] = no_macs,
@@ -70,7 +70,9 @@ class Op:
         set_ = super().__setattr__
         set_("kind", kind)  # the spec's name for it
         set_("keras_class", keras_class)  # the stock Keras layer it builds
-        set_("args", args)  # its arguments, with Keras's defaults
+        # Its arguments, with Keras's defaults: a model, or a function that makes it on
+        # first use, since making pydantic models is most of the catalogue's start-up.
+        set_("_args", args)
         set_("shape", shape)  # (validated args, input shapes) → output shape
         # (attrs, input shapes) → the variables Keras creates, in its order. A rule may
         # assume that ``shape`` accepted the input: that raises what is wrong at check time.
@@ -92,6 +94,17 @@ class Op:
 
     def __setattr__(self, name, value):
         raise AttributeError(f"op '{self.kind}' is read-only")
+
+    @property
+    def args(self) -> type[Args]:
+        """The argument model (made now if this is its first use, and checked against
+        how the op says generated code writes it)."""
+        model = self._args
+        if not isinstance(model, type):
+            model = model()
+            _check_arguments(self, model)
+            super().__setattr__("_args", model)
+        return model
 
     def __repr__(self) -> str:
         return f"Op({self.kind!r}, {self.keras_class})"
@@ -118,16 +131,21 @@ def register(**fields) -> Op:
             f"op kind '{op.kind}': unknown category '{op.category}'; "
             f"expected one of: {', '.join(CATEGORIES)}"
         )
-    unknown = [
-        k for k in (op.primary, *op.positional, *op.implied) if k and k not in op.args.model_fields
-    ]
-    if unknown:
-        raise ValueError(f"op kind '{op.kind}': no argument {', '.join(unknown)}")
-    if op.positional != tuple(op.args.model_fields)[: len(op.positional)]:
-        # Generated code passes them positionally: they must lead Keras's constructor order.
-        raise ValueError(f"op kind '{op.kind}': positional arguments must come first, in order")
+    if isinstance(op._args, type):  # a model made up front is checked now; else on first use
+        _check_arguments(op, op._args)
     OPS[op.kind] = op
     return op
+
+
+def _check_arguments(op: Op, model: type[Args]) -> None:
+    """The arguments the registration names exist, and positional ones lead in order."""
+    fields = tuple(model.model_fields)
+    unknown = [k for k in (op.primary, *op.positional, *op.implied) if k and k not in fields]
+    if unknown:
+        raise ValueError(f"op kind '{op.kind}': no argument {', '.join(unknown)}")
+    if op.positional != fields[: len(op.positional)]:
+        # Generated code passes them positionally: they must lead Keras's constructor order.
+        raise ValueError(f"op kind '{op.kind}': positional arguments must come first, in order")
 
 
 def read_back(keras_class: str) -> Op | None:

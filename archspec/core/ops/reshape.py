@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import cache
 from typing import Annotated
 
 from pydantic import Field
@@ -12,12 +13,24 @@ from archspec.core.ops.registry import register
 from archspec.core.ops.rules import ShapeError, fmt, spatial
 
 
-class ZeroPaddingArgs(Args):
-    padding: PaddingPairs = ((1, 1), (1, 1))
+@cache
+def zero_padding_args() -> type[Args]:
+    """ZeroPadding2D's argument."""
+
+    class ZeroPaddingArgs(Args):
+        padding: PaddingPairs = ((1, 1), (1, 1))
+
+    return ZeroPaddingArgs
 
 
-class ReshapeArgs(Args):
-    target_shape: tuple[Annotated[int, Field(ge=-1, strict=True)], ...]
+@cache
+def reshape_args() -> type[Args]:
+    """Reshape's argument."""
+
+    class ReshapeArgs(Args):
+        target_shape: tuple[Annotated[int, Field(ge=-1, strict=True)], ...]
+
+    return ReshapeArgs
 
 
 def pad_shape(rank: int):
@@ -41,7 +54,7 @@ def _flatten_shape(args, shapes):
     return (None if None in dims else math.prod(dims),)
 
 
-def _reshape_shape(args: ReshapeArgs, shapes):
+def _reshape_shape(args, shapes):
     size = math.prod(shapes[0]) if None not in shapes[0] else None
     target = list(args.target_shape)
     if target.count(-1) > 1:
@@ -62,7 +75,7 @@ def _reshape_shape(args: ReshapeArgs, shapes):
 register(
     kind="zero_padding",
     keras_class="ZeroPadding2D",
-    args=ZeroPaddingArgs,
+    args=zero_padding_args,
     shape=pad_shape(2),
     primary="padding",
     positional=("padding",),
@@ -80,7 +93,7 @@ register(
 register(
     kind="reshape",
     keras_class="Reshape",
-    args=ReshapeArgs,
+    args=reshape_args,
     shape=_reshape_shape,
     primary="target_shape",
     positional=("target_shape",),
