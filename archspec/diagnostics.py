@@ -352,6 +352,14 @@ class UsageError(Exception):
     """A bad command line or an unreadable file (exit 2)."""
 
 
+def close_match(word: str, choices: Iterable[str]) -> str:
+    """ "; did you mean 'identity'?" for a name that is really close to one that exists,
+    else nothing: among many kinds, a loose match misleads ('normalization' is not
+    'activation')."""
+    close = difflib.get_close_matches(str(word), sorted(set(choices)), n=1, cutoff=0.8)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """A Keras-style hint: "; did you mean 'identity'?" or the list of what exists."""
     choices = sorted(set(choices))

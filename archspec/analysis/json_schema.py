@@ -52,7 +52,8 @@ def _item_schema() -> tuple[dict, dict]:
     for kind, op in OPS.items():
         schema, op_defs = _layer_args(op)
         defs.update(op_defs)
-        kinds[kind] = schema
+        for name in (kind, *op.aliases):
+            kinds[name] = schema
     kinds["stage"] = {
         "type": "object",
         "description": "blocks repeated with per-position arguments; other keys go to the blocks",

@@ -17,8 +17,9 @@ from typing import Any, NamedTuple
 
 from archspec.core import items
 from archspec.core.naming import AutoNames
-from archspec.core.ops import MERGES, OPS, Op, keras_auto_name
-from archspec.diagnostics import SpecError, did_you_mean, received
+from archspec.core.ops import KINDS, MERGES, OPS, Op, keras_auto_name, lookup
+from archspec.core.ops.keras_classes import KERAS_LAYER_CLASSES
+from archspec.diagnostics import Problem, SpecError, close_match, did_you_mean, received
 from archspec.frontend.loader import Document
 from archspec.frontend.resolve import BlockEntry, ResolvedSpec, load
 from archspec.frontend.schema import COMMON_KEYS, NamingScheme, ParamDecl
@@ -172,6 +173,8 @@ class _Elaboration:
         self.uid = 0
         self.auto = AutoNames()
         self.serial: list = []  # terms of the model's running block count
+        self.problems: list[Problem] = []  # unknown kinds, reported together
+        self.libraries: dict = {}  # each library's checked defaults, by file
 
     def next_uid(self) -> int:
         self.uid += 1
@@ -186,6 +189,9 @@ class _Elaboration:
             self._item(item, doc, ("layers", i), [spec_defaults], known_blocks, True)
             for i, item in enumerate(spec.layers)
         ]
+        model_items = [item for item in model_items if item is not None]
+        if self.problems:
+            raise SpecError(sorted(self.problems, key=self._reading_order))
         self._auto_names(model_items)
         return Program(
             name=spec.name,
@@ -202,31 +208,38 @@ class _Elaboration:
 
     # ---- defaults -----------------------------------------------------------------------------
 
-    def _checked_defaults(self, defaults: dict, doc: Document):
-        for kind, args in defaults.items():
-            if kind not in OPS:
+    def _checked_defaults(self, defaults: dict, doc: Document, path=("defaults",)):
+        """A defaults table by kind (aliases resolved): {kind: (name as written, args)}."""
+        table = {}
+        for name, args in defaults.items():
+            op = lookup(name)
+            if op is None:
+                self._unknown_kind(name, doc, path + (name,), OPS, "layer kind")
+                continue
+            if op.kind in table:
                 raise self._error(
                     doc,
-                    ("defaults", kind),
-                    "unknown-kind",
+                    path + (name,),
+                    "duplicate-key",
                     on_key=True,
-                    what="layer kind",
-                    kind=kind,
-                    hint=did_you_mean(kind, OPS),
+                    key=name,
+                    line=doc.where(path + (table[op.kind][0],), key=True).line,
+                    column=doc.where(path + (table[op.kind][0],), key=True).col,
                 )
             for key in args or {}:
-                if key not in OPS[kind].args.model_fields:
+                if key not in op.args.model_fields:
                     raise self._error(
                         doc,
-                        ("defaults", kind, key),
+                        path + (name, key),
                         "unknown-argument",
                         on_key=True,
                         inside="",
                         key=key,
-                        kind=kind,
-                        hint=did_you_mean(key, OPS[kind].args.model_fields),
+                        kind=name,
+                        hint=did_you_mean(key, op.args.model_fields),
                     )
-        return (doc, ("defaults",), {k: v or {} for k, v in defaults.items()})
+            table[op.kind] = (name, args or {})
+        return (doc, path, table)
 
     # ---- items --------------------------------------------------------------------------------
 
@@ -241,24 +254,35 @@ class _Elaboration:
         kind, args, args_path = self._split(item, doc, path)
         if kind == "stage" and top:
             return self._stage(args, doc, args_path, blocks)
-        if kind in OPS:
-            return self._layer(OPS[kind], args, doc, path, args_path, defaults)
+        op = lookup(kind)
+        if op is not None:
+            return self._layer(op, args, doc, path, args_path, defaults)
         if kind in blocks:
             call = self._call(kind, args, doc, path, args_path)
             if top:
                 call = call._replace(serial=tuple(self.serial))
                 self.serial.append(1)
             return call
-        known = list(OPS) + list(blocks) + (["stage"] if top else [])
-        raise self._error(
-            doc,
-            path,
-            "unknown-kind",
-            on_key=True,
-            what="layer or block kind",
-            kind=kind,
-            hint=did_you_mean(kind, known),
-        )
+        known = [*KINDS, *blocks, *(["stage"] if top else [])]
+        return self._unknown_kind(kind, doc, path, known, "layer or block kind")
+
+    def _unknown_kind(self, kind: str, doc, path, known, what: str) -> None:
+        """Note an unknown kind and go on: every one in the spec is reported, each at its
+        place. A Keras layer the catalogue lacks is named as such; a look-alike is offered
+        only when it is really close."""
+        keras_class = next((c for c in KERAS_LAYER_CLASSES if keras_auto_name(c) == kind), None)
+        if keras_class is not None:
+            hint = (
+                f": Keras's {keras_class} is not in archspec's catalogue yet "
+                "(docs/language.md lists the layers it has)"
+            )
+        else:
+            hint = close_match(kind, known) or (
+                "; docs/language.md lists the layers archspec has, and blocks are defined "
+                "under blocks: or imported"
+            )
+        where = doc.where(path, key=True)
+        self.problems.append(Problem.of("unknown-kind", where, what=what, kind=kind, hint=hint))
 
     def _layer(self, op: Op, raw, doc, path, args_path, defaults) -> Layer:
         if raw is None:
@@ -274,8 +298,9 @@ class _Elaboration:
             raw = {op.primary: raw}
         args: dict[str, Arg] = {}
         for ddoc, dpath, table in defaults:
-            for key, value in table.get(op.kind, {}).items():
-                args[key] = Arg(value, ddoc, dpath + (op.kind, key))
+            written, values = table.get(op.kind, (op.kind, {}))
+            for key, value in values.items():
+                args[key] = Arg(value, ddoc, dpath + (written, key))
         own = {k: Arg(v, doc, args_path + (k,)) for k, v in raw.items()}
         common = {k: own.pop(k, None) for k in COMMON_KEYS}
         args.update(own)
@@ -327,6 +352,8 @@ class _Elaboration:
             self._stage_entry(entry, doc, path + ("blocks", i), blocks)
             for i, entry in enumerate(raw_entries)
         ]
+        if None in parsed:  # an unknown block, noted: its params cannot be checked
+            return None
         used = {kind for kind, *_ in parsed}
         for key, arg in shared.items():
             if not any(key in self.r.blocks[k].definition.params for k in used):
@@ -383,9 +410,9 @@ class _Elaboration:
                 count = Arg(raw.pop("repeat"), doc, args_path + ("repeat",))
         if kind not in blocks:
             hint = did_you_mean(kind, blocks) if blocks else "; no blocks are defined or imported"
-            raise self._error(
-                doc, path, "unknown-block", on_key=not isinstance(entry, str), kind=kind, hint=hint
-            )
+            where = doc.where(path, key=not isinstance(entry, str))
+            self.problems.append(Problem.of("unknown-block", where, kind=kind, hint=hint))
+            return None
         own = self._call_args(raw, doc, args_path)
         return kind, count, own, args_path, args_path != path
 
@@ -393,14 +420,16 @@ class _Elaboration:
 
     def _block(self, entry: BlockEntry, spec_defaults) -> Block:
         d, doc, bpath = entry.definition, entry.doc, entry.path
-        defaults = [(doc, entry.defaults_path, entry.defaults), spec_defaults]
+        library = self._library_defaults(entry)
+        defaults = [library, spec_defaults]
         blocks = set(self.r.blocks)
 
         def sequence(raw_items, path):
-            return tuple(
+            made = (
                 self._item(item, doc, path + (i,), defaults, blocks, False)
                 for i, item in enumerate(raw_items)
             )
+            return tuple(item for item in made if item is not None)
 
         branches = []
         for b, branch in enumerate(d.branches):
@@ -418,7 +447,8 @@ class _Elaboration:
         merge = None
         if d.merge is not None:
             kind, args, args_path = self._split(d.merge, doc, bpath + ("merge",))
-            if kind not in MERGES:
+            op = lookup(kind)
+            if op is None or not op.merge:
                 raise self._error(
                     doc,
                     bpath + ("merge",),
@@ -428,7 +458,7 @@ class _Elaboration:
                     kind=kind,
                     hint=did_you_mean(kind, MERGES),
                 )
-            merge = self._layer(OPS[kind], args, doc, bpath + ("merge",), args_path, defaults)
+            merge = self._layer(op, args, doc, bpath + ("merge",), args_path, defaults)
         return Block(
             name=entry.name,
             text=d.doc,
@@ -441,6 +471,14 @@ class _Elaboration:
             doc=doc,
             path=bpath,
         )
+
+    def _library_defaults(self, entry: BlockEntry):
+        key = (entry.doc.file, entry.defaults_path)
+        if key not in self.libraries:
+            self.libraries[key] = self._checked_defaults(
+                entry.defaults, entry.doc, entry.defaults_path
+            )
+        return self.libraries[key]
 
     # ---- names --------------------------------------------------------------------------------
 
@@ -461,6 +499,11 @@ class _Elaboration:
             else:
                 continue
             model_items[i] = item._replace(auto_name=name)
+
+    def _reading_order(self, problem: Problem):
+        """The spec's own file first, then each library's, top to bottom."""
+        where = problem.where
+        return (where.file != self.r.doc.file, where.file, where.line, where.col)
 
     @staticmethod
     def _error(doc: Document, path: tuple, code: str, *, on_key: bool = False, **context):

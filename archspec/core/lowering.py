@@ -221,7 +221,7 @@ class _Lowering:
 
     def _block_layer_name(self, item: Layer, attrs: dict, role, scope: Scope) -> str:
         """An unnamed layer in a block: named by the naming scheme's template."""
-        template = layer_template(self.p.naming, item.op.kind, role)
+        template = layer_template(self.p.naming, item.op, role)
         if template is None:
             raise self._error(
                 scope,

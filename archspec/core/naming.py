@@ -17,14 +17,14 @@ from archspec.lang.vocabulary import block_letter
 letter = block_letter
 
 
-def template_for(table: dict[str, str], kind: str) -> str | None:
-    return table.get(kind, table.get("*"))
-
-
-def layer_template(scheme: NamingScheme, kind: str, role) -> str | None:
-    """The template that names an unnamed layer of a block: by role if it has one."""
+def layer_template(scheme: NamingScheme, op, role) -> str | None:
+    """The template that names an unnamed layer of a block: by role if it has one; a
+    scheme may key its templates by the op's kind or by any of its aliases."""
     table = scheme.layer if role not in (None, "") else scheme.block_layer
-    return template_for(table, kind)
+    for name in (op.kind, *op.aliases):
+        if name in table:
+            return table[name]
+    return table.get("*")
 
 
 def layer_naming_context(op, attrs: dict, role) -> dict:

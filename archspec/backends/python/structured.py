@@ -218,7 +218,7 @@ class Structured:
         if scope.block is None:
             return string(item.auto_name)
         role = item.role.value if item.role is not None else None
-        template = layer_template(self.p.naming, item.op.kind, role)
+        template = layer_template(self.p.naming, item.op, role)
         if template is None:
             raise _error(
                 item, f"the naming scheme names no {item.op.kind} layers in blocks; give it a name"

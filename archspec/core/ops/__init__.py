@@ -15,10 +15,12 @@ from __future__ import annotations
 
 from archspec.core.ops import conv, core, merge, norm, pool, reshape  # noqa: F401 - they register
 from archspec.core.ops.registry import (
+    KINDS,
     OPS,
     Op,
     keras_auto_name,
     layer_weights,
+    lookup,
     read_back,
     refine,
     register,
@@ -28,6 +30,7 @@ from archspec.core.ops.rules import Shape, ShapeError, Weight
 MERGES = tuple(k for k, op in OPS.items() if op.merge)
 
 __all__ = [
+    "KINDS",
     "MERGES",
     "OPS",
     "Op",
@@ -36,6 +39,7 @@ __all__ = [
     "Weight",
     "keras_auto_name",
     "layer_weights",
+    "lookup",
     "read_back",
     "refine",
     "register",

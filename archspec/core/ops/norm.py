@@ -55,6 +55,7 @@ def _bn_weights(attrs, shapes) -> tuple[Weight, ...]:
 
 register(
     kind="batch_norm",
+    aliases=("batch_normalization",),
     keras_class="BatchNormalization",
     args=batch_norm_args,
     shape=_axis_shape,

@@ -46,7 +46,7 @@ class Op:
 
     __slots__ = (
         "kind", "keras_class", "_args", "shape", "weights", "macs", "primary", "positional",
-        "implied", "suffix", "suffix_from", "category", "merge", "reads_as",
+        "implied", "suffix", "suffix_from", "category", "merge", "reads_as", "aliases",
     )  # fmt: skip
 
     def __init__(
@@ -66,6 +66,7 @@ class Op:
         category: str,
         merge: bool = False,
         reads_as: Callable[[dict], bool] | None = None,
+        aliases: tuple[str, ...] = (),
     ):
         set_ = super().__setattr__
         set_("kind", kind)  # the spec's name for it
@@ -91,6 +92,9 @@ class Op:
         # normalized attributes are this kind (relu6 is a ReLU with max_value 6). The kind
         # without one is the class's general reading.
         set_("reads_as", reads_as)
+        # Other names a spec may use for it: Keras's class in snake_case where the kind's
+        # own name is a shorter one (``batch_normalization`` for ``batch_norm``).
+        set_("aliases", aliases)
 
     def __setattr__(self, name, value):
         raise AttributeError(f"op '{self.kind}' is read-only")
@@ -118,14 +122,21 @@ class Op:
         return attrs[self.suffix_from] if self.suffix_from else self.suffix
 
 
-OPS: dict[str, Op] = {}
+OPS: dict[str, Op] = {}  # by kind: what the IR's nodes name
+KINDS: dict[str, Op] = {}  # by every name a spec may use: kinds and aliases
+
+
+def lookup(name: str) -> Op | None:
+    """The op a spec names, by its kind or an alias."""
+    return KINDS.get(name)
 
 
 def register(**fields) -> Op:
     """Add a kind to the catalogue (by keyword: ``register(kind="conv2d", ...)``)."""
     op = Op(**fields)
-    if op.kind in OPS:
-        raise ValueError(f"op kind '{op.kind}' is already registered")
+    for name in (op.kind, *op.aliases):
+        if name in KINDS:
+            raise ValueError(f"op kind '{name}' is already registered")
     if op.category not in CATEGORIES:
         raise ValueError(
             f"op kind '{op.kind}': unknown category '{op.category}'; "
@@ -134,6 +145,7 @@ def register(**fields) -> Op:
     if isinstance(op._args, type):  # a model made up front is checked now; else on first use
         _check_arguments(op, op._args)
     OPS[op.kind] = op
+    KINDS.update(dict.fromkeys((op.kind, *op.aliases), op))
     return op
 
 
