@@ -72,3 +72,12 @@ def test_the_tutorial_has_examples():
     assert {"tiny.yaml", "tiny_blocks.yaml"} <= set(files)
     assert any(c.startswith("archspec codegen") for c, _ in commands)
     assert shlex.split(commands[0][0])[:2] == ["archspec", "check"]
+
+
+def test_the_layer_table_is_the_catalogue():
+    """docs/language.md lists exactly the catalogue's kinds, aliases and arguments."""
+    from archspec.analysis.catalogue import BEGIN, END, catalogue_table
+
+    text = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
+    documented = text[text.index(BEGIN) : text.index(END) + len(END)]
+    assert documented == catalogue_table(), "regenerate it: catalogue_table() in docs/language.md"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from archspec.core.ops import conv, core, merge, norm, pool, reshape  # noqa: F401 - they register
 from archspec.core.ops.registry import (
+    CATEGORIES,
     KINDS,
     OPS,
     Op,
@@ -30,6 +31,7 @@ from archspec.core.ops.rules import Shape, ShapeError, Weight
 MERGES = tuple(k for k, op in OPS.items() if op.merge)
 
 __all__ = [
+    "CATEGORIES",
     "KINDS",
     "MERGES",
     "OPS",
