@@ -77,7 +77,7 @@ def relu_args() -> type[Args]:
     class ReLUArgs(Args):
         max_value: Annotated[float, Field(ge=0)] | None = None
         negative_slope: Annotated[float, Field(ge=0)] = 0.0
-        threshold: float = 0.0
+        threshold: Annotated[float, Field(ge=0)] = 0.0  # Keras refuses a negative one
 
     return ReLUArgs
 
