@@ -366,6 +366,6 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(str(word), choices, n=1)
     if close:
         return f"; did you mean '{close[0]}'?"
-    if len(choices) <= 40:
-        return "; expected one of: " + ", ".join(choices)
-    return ""
+    # However many there are (the op catalogue alone has dozens): a failed lookup says
+    # what exists, as Keras's do.
+    return "; expected one of: " + ", ".join(choices) if choices else ""

@@ -5,7 +5,9 @@ errors a layer raises at check time, and what every registration must say."""
 from __future__ import annotations
 
 import math
+import re
 
+import pydantic
 import pytest
 
 from archspec.core.ops import OPS, ShapeError, layer_weights, read_back, refine, register
@@ -58,7 +60,28 @@ NORM = [
     ("batch_norm", {"axis": 3, "center": False}, [(4, 4, 3)], (4, 4, 3), (3, 6), 0),
     # no gamma and no beta: only the moving statistics, 2·64
     ("batch_norm", {"scale": False, "center": False}, [(64,)], (64,), (0, 128), 0),
-]
+    # gamma + beta over the last axis: 2·8
+    ("layer_normalization", {}, [(4, 4, 8)], (4, 4, 8), (16, 0), 0),
+    # axes [3, 2] are sorted to (2, 3): gamma and beta of shape (4, 8), 2·32
+    ("layer_normalization", {"axis": [3, 2]}, [(5, 4, 8)], (5, 4, 8), (64, 0), 0),
+    # neither gamma nor beta: an unknown size does not matter
+    ("layer_normalization", {"center": False, "scale": False}, [(None, 3)], (None, 3), (0, 0), 0),
+    # gamma and beta per channel, whatever the groups: 2·32
+    ("group_normalization", {"groups": 4}, [(6, 6, 32)], (6, 6, 32), (64, 0), 0),
+    # groups -1: one per channel; no beta: gamma 6
+    ("group_normalization", {"groups": -1, "center": False}, [(10, 6)], (10, 6), (6, 0), 0),
+    ("unit_normalization", {}, [(4, 4, 8)], (4, 4, 8), (0, 0), 0),
+    ("unit_normalization", {"axis": [1, 2]}, [(4, 4, 8)], (4, 4, 8), (0, 0), 0),
+    # given statistics are constants: no weights
+    ("normalization", {"mean": [0.485, 0.456, 0.406], "variance": [0.052, 0.05, 0.051]},
+     [(8, 8, 3)], (8, 8, 3), (0, 0), 0),
+    # no statistics: mean and variance of the kept axis, 2·3, and the count, 1
+    ("normalization", {}, [(8, 8, 3)], (8, 8, 3), (0, 7), 0),
+    # kept axes 1 and 3: statistics of shape (4, 3), 2·12 + 1
+    ("normalization", {"axis": [1, 3]}, [(4, 5, 3)], (4, 5, 3), (0, 25), 0),
+    # axis None keeps nothing: scalar statistics, 1 + 1 + 1
+    ("normalization", {"axis": None}, [(4, 5, 3)], (4, 5, 3), (0, 3), 0),
+]  # fmt: skip
 
 MERGE = [
     *(
@@ -102,9 +125,42 @@ CORE = [
     ("relu", {}, [(4, 4, 2)], (4, 4, 2), (0, 0), 0),
     ("relu", {"max_value": 6}, [(None, 2)], (None, 2), (0, 0), 0),
     ("relu6", {}, [(3,)], (3,), (0, 0), 0),
+    # a mask shared over the spatial axes
+    ("dropout", {"rate": 0.2, "noise_shape": [None, 1, 1, 2]}, [(4, 4, 2)], (4, 4, 2), (0, 0), 0),
+    ("leaky_relu", {}, [(4, 4, 2)], (4, 4, 2), (0, 0), 0),
+    # alpha per value: 4·4·2 = 32
+    ("prelu", {}, [(4, 4, 2)], (4, 4, 2), (32, 0), 0),
+    # shared over the spatial axes 1 and 2: alpha (1, 1, 2)
+    ("prelu", {"shared_axes": [1, 2]}, [(4, 4, 2)], (4, 4, 2), (2, 0), 0),
+    # a shared axis may be of unknown size: alpha (1, 3)
+    ("prelu", {"shared_axes": 1}, [(None, 3)], (None, 3), (3, 0), 0),
+    ("elu", {"alpha": 0.5}, [(3,)], (3,), (0, 0), 0),
+    ("softmax", {}, [(10,)], (10,), (0, 0), 0),
+    ("softmax", {"axis": [1, 2]}, [(4, 4, 2)], (4, 4, 2), (0, 0), 0),
+]  # fmt: skip
+
+NOISE = [
+    ("spatial_dropout1d", {"rate": 0.1}, [(10, 4)], (10, 4), (0, 0), 0),
+    ("spatial_dropout2d", {"rate": 0.1, "seed": 3}, [(8, 8, 4)], (8, 8, 4), (0, 0), 0),
+    ("spatial_dropout3d", {"rate": 0.5}, [(2, 8, 8, 4)], (2, 8, 8, 4), (0, 0), 0),
+    ("gaussian_noise", {"stddev": 0.1}, [(8, 8, 4)], (8, 8, 4), (0, 0), 0),
+    ("gaussian_dropout", {"rate": 0.3}, [(5,)], (5,), (0, 0), 0),
+    ("alpha_dropout", {"rate": 0.3, "noise_shape": [None, 5]}, [(5,)], (5,), (0, 0), 0),
 ]
 
-CASES = CONV + POOL + NORM + MERGE + RESHAPE + CORE
+PREPROCESSING = [
+    ("rescaling", {"scale": 1 / 255}, [(8, 8, 3)], (8, 8, 3), (0, 0), 0),
+    # per-channel scale and offset broadcast over the last axis
+    ("rescaling", {"scale": [2.0, 3.0, 4.0], "offset": [-1, 0, 1]}, [(8, 8, 3)], (8, 8, 3),
+     (0, 0), 0),
+    # height and width replaced, channels kept
+    ("resizing", {"height": 4, "width": 6}, [(8, 8, 3)], (4, 6, 3), (0, 0), 0),
+    ("resizing", {"height": 4, "width": 4, "interpolation": "nearest"}, [(None, None, 3)],
+     (4, 4, 3), (0, 0), 0),
+    ("center_crop", {"height": 5, "width": 3}, [(8, 8, 3)], (5, 3, 3), (0, 0), 0),
+]  # fmt: skip
+
+CASES = CONV + POOL + NORM + MERGE + RESHAPE + CORE + NOISE + PREPROCESSING
 
 
 def _ids(cases) -> list[str]:
@@ -167,6 +223,35 @@ ERRORS = [
     ("reshape", {"target_shape": [5, -1]}, [(8, 8, 3)], "cannot reshape (None, 8, 8, 3) to (5, -1)",
      "shape-mismatch"),
     ("reshape", {"target_shape": [-1, -1]}, [(4,)], "-1 at most once", "incompatible-argument"),
+    ("layer_normalization", {"axis": 0}, [(8, 3)], "axis 0 is out of range",
+     "incompatible-argument"),
+    ("layer_normalization", {"axis": [1, -2]}, [(8, 3)], "names an axis twice",
+     "incompatible-argument"),
+    ("layer_normalization", {}, [(8, None)], "size on axis 2 must be known", "unknown-size"),
+    ("group_normalization", {"groups": 4}, [(8, 6)], "6 channels cannot be split into groups=4",
+     "incompatible-argument"),
+    ("group_normalization", {"groups": 32}, [(8, 16)], "cannot be split into groups=32",
+     "incompatible-argument"),
+    ("normalization", {"mean": [1, 2], "variance": [1, 1]}, [(8, 3)],
+     "mean and variance of shape (2,) do not fit the kept axes of sizes (3,)",
+     "incompatible-argument"),
+    ("normalization", {}, [(8, None)], "size on axis 2 must be known", "unknown-size"),
+    ("unit_normalization", {"axis": 3}, [(8, 3)], "axis 3 is out of range",
+     "incompatible-argument"),
+    ("softmax", {"axis": 2}, [(8,)], "axis 2 is out of range", "incompatible-argument"),
+    ("prelu", {"shared_axes": [0]}, [(8, 3)], "shared_axes 0 is out of range",
+     "incompatible-argument"),
+    ("prelu", {}, [(None, 3)], "size on axis 1 (not shared) must be known", "unknown-size"),
+    ("dropout", {"rate": 0.5, "noise_shape": [None, 1]}, [(4, 4)], "noise_shape (None, 1) does not fit",
+     "incompatible-argument"),
+    ("alpha_dropout", {"rate": 0.5, "noise_shape": [None, 3]}, [(4,)], "does not fit",
+     "incompatible-argument"),
+    ("spatial_dropout2d", {"rate": 0.5}, [(4, 4)], "spatial_dropout2d expects an input of shape",
+     "shape-mismatch"),
+    ("rescaling", {"scale": [1, 2]}, [(4, 3)], "scale of shape (2,) does not broadcast",
+     "incompatible-argument"),
+    ("resizing", {"height": 2, "width": 2}, [(4, 3)], "resizing expects an input of shape",
+     "shape-mismatch"),
 ]  # fmt: skip
 
 
@@ -286,3 +371,44 @@ def test_initializers():
     assert not is_initializer({**value, "module": "keras.initializers"})
     assert is_initializer({**value, "module": "keras.initializers"}, serialized=True)
     assert not is_initializer("zeros")
+
+
+# (kind, args, part of the message): arguments refused before any input is seen
+BAD_ARGS = [
+    ("group_normalization", {"groups": 0}, "or -1 for instance normalization"),
+    ("normalization", {"mean": [1.0]}, "mean and variance must be given together"),
+    ("normalization", {"mean": [1.0, 2.0], "variance": [1.0]}, "must have the same shape"),
+    ("normalization", {"mean": [[1.0]], "variance": [[1.0]]}, "the rank of mean must be"),
+    ("normalization", {"mean": [[1.0], [1.0, 2.0]], "variance": 1}, "rectangular"),
+    ("rescaling", {"scale": []}, "non-empty"),
+    ("rescaling", {"scale": "x"}, "expected a number"),
+    ("resizing", {"height": 2, "width": 2, "crop_to_aspect_ratio": True,
+                  "pad_to_aspect_ratio": True}, "only one of"),
+    ("resizing", {"height": 2, "width": 2, "fill_mode": "reflect"}, "constant"),
+    ("leaky_relu", {"negative_slope": -0.1}, "greater than or equal to 0"),
+    ("gaussian_noise", {"stddev": 1.5}, "less than or equal to 1"),
+    ("spatial_dropout2d", {"rate": 1.0}, "less than 1"),
+    ("gaussian_dropout", {"rate": 0.1, "seed": 2**64}, "64-bit"),
+    ("dropout", {"rate": 0.1, "noise_shape": [None, 0]}, "greater than 0"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("kind", "args", "message"), BAD_ARGS, ids=_ids(BAD_ARGS))
+def test_refused_arguments(kind, args, message):
+    with pytest.raises(pydantic.ValidationError, match=re.escape(message)):
+        OPS[kind].args.model_validate(args)
+
+
+def test_axes_as_keras_keeps_them():
+    # One axis in a list reads back as the int a spec writes; several are sorted where
+    # Keras sorts them (LayerNormalization), kept as written elsewhere.
+    ln = OPS["layer_normalization"].args
+    assert ln.model_validate({"axis": [-1]}).axis == -1
+    assert ln.model_validate({"axis": [3, 1]}).axis == (1, 3)
+    assert OPS["unit_normalization"].args.model_validate({"axis": [3, 1]}).axis == (3, 1)
+    norm = OPS["normalization"].args
+    assert norm.model_validate({"axis": [-1]}).axis == -1
+    assert norm.model_validate({"axis": []}).axis is None
+    assert OPS["prelu"].args.model_validate({"shared_axes": 2}).shared_axes == (2,)
+    # Rescaling's arrays stay lists (Keras serializes a tuple differently).
+    assert OPS["rescaling"].args.model_validate({"scale": (1, 2)}).scale == [1.0, 2.0]

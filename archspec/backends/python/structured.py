@@ -27,7 +27,7 @@ from archspec.backends.python.writer import (
 )
 from archspec.core.elaborate import Arg, Block, Call, Layer, Program, Stage, StageEntry
 from archspec.core.naming import layer_template, letter
-from archspec.core.ops.args import parse_initializer
+from archspec.core.ops.args import keeps_lists, parse_initializer
 from archspec.diagnostics import SpecError, Where
 from archspec.lang.evaluate import ExpressionError, is_expression
 from archspec.lang.to_python import Translator, literal, string
@@ -189,7 +189,10 @@ class Structured:
             if key.endswith("_initializer"):
                 code = self._initializer(value, arg or item)
             else:
-                code = self._source(tuples(value), scope, current, arg)
+                # Lists are written as tuples, as Keras normalizes most arguments,
+                # except where Keras must be given a list (Rescaling's scale).
+                value = value if keeps_lists(spec_field) else tuples(value)
+                code = self._source(value, scope, current, arg)
             positional = positional and key in op.positional
             source.append(code if positional else f"{key}={code}")
         source.append(f"name={self._layer_name(item, scope, current)}")

@@ -5,15 +5,24 @@ model validates and normalizes the Keras arguments (defaults as Keras has them),
 its pure-Python rules give the output shape, the weights (and so the parameter counts)
 and the multiply-accumulates that Keras would have, without importing it.
 
-Families: ``conv``, ``pool``, ``norm``, ``merge``, ``reshape``, ``core``; shared argument
-types in ``args``, shared rule helpers in ``rules``, the registry in ``registry``. The
-families are imported here, eagerly: every module that imports the catalogue looks an op
+Families: ``conv``, ``pool``, ``norm``, ``merge``, ``reshape``, ``core``, ``noise``,
+``preprocessing``; shared argument types in ``args``, shared rule helpers in ``rules``,
+the registry in ``registry``. The families are imported here, eagerly: every module that imports the catalogue looks an op
 up soon after, and their models build lazily (``defer_build``), so this costs little.
 """
 
 from __future__ import annotations
 
-from archspec.core.ops import conv, core, merge, norm, pool, reshape  # noqa: F401 - they register
+from archspec.core.ops import (  # noqa: F401 - they register
+    conv,
+    core,
+    merge,
+    noise,
+    norm,
+    pool,
+    preprocessing,
+    reshape,
+)
 from archspec.core.ops.registry import (
     CATEGORIES,
     KINDS,

@@ -196,3 +196,67 @@ def parse_initializer(value) -> dict:
 Initializer = Annotated[
     dict, BeforeValidator(parse_initializer, json_schema_input_type=str | dict[str, dict | None])
 ]
+
+
+# ---- seeds, axis lists and number arrays ---------------------------------------------
+
+
+def _seed(value):
+    if not is_seed(value):
+        raise ValueError("expected an integer seed (64-bit) or null")
+    return value
+
+
+Seed = Annotated[int | None, BeforeValidator(_seed)]
+
+
+def _axis_list(value):
+    """An axis stays an int; several become a tuple, in the order written."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+AxisList = Annotated[
+    int | tuple[int, ...], BeforeValidator(_axis_list, json_schema_input_type=int | list[int])
+]
+
+
+class _KeepsLists:
+    """Marks an argument Keras must be given as a list: it serializes a tuple as a
+    ``__tuple__`` object, which a saved config (and a stock layer given a list) lacks."""
+
+
+KEEPS_LISTS = _KeepsLists()
+
+
+def keeps_lists(field) -> bool:
+    """Whether generated code writes this argument's lists as lists (``keeps_lists``)."""
+    return any(m is KEEPS_LISTS for m in field.metadata)
+
+
+def array_shape(value) -> tuple[int, ...]:
+    """The shape of a number (``()``) or of a rectangular nested list of numbers."""
+    if isinstance(value, list | tuple):
+        inner = array_shape(value[0]) if value else ()
+        return (len(value), *inner)
+    return ()
+
+
+def _number_array(value):
+    """A finite number, or a rectangular nested list of them, as floats in lists."""
+    if _is_number(value):
+        return float(value)
+    if isinstance(value, list | tuple) and value:
+        items = [_number_array(v) for v in value]
+        if len({array_shape(v) for v in items}) > 1:
+            raise ValueError(f"expected a rectangular array of numbers; received {value!r}")
+        return items
+    raise ValueError(
+        f"expected a number or a non-empty (nested) list of numbers; received {value!r}"
+    )
+
+
+NumberArray = Annotated[
+    float | list,
+    BeforeValidator(_number_array, json_schema_input_type=float | list),
+    KEEPS_LISTS,
+]
