@@ -37,6 +37,43 @@ CONV = [
     # (7-3)//2+1 = 3; 3·3·4·1 = 36, no bias; MACs 3·3·4 · 9 = 324
     ("depthwise_conv2d", {"kernel_size": 3, "strides": 2, "use_bias": False}, [(7, 7, 4)],
      (3, 3, 4), (36, 0), 324),
+    # (10-3)//1+1 = 8; kernel 3·4·8 = 96, bias 8; MACs 8·8 · 3·4 = 768
+    ("conv1d", {"filters": 8, "kernel_size": 3}, [(10, 4)], (8, 8), (104, 0), 768),
+    # causal gives the length of same, ceil(10/1) = 10 (dilation 2 needs stride 1); kernel
+    # 3·4·2 = 24, no bias; MACs 10·2 · 3·4 = 240
+    ("conv1d", {"filters": 2, "kernel_size": 3, "padding": "causal", "dilation_rate": 2,
+                "use_bias": False}, [(10, 4)], (10, 2), (24, 0), 240),
+    # (8-3)//2+1 = 3 on each axis; kernel 3·3·3·2·4 = 216, bias 4; MACs 3·3·3·4 · 27·2 = 5832
+    ("conv3d", {"filters": 4, "kernel_size": 3, "strides": 2}, [(8, 8, 8, 2)],
+     (3, 3, 3, 4), (220, 0), 5832),
+    # same: ceil(9/2) = 5; depthwise 3·4·2 = 24, pointwise 1·8·6 = 48, bias 6;
+    # MACs 5 · 8 · (3 + 6) = 360
+    ("separable_conv1d", {"filters": 6, "kernel_size": 3, "strides": 2, "padding": "same",
+                          "depth_multiplier": 2}, [(9, 4)], (5, 6), (78, 0), 360),
+    # (8-3)//1+1 = 6; depthwise 3·3·3·1 = 27, pointwise 1·1·3·16 = 48, bias 16;
+    # MACs 6·6 · 3 · (9 + 16) = 2700
+    ("separable_conv2d", {"filters": 16, "kernel_size": 3}, [(8, 8, 3)], (6, 6, 16),
+     (91, 0), 2700),
+    # (10-5)//1+1 = 6 (span 2·(3-1)+1 = 5); kernel 3·4·3 = 36, bias 12; MACs 6·12 · 3 = 216
+    ("depthwise_conv1d", {"kernel_size": 3, "dilation_rate": 2, "depth_multiplier": 3},
+     [(10, 4)], (6, 12), (48, 0), 216),
+    # valid, no output_padding: (5-1)·2 + max(3, 2) = 11; kernel 3·8·4 = 96, bias 8;
+    # MACs 5·4 (each input value) · 3·8 = 480
+    ("conv1d_transpose", {"filters": 8, "kernel_size": 3, "strides": 2}, [(5, 4)], (11, 8),
+     (104, 0), 480),
+    # same, no output_padding: 4·2 = 8; kernel 3·3·6·3 = 162, bias 6; MACs 4·4·3 · 9·6 = 2592
+    ("conv2d_transpose", {"filters": 6, "kernel_size": 3, "strides": 2, "padding": "same"},
+     [(4, 4, 3)], (8, 8, 6), (168, 0), 2592),
+    # same, output_padding 1: (4-1)·2 + 3%2 + 1 = 8; rows of None stay None; kernel 3·3·2·3 =
+    # 54, no bias
+    ("conv2d_transpose", {"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same",
+                          "output_padding": 1, "use_bias": False}, [(None, 4, 3)],
+     (None, 8, 2), (54, 0), None),
+    # valid, output_padding (0, 1, 0): (3-1)·2 + 2 + p = 6, 7, 6; kernel 2·2·2·4·1 = 32,
+    # bias 4; MACs 3·3·3·1 · 8·4 = 864
+    ("conv3d_transpose", {"filters": 4, "kernel_size": 2, "strides": 2,
+                          "output_padding": [0, 1, 0]}, [(3, 3, 3, 1)], (6, 7, 6, 4),
+     (36, 0), 864),
 ]  # fmt: skip
 
 POOL = [

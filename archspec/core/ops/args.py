@@ -260,3 +260,36 @@ NumberArray = Annotated[
     BeforeValidator(_number_array, json_schema_input_type=float | list),
     KEEPS_LISTS,
 ]
+
+
+# ---- sizes of any spatial rank (1-D, 2-D and 3-D convolutions) --------------------------
+
+
+def _repeat_int(rank: int):
+    def coerce(value):
+        if _is_int(value):
+            return (value,) * rank
+        if isinstance(value, list | tuple):
+            return tuple(value)
+        return value
+
+    return coerce
+
+
+def int_tuple(rank: int, *, zero: bool = False):
+    """A tuple of ``rank`` ints, positive (or, with ``zero``, non-negative); one int stands
+    for all of them, as Keras's ``standardize_tuple`` takes it. ``int_tuple(2)`` reads
+    like ``Pair``. Made when an argument model is, so it costs nothing at start-up."""
+    item = NonNegativeInt if zero else PositiveInt
+    tuple_type = tuple[(item,) * rank]
+    return Annotated[
+        tuple_type, BeforeValidator(_repeat_int(rank), json_schema_input_type=item | tuple_type)
+    ]
+
+
+# Conv1D's paddings: "causal" pads the start of the sequence only (its output length is
+# that of "same").
+CausalPadding = Annotated[
+    Literal["valid", "same", "causal"],
+    BeforeValidator(lambda v: v.lower() if isinstance(v, str) else v),
+]
