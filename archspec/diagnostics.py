@@ -358,6 +358,8 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(str(word), choices, n=1)
     if close:
         return f"; did you mean '{close[0]}'?"
-    if len(choices) <= 40:
+    # Long enough for the whole op catalogue (every stock Keras layer): an unknown kind
+    # lists what exists; only an unbounded set (a file's names) is left out.
+    if len(choices) <= 200:
         return "; expected one of: " + ", ".join(choices)
     return ""

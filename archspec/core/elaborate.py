@@ -241,14 +241,17 @@ class _Elaboration:
         kind, args, args_path = self._split(item, doc, path)
         if kind == "stage" and top:
             return self._stage(args, doc, args_path, blocks)
-        if kind in OPS:
-            return self._layer(OPS[kind], args, doc, path, args_path, defaults)
+        # A block in scope shadows a layer kind of its name: the seed's ``identity`` block
+        # stays a block beside Keras's Identity, and a library keeps its meaning as the
+        # catalogue grows.
         if kind in blocks:
             call = self._call(kind, args, doc, path, args_path)
             if top:
                 call = call._replace(serial=tuple(self.serial))
                 self.serial.append(1)
             return call
+        if kind in OPS:
+            return self._layer(OPS[kind], args, doc, path, args_path, defaults)
         known = list(OPS) + list(blocks) + (["stage"] if top else [])
         raise self._error(
             doc,

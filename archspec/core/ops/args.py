@@ -196,3 +196,53 @@ def parse_initializer(value) -> dict:
 Initializer = Annotated[
     dict, BeforeValidator(parse_initializer, json_schema_input_type=str | dict[str, dict | None])
 ]
+
+
+# ---- rank-generic forms, for the 1D and 3D layers ---------------------------------------
+
+
+def _n_ints(rank: int):
+    def expand(value):
+        if _is_int(value):
+            return (value,) * rank
+        return tuple(value) if isinstance(value, list | tuple) else value
+
+    return expand
+
+
+def ints(rank: int, minimum: int = 1):
+    """``rank`` integers of at least ``minimum`` (1 or 0), one int standing for all, as
+    Keras's ``standardize_tuple`` takes pool sizes, strides and 1D paddings. Made inside
+    the argument factories: an ``Annotated`` type is cheap, but not free at import."""
+    item = PositiveInt if minimum == 1 else NonNegativeInt
+    form = tuple[(item,) * rank]
+    return Annotated[form, BeforeValidator(_n_ints(rank), json_schema_input_type=item | form)]
+
+
+def _pairs_per_axis(rank: int):
+    def expand(value):
+        if _is_int(value):
+            return ((value, value),) * rank
+        if isinstance(value, list | tuple) and len(value) == rank:
+            return tuple(
+                (v, v) if _is_int(v) else tuple(v) if isinstance(v, list | tuple) else v
+                for v in value
+            )
+        return value
+
+    return expand
+
+
+def pairs(rank: int):
+    """A (before, after) pair of non-negative ints per spatial axis: one int for all, one
+    int per axis, or the pairs; as Keras's ZeroPadding2D/3D and Cropping2D/3D take them
+    (each entry may be an int or a pair)."""
+    pair = tuple[NonNegativeInt, NonNegativeInt]
+    form = tuple[(pair,) * rank]
+    return Annotated[
+        form,
+        BeforeValidator(
+            _pairs_per_axis(rank),
+            json_schema_input_type=NonNegativeInt | tuple[(NonNegativeInt | pair,) * rank],
+        ),
+    ]
