@@ -46,24 +46,6 @@ Pair = Annotated[
 ]
 
 
-def _padding_pairs(value):
-    """ZeroPadding2D's padding: n, (rows, cols) or ((top, bottom), (left, right))."""
-    if _is_int(value):
-        return ((value, value), (value, value))
-    if isinstance(value, list | tuple) and len(value) == 2:
-        if all(_is_int(v) for v in value):
-            return ((value[0], value[0]), (value[1], value[1]))
-        return tuple(tuple(v) if isinstance(v, list | tuple) else v for v in value)
-    return value
-
-
-_PadPair = tuple[NonNegativeInt, NonNegativeInt]
-PaddingPairs = Annotated[
-    tuple[_PadPair, _PadPair],
-    BeforeValidator(
-        _padding_pairs, json_schema_input_type=NonNegativeInt | _PadPair | tuple[_PadPair, _PadPair]
-    ),
-]
 Padding = Annotated[
     Literal["valid", "same"], BeforeValidator(lambda v: v.lower() if isinstance(v, str) else v)
 ]

@@ -19,23 +19,12 @@ from archspec.core.ops.args import (
     Args,
     NoArgs,
     NonNegativeInt,
-    PaddingPairs,
     PositiveInt,
     ints,
     pairs,
 )
 from archspec.core.ops.registry import register
 from archspec.core.ops.rules import ShapeError, fmt, spatial
-
-
-@cache
-def zero_padding_args() -> type[Args]:
-    """ZeroPadding2D's argument."""
-
-    class ZeroPaddingArgs(Args):
-        padding: PaddingPairs = ((1, 1), (1, 1))
-
-    return ZeroPaddingArgs
 
 
 @cache
@@ -50,7 +39,7 @@ def reshape_args() -> type[Args]:
 
 @cache
 def edge_args(rank: int, name: str, default: int) -> type[Args]:
-    """ZeroPadding1D/3D's ``padding`` or Cropping1D/2D/3D's ``cropping``: a (before, after)
+    """ZeroPadding1D/2D/3D's ``padding`` or Cropping1D/2D/3D's ``cropping``: a (before, after)
     pair per spatial axis, with Keras's default of ``default`` on each side. The 1D
     layers take one pair (Keras's own form); the others a pair per axis."""
     form = ints(2, minimum=0) if rank == 1 else pairs(rank)
@@ -223,7 +212,7 @@ def _reshape_shape(args, shapes):
 register(
     kind="zero_padding",
     keras_class="ZeroPadding2D",
-    args=zero_padding_args,
+    args=partial(edge_args, 2, "padding", 1),
     shape=pad_shape(2),
     primary="padding",
     positional=("padding",),
