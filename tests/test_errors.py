@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+import archspec
+
 ROOT = Path(__file__).resolve().parent.parent
 
 BASE = """\
@@ -366,3 +368,27 @@ def test_the_keras_layer_names_are_keras_s():
     }
     assert KERAS_LAYER_CLASSES <= classes
     assert {op.keras_class for op in OPS.values()} <= KERAS_LAYER_CLASSES
+
+
+def test_keras_names_are_aliases(cli, write):
+    """Keras's class names in snake_case reach the ops that have shorter names."""
+    path = write(
+        """
+        name: M
+        defaults: {batch_normalization: {epsilon: 0.01}}
+        input: {shape: [8, 8, 3]}
+        layers:
+          - zero_padding2d: {padding: 1}
+          - batch_normalization: {}
+          - max_pooling2d: {pool_size: 2}
+          - global_average_pooling2d
+        """
+    )
+    graph = archspec.lower(path)
+    assert [(n.op, n.keras_class) for n in graph.nodes[1:]] == [
+        ("zero_padding", "ZeroPadding2D"),
+        ("batch_norm", "BatchNormalization"),
+        ("max_pool", "MaxPooling2D"),
+        ("global_avg_pool", "GlobalAveragePooling2D"),
+    ]
+    assert graph.node("batch_normalization").attrs["epsilon"] == 0.01

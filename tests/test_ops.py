@@ -86,7 +86,27 @@ POOL = [
     ("global_avg_pool", {}, [(7, 7, 3)], (3,), (0, 0), 0),
     ("global_avg_pool", {"keepdims": True}, [(7, 7, 3)], (1, 1, 3), (0, 0), 0),
     ("global_max_pool", {}, [(5, 4, 9)], (9,), (0, 0), 0),
-]
+    # pool_size defaults to 2 and strides to it: (9-2)//2+1 = 4
+    ("max_pooling1d", {}, [(9, 5)], (4, 5), (0, 0), 0),
+    # same: ceil(9/2) = 5; unknown steps stay unknown
+    ("max_pooling1d", {"pool_size": 3, "strides": 2, "padding": "same"}, [(9, 5)],
+     (5, 5), (0, 0), 0),
+    ("max_pooling1d", {"pool_size": 3}, [(None, 5)], (None, 5), (0, 0), 0),
+    # (2,2,2) by default: (8-2)//2+1 = 4, (5-2)//2+1 = 2, (3-2)//2+1 = 1
+    ("max_pooling3d", {}, [(8, 5, 3, 2)], (4, 2, 1, 2), (0, 0), 0),
+    # (10-3)//1+1 = 8
+    ("average_pooling1d", {"pool_size": 3, "strides": 1}, [(10, 4)], (8, 4), (0, 0), 0),
+    # per axis: (6-3)//3+1 = 2, (6-2)//2+1 = 3, (6-1)//1+1 = 6
+    ("average_pooling3d", {"pool_size": [3, 2, 1]}, [(6, 6, 6, 1)], (2, 3, 6, 1), (0, 0), 0),
+    # same: ceil(5/2) = 3 on each axis
+    ("average_pooling3d", {"pool_size": 2, "padding": "same"}, [(5, 5, 5, 3)],
+     (3, 3, 3, 3), (0, 0), 0),
+    ("global_average_pooling1d", {}, [(10, 4)], (4,), (0, 0), 0),
+    ("global_average_pooling1d", {"keepdims": True}, [(None, 4)], (1, 4), (0, 0), 0),
+    ("global_average_pooling3d", {"keepdims": True}, [(4, 4, 4, 2)], (1, 1, 1, 2), (0, 0), 0),
+    ("global_max_pooling1d", {}, [(7, 3)], (3,), (0, 0), 0),
+    ("global_max_pooling3d", {}, [(4, 4, 4, 6)], (6,), (0, 0), 0),
+]  # fmt: skip
 
 NORM = [
     # gamma + beta = 2·3 trainable; moving mean + variance = 2·3 not
@@ -148,7 +168,49 @@ RESHAPE = [
     # 4·4·2 = 32 values, 32 / 4 = 8
     ("reshape", {"target_shape": [-1, 4]}, [(4, 4, 2)], (8, 4), (0, 0), 0),
     ("reshape", {"target_shape": [2, 16]}, [(4, 4, 2)], (2, 16), (0, 0), 0),
-]
+    # (1, 1) by default: 5 + 1 + 1 = 7
+    ("zero_padding1d", {}, [(5, 3)], (7, 3), (0, 0), 0),
+    # (before, after): 5 + 2 + 3 = 10; unknown steps stay unknown
+    ("zero_padding1d", {"padding": [2, 3]}, [(5, 3)], (10, 3), (0, 0), 0),
+    ("zero_padding1d", {"padding": 4}, [(None, 3)], (None, 3), (0, 0), 0),
+    # 1 on each side by default: 4 + 2 on each axis
+    ("zero_padding3d", {}, [(4, 4, 4, 2)], (6, 6, 6, 2), (0, 0), 0),
+    # per axis, an int or a pair: 5 + 2·1, 5 + 2 + 3, 5 + 2·0
+    ("zero_padding3d", {"padding": [1, [2, 3], 0]}, [(5, 5, 5, 1)], (7, 10, 5, 1), (0, 0), 0),
+    # (1, 1) by default: 5 - 1 - 1 = 3
+    ("cropping1d", {}, [(5, 3)], (3, 3), (0, 0), 0),
+    # 10 - 2 - 7 = 1, the least Keras accepts
+    ("cropping1d", {"cropping": [2, 7]}, [(10, 3)], (1, 3), (0, 0), 0),
+    # nothing cropped by default
+    ("cropping2d", {}, [(5, 6, 3)], (5, 6, 3), (0, 0), 0),
+    # rows 8 - 1 - 2 = 5, columns 8 - 3 - 0 = 5
+    ("cropping2d", {"cropping": [[1, 2], [3, 0]]}, [(8, 8, 2)], (5, 5, 2), (0, 0), 0),
+    # 2 from each side: 6 - 4 = 2; unknown stays unknown
+    ("cropping2d", {"cropping": 2}, [(6, None, 2)], (2, None, 2), (0, 0), 0),
+    # 1 from each side by default: 4 - 2 = 2 on each axis
+    ("cropping3d", {}, [(4, 4, 4, 2)], (2, 2, 2, 2), (0, 0), 0),
+    # 6 - 0 - 0, 6 - 2 - 2, 6 - 1 - 4
+    ("cropping3d", {"cropping": [0, 2, [1, 4]]}, [(6, 6, 6, 1)], (6, 2, 1, 1), (0, 0), 0),
+    # 2 by default: 5·2 = 10
+    ("up_sampling1d", {}, [(5, 3)], (10, 3), (0, 0), 0),
+    ("up_sampling1d", {"size": 3}, [(None, 3)], (None, 3), (0, 0), 0),
+    # (2, 2) by default: 4·2, 5·2
+    ("up_sampling2d", {}, [(4, 5, 3)], (8, 10, 3), (0, 0), 0),
+    # 4·2, 5·3 whatever the interpolation
+    ("up_sampling2d", {"size": [2, 3], "interpolation": "bilinear"}, [(4, 5, 3)],
+     (8, 15, 3), (0, 0), 0),
+    # (2, 2, 2) by default: 3·2, 4·2, 5·2
+    ("up_sampling3d", {}, [(3, 4, 5, 1)], (6, 8, 10, 1), (0, 0), 0),
+    # 2·1, 2·2, 2·3
+    ("up_sampling3d", {"size": [1, 2, 3]}, [(2, 2, 2, 4)], (2, 4, 6, 4), (0, 0), 0),
+    # axis 1 (size 5) and axis 2 (size 3) swap
+    ("permute", {"dims": [2, 1]}, [(5, 3)], (3, 5), (0, 0), 0),
+    # new order 3, 1, 2: sizes 4, 2, None
+    ("permute", {"dims": [3, 1, 2]}, [(2, None, 4)], (4, 2, None), (0, 0), 0),
+    # n copies of the vector of 5
+    ("repeat_vector", {"n": 4}, [(5,)], (4, 5), (0, 0), 0),
+    ("identity", {}, [(7, 7, 3)], (7, 7, 3), (0, 0), 0),
+]  # fmt: skip
 
 CORE = [
     # kernel 5·10 + bias 10 = 60; MACs 5·10 = 50

@@ -11,9 +11,11 @@ from __future__ import annotations
 import copy
 import json
 
+import yaml
 from pydantic import TypeAdapter
 
 from archspec.core.ops import OPS
+from archspec.frontend.resolve import LIBRARY_DIR
 from archspec.frontend.schema import COMMON_KEYS, Library, Spec
 
 EXPRESSION = {"type": "string", "pattern": "\\{\\{|\\{%", "description": "a Jinja2 expression"}
@@ -46,12 +48,29 @@ def _layer_args(op) -> dict:
     return {"anyOf": forms}, defs
 
 
+BLOCK_CALL = {
+    "type": ["object", "null"],
+    "description": "a block call: the block's params, and name, role, when",
+}
+
+
+def _shipped_blocks() -> set[str]:
+    """The names of the blocks the shipped libraries define."""
+    names = set()
+    for path in sorted(LIBRARY_DIR.glob("*.yaml")):
+        names |= set(yaml.safe_load(path.read_text(encoding="utf-8")).get("blocks") or {})
+    return names
+
+
 def _item_schema() -> tuple[dict, dict]:
     defs: dict = {}
     kinds = {}
+    shipped = _shipped_blocks()
     for kind, op in OPS.items():
         schema, op_defs = _layer_args(op)
         defs.update(op_defs)
+        if kind in shipped:  # a block of that name shadows the kind where it is imported
+            schema = {"anyOf": [*schema["anyOf"], BLOCK_CALL]}
         for name in (kind, *op.aliases):
             kinds[name] = schema
     kinds["stage"] = {
@@ -72,10 +91,7 @@ def _item_schema() -> tuple[dict, dict]:
                 "minProperties": 1,
                 "maxProperties": 1,
                 "properties": kinds,
-                "additionalProperties": {
-                    "type": ["object", "null"],
-                    "description": "a block call: the block's params, and name, role, when",
-                },
+                "additionalProperties": BLOCK_CALL,
             },
         ],
     }

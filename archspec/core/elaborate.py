@@ -254,15 +254,18 @@ class _Elaboration:
         kind, args, args_path = self._split(item, doc, path)
         if kind == "stage" and top:
             return self._stage(args, doc, args_path, blocks)
-        op = lookup(kind)
-        if op is not None:
-            return self._layer(op, args, doc, path, args_path, defaults)
+        # A block in scope shadows a layer kind of its name: the seed's ``identity`` block
+        # stays a block beside Keras's Identity, and a library keeps its meaning as the
+        # catalogue grows.
         if kind in blocks:
             call = self._call(kind, args, doc, path, args_path)
             if top:
                 call = call._replace(serial=tuple(self.serial))
                 self.serial.append(1)
             return call
+        op = lookup(kind)
+        if op is not None:
+            return self._layer(op, args, doc, path, args_path, defaults)
         known = [*KINDS, *blocks, *(["stage"] if top else [])]
         return self._unknown_kind(kind, doc, path, known, "layer or block kind")
 

@@ -46,24 +46,6 @@ Pair = Annotated[
 ]
 
 
-def _padding_pairs(value):
-    """ZeroPadding2D's padding: n, (rows, cols) or ((top, bottom), (left, right))."""
-    if _is_int(value):
-        return ((value, value), (value, value))
-    if isinstance(value, list | tuple) and len(value) == 2:
-        if all(_is_int(v) for v in value):
-            return ((value[0], value[0]), (value[1], value[1]))
-        return tuple(tuple(v) if isinstance(v, list | tuple) else v for v in value)
-    return value
-
-
-_PadPair = tuple[NonNegativeInt, NonNegativeInt]
-PaddingPairs = Annotated[
-    tuple[_PadPair, _PadPair],
-    BeforeValidator(
-        _padding_pairs, json_schema_input_type=NonNegativeInt | _PadPair | tuple[_PadPair, _PadPair]
-    ),
-]
 Padding = Annotated[
     Literal["valid", "same"], BeforeValidator(lambda v: v.lower() if isinstance(v, str) else v)
 ]
@@ -293,3 +275,35 @@ CausalPadding = Annotated[
     Literal["valid", "same", "causal"],
     BeforeValidator(lambda v: v.lower() if isinstance(v, str) else v),
 ]
+
+
+# ---- (before, after) pairs per spatial axis, for padding and cropping -----------------
+
+
+def _pairs_per_axis(rank: int):
+    def expand(value):
+        if _is_int(value):
+            return ((value, value),) * rank
+        if isinstance(value, list | tuple) and len(value) == rank:
+            return tuple(
+                (v, v) if _is_int(v) else tuple(v) if isinstance(v, list | tuple) else v
+                for v in value
+            )
+        return value
+
+    return expand
+
+
+def pairs(rank: int):
+    """A (before, after) pair of non-negative ints per spatial axis: one int for all, one
+    int per axis, or the pairs; as Keras's ZeroPadding2D/3D and Cropping2D/3D take them
+    (each entry may be an int or a pair)."""
+    pair = tuple[NonNegativeInt, NonNegativeInt]
+    form = tuple[(pair,) * rank]
+    return Annotated[
+        form,
+        BeforeValidator(
+            _pairs_per_axis(rank),
+            json_schema_input_type=NonNegativeInt | tuple[(NonNegativeInt | pair,) * rank],
+        ),
+    ]
