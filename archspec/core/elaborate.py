@@ -403,7 +403,13 @@ class _Elaboration:
                 kind, count = items.repeat(entry)
             except items.ItemError as exc:
                 raise self._error(doc, path, "invalid-item", detail=str(exc)) from None
-            count = Arg(count if count is not None else 1, doc, path)
+            # "identity x 3": the count is a number as written (a longer run of digits
+            # than any limit allows stays text, for the lowering to refuse unparsed)
+            if count is None:
+                count = 1
+            elif count.strip().isdigit() and len(count.strip()) <= 18:
+                count = int(count)
+            count = Arg(count, doc, path)
             raw, args_path = None, path
         else:
             kind, raw, args_path = self._split(entry, doc, path)

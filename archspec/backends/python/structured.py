@@ -281,8 +281,6 @@ class Structured:
 
     def _count(self, entry: StageEntry, scope: _Scope, current: str):
         count = entry.times.value
-        if isinstance(count, str) and count.strip().isdigit():
-            count = int(count)
         if isinstance(count, int):
             return count
         return self._source(count, scope, current, entry.times)

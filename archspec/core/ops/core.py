@@ -16,7 +16,7 @@ from archspec.core.ops.args import (
     AxisList,
     Initializer,
     PositiveInt,
-    is_seed,
+    Seed,
 )
 from archspec.core.ops.norm import axis_indices
 from archspec.core.ops.registry import register
@@ -48,14 +48,7 @@ def dropout_args() -> type[Args]:
     class DropoutArgs(Args):
         rate: Annotated[float, Field(ge=0, lt=1)]
         noise_shape: NoiseShape = None
-        seed: int | None = None
-
-        @field_validator("seed")
-        @classmethod
-        def _seed_fits(cls, value):
-            if not is_seed(value):
-                raise ValueError("expected an integer seed (64-bit) or null")
-            return value
+        seed: Seed = None
 
     return DropoutArgs
 
