@@ -82,6 +82,19 @@ def _item_schema() -> tuple[dict, dict]:
         },
         "required": ["id", "blocks"],
     }
+    names = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+    kinds["reuse"] = {
+        "description": "a layer (or a block built as a model) applied again, sharing its weights",
+        "anyOf": [
+            {"type": "string"},
+            {
+                "type": "object",
+                "properties": {"layer": {"type": "string"}, "from": names, "as": names, "when": {}},
+                "required": ["layer"],
+                "additionalProperties": False,
+            },
+        ],
+    }
     item = {
         "description": "a layer kind, a block call or a stage: 'relu', 'identity x 3' or {kind: arguments}",
         "anyOf": [
@@ -133,7 +146,10 @@ def spec_schema(model=Spec, name: str = "spec") -> dict:
         schema["properties"]["extends"] = {"type": "string", "description": "the base spec's path"}
         schema["if"] = {"required": ["extends"]}
         schema["then"] = {}
-        schema["else"] = {"required": schema.pop("required", [])}
+        schema["else"] = {
+            "required": schema.pop("required", []),
+            "oneOf": [{"required": ["input"]}, {"required": ["inputs"]}],
+        }
     item, defs = _item_schema()
     schema.setdefault("$defs", {}).update(defs)
     schema["$defs"]["Item"] = item

@@ -22,7 +22,10 @@ from archspec.core.ops.keras_classes import KERAS_LAYER_CLASSES
 from archspec.diagnostics import Problem, SpecError, close_match, did_you_mean, received
 from archspec.frontend.loader import Document
 from archspec.frontend.resolve import BlockEntry, ResolvedSpec, load
-from archspec.frontend.schema import COMMON_KEYS, NamingScheme, ParamDecl
+from archspec.frontend.schema import IDENTIFIER, NamingScheme, ParamDecl
+
+# The keys every item may carry (COMMON_KEYS), as the fields of Layer, Call and Reuse.
+_COMMON_FIELDS = {"name": "name", "role": "role", "when": "when", "from": "reads", "as": "binds"}
 
 # The Program's objects are named tuples: immutable, and several times cheaper to define
 # than frozen dataclasses (which `check` would pay for at every start). The module has
@@ -54,6 +57,8 @@ class Layer(NamedTuple):
     path: tuple  # the item
     args_path: tuple  # its arguments
     auto_name: str | None = None  # outside blocks, unnamed: the name decided here
+    reads: Arg | None = None  # ``from``: the tensors it reads, by name
+    binds: Arg | None = None  # ``as``: the names its outputs get
 
 
 class Call(NamedTuple):
@@ -70,6 +75,21 @@ class Call(NamedTuple):
     args_path: tuple
     auto_name: str | None = None  # outside blocks, unnamed: its prefix, decided here
     serial: tuple | None = None  # outside blocks: the model's block count before it
+    reads: Arg | None = None
+    binds: Arg | None = None
+
+
+class Reuse(NamedTuple):
+    """A layer (or a block built as a nested model) applied again, with its weights."""
+
+    uid: int
+    target: Arg  # the layer's name (or the block call's)
+    when: Arg | None
+    doc: Document
+    path: tuple
+    args_path: tuple
+    reads: Arg | None = None
+    binds: Arg | None = None
 
 
 class StageEntry(NamedTuple):
@@ -99,12 +119,14 @@ class Stage(NamedTuple):
     entries: tuple[StageEntry, ...]
     doc: Document
     path: tuple
+    reads: Arg | None = None
+    binds: Arg | None = None
 
 
 class Branch(NamedTuple):
     """A parallel path of a block: where it starts and its items."""
 
-    start: Arg  # 'input', 'layers' or an expression
+    start: Arg  # 'input', 'layers', a tensor of the block, or an expression
     when: Arg | None
     items: tuple
     path: tuple
@@ -115,6 +137,9 @@ class Block(NamedTuple):
 
     name: str
     text: str | None  # its doc
+    inputs: tuple[str, ...]  # the names of the tensors it reads
+    outputs: tuple[str, ...] | None  # the tensors it returns (None: its last one)
+    model: str | None  # built as a nested Keras model: 'functional' or 'sequential'
     params: dict[str, ParamDecl]
     vars: dict[str, Arg]
     layers: tuple
@@ -125,13 +150,21 @@ class Block(NamedTuple):
     path: tuple
 
 
+class Input(NamedTuple):
+    """A model input: its shape, layer name and dtype as written."""
+
+    shape: Arg
+    name: Arg
+    dtype: str | None
+
+
 class Program(NamedTuple):
     name: str
     text: str | None  # the spec's doc
     model_name: Arg
     params: dict  # resolved values
-    input_shape: Arg
-    input_name: Arg
+    inputs: tuple[Input, ...]
+    outputs: Arg | None  # tensor names, or output keys → tensor names; None: the last
     items: tuple
     blocks: dict[str, Block]
     naming: NamingScheme
@@ -192,14 +225,33 @@ class _Elaboration:
         model_items = [item for item in model_items if item is not None]
         if self.problems:
             raise SpecError(sorted(self.problems, key=self._reading_order))
+        inputs = tuple(
+            Input(
+                Arg(decl.shape, doc, path + ("shape",)),
+                Arg(decl.name, doc, path + ("name",)),
+                decl.dtype,
+            )
+            for decl, path in zip(
+                spec.model_inputs,
+                [("input",)]
+                if spec.input is not None
+                else [("inputs", i) for i in range(len(spec.inputs))],
+            )
+        )
+        outputs = None if spec.outputs is None else Arg(spec.outputs, doc, ("outputs",))
+        self._check_model_tensors(model_items, inputs, outputs, blocks)
+        for block in blocks.values():
+            self._check_block_tensors(block, blocks)
+        if self.problems:
+            raise SpecError(sorted(self.problems, key=self._reading_order))
         self._auto_names(model_items)
         return Program(
             name=spec.name,
             text=spec.doc,
             model_name=Arg(spec.model_name or spec.name, doc, ("model_name",)),
             params=dict(self.r.params),
-            input_shape=Arg(spec.input.shape, doc, ("input", "shape")),
-            input_name=Arg(spec.input.name, doc, ("input", "name")),
+            inputs=inputs,
+            outputs=outputs,
             items=tuple(model_items),
             blocks=blocks,
             naming=self.r.naming,
@@ -254,6 +306,8 @@ class _Elaboration:
         kind, args, args_path = self._split(item, doc, path)
         if kind == "stage" and top:
             return self._stage(args, doc, args_path, blocks)
+        if kind == "reuse" and kind not in blocks:
+            return self._reuse(args, doc, path, args_path)
         # A block in scope shadows a layer kind of its name: the seed's ``identity`` block
         # stays a block beside Keras's Identity, and a library keeps its meaning as the
         # catalogue grows.
@@ -305,9 +359,55 @@ class _Elaboration:
             for key, value in values.items():
                 args[key] = Arg(value, ddoc, dpath + (written, key))
         own = {k: Arg(v, doc, args_path + (k,)) for k, v in raw.items()}
-        common = {k: own.pop(k, None) for k in COMMON_KEYS}
+        common = self._common(own)
         args.update(own)
         return Layer(self.next_uid(), op, args, **common, doc=doc, path=path, args_path=args_path)
+
+    def _common(self, args: dict) -> dict:
+        """The keys every item may carry, taken out of its arguments, as the item's
+        fields; ``from`` and ``as`` are checked here, being names as written."""
+        common = {field: args.pop(key, None) for key, field in _COMMON_FIELDS.items()}
+        for field in ("reads", "binds"):
+            arg = common[field]
+            if arg is not None:
+                tensor_names(arg)
+        return common
+
+    def _reuse(self, raw, doc, path, args_path) -> Reuse:
+        if isinstance(raw, str):
+            raw = {"layer": raw}
+        if not isinstance(raw, dict) or "layer" not in raw:
+            raise self._error(
+                doc,
+                args_path,
+                "invalid-item",
+                detail="reuse takes the name of a layer (or of a block built as a model): "
+                "reuse: NAME, or reuse: {layer: NAME, from: ..., as: ...}",
+            )
+        args = {k: Arg(v, doc, args_path + (k,)) for k, v in raw.items()}
+        target = args.pop("layer")
+        common = self._common(args)
+        for key in (*args, *(k for k in ("name", "role") if common[k] is not None)):
+            raise self._error(
+                doc,
+                args_path + (key,),
+                "unknown-argument",
+                on_key=True,
+                inside="",
+                key=key,
+                kind="reuse",
+                hint=did_you_mean(key, ("layer", "from", "as", "when")),
+            )
+        return Reuse(
+            self.next_uid(),
+            target,
+            common["when"],
+            doc,
+            path,
+            args_path,
+            common["reads"],
+            common["binds"],
+        )
 
     def _call_args(self, raw, doc, args_path) -> dict[str, Arg]:
         if raw is None:
@@ -324,7 +424,7 @@ class _Elaboration:
 
     def _call(self, kind, raw, doc, path, args_path) -> Call:
         args = self._call_args(raw, doc, args_path)
-        common = {k: args.pop(k, None) for k in COMMON_KEYS}
+        common = self._common(args)
         return Call(self.next_uid(), kind, args, **common, doc=doc, path=path, args_path=args_path)
 
     # ---- stages -------------------------------------------------------------------------------
@@ -351,6 +451,10 @@ class _Elaboration:
                 received=received(raw_entries),
             )
         shared = {k: Arg(v, doc, path + (k,)) for k, v in args.items() if k not in ("id", "blocks")}
+        reads, binds = shared.pop("from", None), shared.pop("as", None)
+        for arg in (reads, binds):
+            if arg is not None:
+                tensor_names(arg)
         parsed = [
             self._stage_entry(entry, doc, path + ("blocks", i), blocks)
             for i, entry in enumerate(raw_entries)
@@ -393,7 +497,13 @@ class _Elaboration:
             index.append(entries[-1])
             self.serial.append(entries[-1])
         return Stage(
-            self.next_uid(), Arg(args["id"], doc, path + ("id",)), tuple(entries), doc, path
+            self.next_uid(),
+            Arg(args["id"], doc, path + ("id",)),
+            tuple(entries),
+            doc,
+            path,
+            reads,
+            binds,
         )
 
     def _stage_entry(self, entry, doc, path, blocks):
@@ -471,6 +581,9 @@ class _Elaboration:
         return Block(
             name=entry.name,
             text=d.doc,
+            inputs=tuple(d.inputs),
+            outputs=None if d.outputs is None else tuple(d.outputs),
+            model=d.model,
             params=dict(d.params),
             vars={k: Arg(v, doc, bpath + ("vars", k)) for k, v in d.vars.items()},
             layers=sequence(d.layers, bpath + ("layers",)),
@@ -509,6 +622,90 @@ class _Elaboration:
                 continue
             model_items[i] = item._replace(auto_name=name)
 
+    # ---- tensors by name ---------------------------------------------------------------------
+
+    def _check_model_tensors(self, model_items, inputs, outputs, blocks) -> None:
+        """Every ``from`` names a tensor made before it, every ``as`` gives as many names
+        as the item has outputs, and ``outputs`` names known tensors; each problem at its
+        place, all reported together."""
+        known = {}
+        for put in inputs:
+            if isinstance(put.name.value, str) and IDENTIFIER.match(put.name.value):
+                known[put.name.value] = put.name
+        self._check_sequence(model_items, known, blocks)
+        if outputs is not None:
+            value = outputs.value
+            names = [value] if isinstance(value, str) else value
+            keys = names if isinstance(names, list) else list(names.values())
+            for i, name in enumerate(keys):
+                path = (
+                    ()
+                    if isinstance(value, str)
+                    else (i if isinstance(names, list) else list(names)[i],)
+                )
+                self._known_tensor(name, known, outputs.doc, outputs.path + path)
+
+    def _check_block_tensors(self, block: Block, blocks) -> None:
+        known = {name: block.path + ("inputs",) for name in block.inputs}
+        known.setdefault("input", block.path)
+        self._check_sequence(block.layers, known, blocks)
+        for branch in block.branches:
+            start = branch.start.value
+            if start not in ("input", "layers") and "{{" not in start:
+                self._known_tensor(start, known, branch.start.doc, branch.start.path)
+            self._check_sequence(branch.items, known, blocks)
+        self._check_sequence(block.after, known, blocks)
+        for i, name in enumerate(block.outputs or ()):
+            self._known_tensor(name, known, block.doc, block.path + ("outputs", i))
+
+    def _check_sequence(self, sequence, known: dict, blocks) -> None:
+        for item in sequence:
+            if item.reads is not None:
+                for i, name in enumerate(tensor_names(item.reads)):
+                    path = item.reads.path + ((i,) if isinstance(item.reads.value, list) else ())
+                    self._known_tensor(name, known, item.reads.doc, path)
+                if isinstance(item, Call):
+                    expected = len(blocks[item.block].inputs)
+                    given = len(tensor_names(item.reads))
+                    if given != expected:
+                        self._count_problem(
+                            item.reads,
+                            f"block '{item.block}' reads {expected} "
+                            f"tensor{'s' if expected > 1 else ''} ({', '.join(blocks[item.block].inputs)}); from: names {given}",
+                        )
+            if item.binds is not None:
+                names = tensor_names(item.binds)
+                count = self._outputs_count(item, blocks)
+                if len(names) != count:
+                    self._count_problem(
+                        item.binds,
+                        f"the item returns {count} tensor{'s' if count > 1 else ''}; as: names {len(names)}",
+                    )
+                for name in names:
+                    known[name] = item.binds
+
+    @staticmethod
+    def _outputs_count(item, blocks) -> int:
+        if isinstance(item, Call):
+            return len(blocks[item.block].outputs or (1,))
+        if isinstance(item, Stage):
+            return len(blocks[item.entries[-1].block].outputs or (1,))
+        return 1
+
+    def _count_problem(self, arg: Arg, detail: str) -> None:
+        self.problems.append(Problem.of("wrong-tensor-count", arg.where(), detail=detail))
+
+    def _known_tensor(self, name, known: dict, doc, path) -> None:
+        if name not in known:
+            hint = (
+                did_you_mean(name, known)
+                if known
+                else "; no tensor is named yet (as: NAME names one)"
+            )
+            self.problems.append(
+                Problem.of("unknown-tensor", doc.where(path), name=name, hint=hint)
+            )
+
     def _reading_order(self, problem: Problem):
         """The spec's own file first, then each library's, top to bottom."""
         where = problem.where
@@ -525,6 +722,25 @@ def _node(doc: Document, path: tuple):
     for part in path:
         node = node[part]
     return node
+
+
+def tensor_names(arg: Arg) -> list[str]:
+    """The tensor names of a ``from`` or ``as``: one name or a list of them, as written
+    (names are never computed, so that they are checked before anything runs)."""
+    value = arg.value
+    names = [value] if isinstance(value, str) else value
+    if (
+        not isinstance(names, list)
+        or not names
+        or not all(isinstance(n, str) and IDENTIFIER.match(n) for n in names)
+    ):
+        raise SpecError.of(
+            "wrong-type",
+            arg.where(),
+            expected="a tensor name or a list of them (identifiers, written out)",
+            received=received(value),
+        )
+    return names
 
 
 def position_sum(terms: tuple, count) -> int:

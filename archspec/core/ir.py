@@ -26,6 +26,9 @@ class BlockInstance:
     output: str = ""  # name of its last node
     where: Where | None = None  # the call site
     item: int | None = field(default=None, compare=False)  # the Program item that made it
+    inputs: tuple[str, ...] = ()  # the nodes it reads (``input`` is the first)
+    outputs: tuple[str, ...] = ()  # the nodes it returns (``output`` is the first)
+    model: str | None = None  # built as a nested Keras model: 'functional' or 'sequential'
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,14 @@ class Node:
     block: str | None = None  # prefix of the innermost block it belongs to
     where: Where | None = None  # the YAML node that made it
     item: int | None = field(default=None, compare=False)  # the Program item that made it
+    # Another call of the layer of this name (``conv:1`` calls ``conv`` again): its
+    # weights are that layer's, so its own counts are zero.
+    shares: str | None = None
+
+    @property
+    def layer(self) -> str:
+        """The name of the Keras layer this node calls."""
+        return self.shares or self.name
 
     @property
     def params(self) -> int:
@@ -65,6 +76,7 @@ class Graph:
     blocks: tuple[BlockInstance, ...] = ()
     params: dict = field(default_factory=dict)  # the spec's resolved params
     source: str = ""  # the spec file
+    output_keys: tuple[str, ...] | None = None  # outputs by key (Keras's dict outputs)
 
     def node(self, name: str) -> Node:
         return self._index()[name]

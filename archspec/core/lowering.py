@@ -20,14 +20,17 @@ from archspec.core.elaborate import (
     Call,
     Layer,
     Program,
+    Reuse,
     Stage,
     StageEntry,
     elaborate,
     position_sum,
+    tensor_names,
 )
 from archspec.core.ir import BlockInstance, Graph, Node
 from archspec.core.naming import layer_naming_context, layer_template, letter
-from archspec.core.ops import ShapeError
+from archspec.core.ops import OPS, ShapeError
+from archspec.core.ops.rules import fmt
 from archspec.diagnostics import (
     Problem,
     SpecError,
@@ -58,10 +61,19 @@ class Scope:
     block: BlockInstance | None = None
     depth: int = 0
     call: Where | None = None  # outermost call site in the user's spec
+    tensors: dict | None = None  # tensor names (inputs, ``as``) → node names, shared
 
     def at(self, *parts) -> Scope:
         # (dataclasses.replace is several times slower; this runs once per item)
-        return Scope(self.doc, self.path + parts, self.context, self.block, self.depth, self.call)
+        return Scope(
+            self.doc,
+            self.path + parts,
+            self.context,
+            self.block,
+            self.depth,
+            self.call,
+            self.tensors,
+        )
 
 
 def lower(resolved: ResolvedSpec | Program) -> Graph:
@@ -79,6 +91,8 @@ class _Lowering:
         self.blocks: list[BlockInstance] = []
         self.memo: dict[tuple, tuple] = {}
         self.counts: dict[int, int] = {}  # stage entry uid → its evaluated count
+        self.layers: dict[str, Node] = {}  # layers by name, for reuse
+        self.calls: dict[str, int] = {}  # how many times each reused layer is applied again
         self.work = 0  # layers and block calls expanded, kept or left out by ``when``
 
     # ---- entry ----------------------------------------------------------------------------
@@ -87,10 +101,13 @@ class _Lowering:
         p = self.p
         doc = p.resolved.doc
         context = dict(p.params)
-        scope = Scope(doc, (), context)
-        x = self._input(scope.at("input"))
+        scope = Scope(doc, (), context, tensors={})
+        current = tuple(self._input(put, scope) for put in p.inputs)
+        for name in current:
+            scope.tensors[name] = name
         for item in p.items:
-            x = self._item(item, x, scope.at(*item.path))
+            current = self._item(item, current, scope.at(*item.path))
+        outputs, keys = self._outputs(current, scope)
         try:
             model_name = str(evaluate(p.model_name.value, context))
         except ExpressionError as exc:
@@ -106,15 +123,30 @@ class _Lowering:
             name=p.name,
             model_name=model_name,
             nodes=tuple(self.nodes),
-            inputs=(self.nodes[0].name,),
-            outputs=(x,),
+            inputs=current_inputs(self.nodes),
+            outputs=outputs,
             blocks=tuple(self.blocks),
             params=dict(p.params),
             source=p.resolved.path,
+            output_keys=keys,
         )
 
-    def _input(self, scope: Scope) -> str:
-        shape = self._arg(self.p.input_shape, scope.context)
+    def _outputs(self, current: tuple, scope: Scope):
+        """The model's outputs: ``outputs`` as written (names, or keys → names), else
+        the last item's."""
+        arg = self.p.outputs
+        if arg is None:
+            return current[:1], None
+        value = arg.value
+        if isinstance(value, str):
+            return (scope.tensors[value],), None
+        if isinstance(value, list):
+            return tuple(scope.tensors[n] for n in value), None
+        return tuple(scope.tensors[n] for n in value.values()), tuple(value)
+
+    def _input(self, put, scope: Scope) -> str:
+        iscope = Scope(scope.doc, put.shape.path[:-1], scope.context)
+        shape = self._arg(put.shape, scope.context)
         if (
             not isinstance(shape, list | tuple)
             or not shape
@@ -125,35 +157,110 @@ class _Lowering:
             )
         ):
             raise self._error(
-                scope.at("shape"),
+                iscope.at("shape"),
                 "invalid-value",
                 detail="expected a list of positive sizes like [224, 224, 3]",
                 received=received(shape),
             )
-        name = self._arg(self.p.input_name, scope.context)
-        name = self._layer_name(name, scope, ("input", "name"))
+        name = self._arg(put.name, scope.context)
+        name = self._layer_name(name, iscope, put.name.path)
+        attrs = {"shape": tuple(shape)}
+        if put.dtype is not None:
+            attrs["dtype"] = put.dtype
         self._add(
-            Node(
-                name,
-                "input",
-                "InputLayer",
-                {"shape": tuple(shape)},
-                (),
-                tuple(shape),
-                where=self._where(scope),
-            ),
-            scope,
+            Node(name, "input", "InputLayer", attrs, (), tuple(shape), where=self._where(iscope)),
+            iscope,
         )
         return name
 
     # ---- items ----------------------------------------------------------------------------
 
-    def _item(self, item, x: str, scope: Scope) -> str:
+    def _item(self, item, current: tuple, scope: Scope) -> tuple:
+        """Lower one item reading ``current`` (the previous item's outputs) unless its
+        ``from`` names tensors; its outputs are named by its ``as``."""
+        inputs = self._reads(item, current, scope)
         if isinstance(item, Layer):
-            return self._layer(item, [x], scope)
-        if isinstance(item, Stage):
-            return self._stage(item, x, scope)
-        return self._call(item, x, scope)
+            out = (self._layer(item, list(inputs), scope),)
+        elif isinstance(item, Stage):
+            out = self._stage(item, inputs, scope)
+        elif isinstance(item, Reuse):
+            out = (self._reuse(item, list(inputs), scope),)
+        else:
+            out = self._call(item, inputs, scope)
+        if item.binds is not None:
+            names = tensor_names(item.binds)
+            if len(out) < len(names):  # a skipped block passes fewer tensors on
+                raise self._error(
+                    scope,
+                    "wrong-tensor-count",
+                    path=item.binds.path,
+                    detail=f"the item left out by its when passes {len(out)} tensor(s) on; "
+                    f"as: names {len(names)}",
+                )
+            scope.tensors.update(zip(names, out))
+        return out
+
+    def _reads(self, item, current: tuple, scope: Scope) -> tuple:
+        if item.reads is None:
+            return current
+        return tuple(scope.tensors[name] for name in tensor_names(item.reads))
+
+    def _reuse(self, item: Reuse, inputs: list[str], scope: Scope) -> str:
+        """A layer applied again: a node that shares the layer's weights (counted once)."""
+        self._spend(scope, item.args_path)
+        context = {**scope.context, "x": TensorInfo(self.shapes[inputs[0]])}
+        if item.when is not None and not self._condition(item.when, context):
+            return inputs[0]
+        target = self._arg(item.target, context)
+        first = self.layers.get(target) if isinstance(target, str) else None
+        if first is None:
+            raise self._error(
+                scope,
+                "unknown-layer",
+                path=item.target.path,
+                name=target,
+                hint=did_you_mean(str(target), self.layers),
+            )
+        op = OPS[first.op]
+        in_shapes = [self.shapes[i] for i in inputs]
+        first_shapes = [self.shapes[i] for i in first.inputs]
+        try:
+            shape = op.shape(op.args.model_validate(first.attrs), in_shapes)
+            same = op.weights(first.attrs, in_shapes) == op.weights(first.attrs, first_shapes)
+        except ShapeError as exc:
+            raise self._error(
+                scope,
+                exc.code,
+                path=item.args_path,
+                detail=f"reuse of '{target}': {exc}",
+                limit="max_int",
+            ) from None
+        if not same:
+            raise self._error(
+                scope,
+                "shape-mismatch",
+                path=item.args_path,
+                detail=f"reuse of '{target}': its weights were made for input "
+                + ", ".join(map(fmt, first_shapes))
+                + "; this input "
+                + ", ".join(map(fmt, in_shapes))
+                + " needs others",
+            )
+        calls = self.calls[target] = self.calls.get(target, 0) + 1
+        node = Node(
+            f"{target}:{calls}",
+            first.op,
+            first.keras_class,
+            first.attrs,
+            tuple(inputs),
+            tuple(shape),
+            block=scope.block.prefix if scope.block else None,
+            where=self._where(scope, item.args_path),
+            item=item.uid,
+            shares=target,
+        )
+        self._add(node, scope, item.args_path)
+        return node.name
 
     # ---- layers ---------------------------------------------------------------------------
 
@@ -161,6 +268,15 @@ class _Lowering:
         """``where_from`` describes the inputs, for errors: where a merge's branches end."""
         op, path = item.op, item.args_path
         self._spend(scope, path)
+        if len(inputs) > 1 and not (op.merge or takes_several(op)):
+            if item.reads is not None:
+                raise self._error(
+                    scope,
+                    "wrong-tensor-count",
+                    path=item.reads.path,
+                    detail=f"{op.kind} reads one tensor; from: names {len(inputs)}",
+                )
+            inputs = inputs[:1]  # the first of a block's several outputs
         in_shapes = [self.shapes[i] for i in inputs]
         context = {**scope.context, "x": TensorInfo(in_shapes[0])}
         if item.when is not None and not self._condition(item.when, context):
@@ -217,6 +333,7 @@ class _Lowering:
             scope,
             path,
         )
+        self.layers[name] = self.nodes[-1]
         return name
 
     def _block_layer_name(self, item: Layer, attrs: dict, role, scope: Scope) -> str:
@@ -264,7 +381,7 @@ class _Lowering:
 
     # ---- stages ---------------------------------------------------------------------------
 
-    def _stage(self, stage: Stage, x: str, scope: Scope) -> str:
+    def _stage(self, stage: Stage, x: tuple, scope: Scope) -> tuple:
         stage_id = self._arg(stage.id, scope.context)
         if isinstance(stage_id, bool) or not isinstance(stage_id, int | str):
             raise self._error(
@@ -280,7 +397,7 @@ class _Lowering:
             block = self.p.blocks[entry.block]
             values = self._values(entry.args, scope.context)
             where = entry.doc.where(entry.path, key=entry.key)
-            call = Scope(scope.doc, entry.path, scope.context, None, 0, where)
+            call = Scope(scope.doc, entry.path, scope.context, None, 0, where, scope.tensors)
             first = self._position(entry.first_index)
             serial = self._position(entry.first_serial)
             for n in range(self.counts[entry.uid]):
@@ -331,7 +448,7 @@ class _Lowering:
         """A block call's args evaluated in the caller's context: {name: (value, where)}."""
         return {k: (self._arg(a, context), a.where()) for k, a in args.items()}
 
-    def _call(self, item: Call, x: str, scope: Scope) -> str:
+    def _call(self, item: Call, x: tuple, scope: Scope) -> tuple:
         context = scope.context
         if item.when is not None and not self._condition(item.when, context):
             self._spend(scope)
@@ -344,9 +461,11 @@ class _Lowering:
             position = {"serial": self._position(item.serial)}
         if explicit is not None:
             prefix = explicit
-        elif scope.block is not None:
-            prefix = f"{scope.block.prefix}_{role or item.block}"
-        else:
+        if scope.block is not None:
+            context = {**scope.context, "parent": scope.block.prefix}
+            context["name"] = str(explicit or role or item.block)
+            prefix = self._eval(self.p.naming.nested, scope, context, where_text="naming scheme")
+        elif explicit is None:
             prefix = item.auto_name
         return self._block(
             self.p.blocks[item.block], values, x, scope, position, item.uid, prefix=str(prefix)
@@ -370,12 +489,12 @@ class _Lowering:
         self,
         block: Block,
         values: dict,
-        x: str,
+        x: tuple,
         scope: Scope,
         position: dict | None,
         uid: int,
         prefix: str | None = None,
-    ) -> str:
+    ) -> tuple:
         doc, bpath = block.doc, block.path
         self._spend(scope)
         call = scope.call or self._where(scope)
@@ -387,8 +506,18 @@ class _Lowering:
                 f"(is block '{block.name}' recursive?)",
                 limit="max_block_depth",
             )
+        if len(x) < len(block.inputs):
+            raise SpecError.of(
+                "wrong-tensor-count",
+                call,
+                detail=f"block '{block.name}' reads {len(block.inputs)} tensors "
+                f"({', '.join(block.inputs)}); {len(x)} come here: say which with from: [...]",
+            )
+        x = x[: len(block.inputs)]
         params = self._bind_params(block, values, call)
-        context = {**params, "input": TensorInfo(self.shapes[x])}
+        context = {**params, "input": TensorInfo(self.shapes[x[0]])}
+        for name, tensor in zip(block.inputs, x):
+            context[name] = TensorInfo(self.shapes[tensor])
         if position:
             context.update(position)
         if prefix is None:  # at a stage position: named by the scheme
@@ -406,44 +535,49 @@ class _Lowering:
             letter=(position or {}).get("block"),
             index=(position or {}).get("index"),
             parent=scope.block.prefix if scope.block else None,
-            input=x,
+            input=x[0],
             where=call,
             item=uid,
+            inputs=x,
+            model=block.model,
         )
-        inner = Scope(doc, bpath, context, instance, scope.depth + 1, call)
+        tensors = {"input": x[0], **dict(zip(block.inputs, x))}
+        inner = Scope(doc, bpath, context, instance, scope.depth + 1, call, tensors)
         y = x
         for item in block.layers:
-            y = self._block_item(item, y, inner.at(*item.path[len(bpath) :]))
+            y = self._item(item, y, inner.at(*item.path[len(bpath) :]))
         outputs = []
         for branch in block.branches:
             bscope = inner.at(*branch.path[len(bpath) :])
             if branch.when is not None and not self._condition(branch.when, context):
                 continue
             start = self._arg(branch.start, context)
-            if start not in ("input", "layers"):
+            if start == "layers":
+                z = y
+            elif start in tensors:
+                z = (tensors[start],)
+            else:
                 raise self._error(
                     bscope,
                     "invalid-value",
-                    detail="from: expected 'input' or 'layers'",
+                    detail="from: expected 'input', 'layers' or a tensor of the block ("
+                    + ", ".join(sorted(tensors))
+                    + ")",
                     received=received(start),
                 )
-            z = x if start == "input" else y
             for item in branch.items:
-                z = self._block_item(item, z, inner.at(*item.path[len(bpath) :]))
-            outputs.append(z)
+                z = self._item(item, z, inner.at(*item.path[len(bpath) :]))
+            outputs.append(z[0])
         if len(outputs) >= 2:
-            y = self._merge(block.merge, outputs, inner.at("merge"), x)
+            y = (self._merge(block.merge, outputs, inner.at("merge"), x[0]),)
         elif outputs:
-            y = outputs[0]
+            y = (outputs[0],)
         for item in block.after:
-            y = self._block_item(item, y, inner.at(*item.path[len(bpath) :]))
-        self.blocks.append(replace(instance, output=y))
+            y = self._item(item, y, inner.at(*item.path[len(bpath) :]))
+        if block.outputs is not None:
+            y = tuple(tensors[name] for name in block.outputs)
+        self.blocks.append(replace(instance, output=y[0], outputs=y))
         return y
-
-    def _block_item(self, item, x: str, scope: Scope) -> str:
-        if isinstance(item, Layer):
-            return self._layer(item, [x], scope)
-        return self._call(item, x, scope)
 
     def _merge(self, item: Layer, inputs: list[str], scope: Scope, block_input: str) -> str:
         def branch_ends() -> str:
@@ -597,6 +731,17 @@ class _Lowering:
         # A misspelt argument explains the required one that seems missing: name it first.
         problems.sort(key=lambda problem: problem.code != "unknown-argument")
         return SpecError(problems)
+
+
+def takes_several(op) -> bool:
+    """Whether a layer that is not a merge reads several tensors (attention's query and
+    value)."""
+    return getattr(op, "call", "one") != "one"
+
+
+def current_inputs(nodes) -> tuple[str, ...]:
+    """The names of the model's input nodes, in order."""
+    return tuple(n.name for n in nodes if n.op == "input")
 
 
 def _limit(message: str) -> ShapeError:

@@ -11,7 +11,7 @@ and column.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -38,6 +38,8 @@ COMMON_KEYS: dict[str, tuple[object, str]] = {
     "name": (str | None, "the layer's name (a template)"),
     "role": (str | int, "its part in a block's names"),
     "when": (bool | str, "a condition"),
+    "from": (str | list[str], "the tensor(s) it reads, by name (default: the previous item's)"),
+    "as": (str | list[str], "names its output tensor(s) for later items"),
 }
 # Keys of a block call that are not the block's params; ``input``, ``x``, ``prefix`` and
 # the stage position are names the block's expressions already see.
@@ -118,7 +120,8 @@ def param_adapter(type_name: str) -> TypeAdapter:
 
 class Branch(Strict):
     """A parallel path of a block. ``from: input`` starts at the block's input instead
-    of after the block's own ``layers``; an empty branch is the identity shortcut."""
+    of after the block's own ``layers``, ``from: NAME`` at a tensor of the block named
+    by an input or an ``as``; an empty branch is the identity shortcut."""
 
     from_: str = Field("layers", alias="from")
     when: bool | str = True
@@ -134,17 +137,24 @@ class Branch(Strict):
     @field_validator("from_")
     @classmethod
     def _known_start(cls, value):
-        if value not in ("input", "layers") and "{{" not in value:
+        if not IDENTIFIER.match(value) and "{{" not in value:
             raise Invalid(
-                "invalid-value", detail="expected 'input' or 'layers'", received=received(value)
+                "invalid-value",
+                detail="expected 'input', 'layers' or the name of a tensor of the block",
+                received=received(value),
             )
         return value
 
 
 class BlockDef(Strict):
-    """A block: typed params, layers in sequence, parallel branches, a merge, layers after."""
+    """A block: typed params, layers in sequence, parallel branches, a merge, layers after.
+    It reads one tensor (``input``) unless ``inputs`` names several, and returns its last
+    one unless ``outputs`` names which."""
 
     doc: str | None = None
+    inputs: list[Identifier] = Field(["input"], min_length=1)
+    outputs: list[Identifier] | None = Field(None, min_length=1)
+    model: Literal["functional", "sequential"] | None = None
     params: dict[Identifier, ParamDecl] = {}
     vars: dict[Identifier, Any] = {}
     layers: list[Item] = []
@@ -160,6 +170,21 @@ class BlockDef(Strict):
                 raise Invalid("reserved-name", name=key)
         return params
 
+    @field_validator("inputs")
+    @classmethod
+    def _distinct_inputs(cls, inputs):
+        for i, name in enumerate(inputs):
+            if name in inputs[:i]:
+                raise Invalid("invalid-block", detail=f"input '{name}' is named twice")
+            if name in RESERVED_PARAMS and not (i == 0 and name == "input"):
+                raise Invalid(
+                    "invalid-block",
+                    detail=f"input '{name}': the name is taken in every block (x is the "
+                    "incoming tensor, input the first input, and the keys of a call); "
+                    "pick another",
+                )
+        return inputs
+
     @model_validator(mode="after")
     def _merge_needs_branches(self):
         if self.merge is not None and len(self.branches) < 2:
@@ -171,15 +196,28 @@ class BlockDef(Strict):
             )
         if not (self.layers or self.branches or self.after):
             raise Invalid("invalid-block", detail="a block needs layers, branches or after")
+        clash = sorted(set(self.inputs) & (set(self.params) | set(self.vars)))
+        if clash:
+            raise Invalid(
+                "invalid-block", detail=f"'{clash[0]}' is both an input and a param or var"
+            )
+        if self.model == "sequential" and (len(self.inputs) > 1 or self.branches):
+            raise Invalid(
+                "invalid-block",
+                detail="a sequential model is a chain: one input, no branches",
+            )
         return self
 
 
 class NamingScheme(Strict):
     """How unnamed layers are named. Templates see ``prefix`` (the block's name from
     ``block``), ``stage``, ``block`` (its letter), ``index``, ``role``, ``kind``,
-    ``suffix`` (``conv``, ``bn``, ``relu``...) and the block's params."""
+    ``suffix`` (``conv``, ``bn``, ``relu``...) and the block's params. ``nested`` names
+    a block called inside a block from ``parent`` (the enclosing block's prefix) and
+    ``name`` (the call's name, role or kind)."""
 
     block: Template
+    nested: Template = "{{ parent }}_{{ name }}"
     layer: dict[str, Template]  # by kind, "*" for any: layers that have a role
     block_layer: dict[str, Template]  # by kind, "*" for any: block layers without a role
 
@@ -206,8 +244,18 @@ PRESETS: dict[str, NamingScheme] = {
 
 
 class InputDecl(Strict):
+    """A model input. Later items read it as a tensor by its name."""
+
     shape: list[int | None] | str
     name: Template = "input_layer"
+    dtype: str | None = None
+
+
+# A model's outputs: tensor names, or output keys → tensor names (Keras's dict outputs).
+Outputs = (
+    Annotated[list[Identifier], Field(min_length=1)]
+    | Annotated[dict[Identifier, Identifier], Field(min_length=1)]
+)
 
 
 class Library(Strict):
@@ -373,6 +421,26 @@ class Spec(Strict):
     naming: str | NamingScheme = "keras"
     defaults: dict[str, dict[str, Any] | None] = {}
     blocks: dict[Identifier, BlockDef] = {}
-    input: InputDecl
+    input: InputDecl | None = None
+    inputs: Annotated[list[InputDecl], Field(min_length=1)] | None = None
+    outputs: Identifier | Outputs | None = None
     layers: list[Item] = Field(min_length=1)
     training: Training | None = None
+
+    @model_validator(mode="after")
+    def _one_input_form(self):
+        if (self.input is None) == (self.inputs is None):
+            raise Invalid(
+                "invalid-value",
+                detail="a spec has either input (one) or inputs (a list)",
+                received="",
+            )
+        names = [i.name for i in self.model_inputs]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise Invalid("invalid-value", detail=f"input '{name}' is named twice", received="")
+        return self
+
+    @property
+    def model_inputs(self) -> list[InputDecl]:
+        return [self.input] if self.input is not None else list(self.inputs)

@@ -38,12 +38,17 @@ def build_model(graph: Graph):
     import keras
 
     tensors = {}
+    made = {}  # layers by name: a node that shares one calls it again
     for node in graph.nodes:
         if node.op == "input":
-            tensors[node.name] = keras.Input(shape=node.attrs["shape"], name=node.name)
+            tensors[node.name] = keras.Input(
+                shape=node.attrs["shape"], name=node.name, dtype=node.attrs.get("dtype")
+            )
             continue
         inputs = [tensors[i] for i in node.inputs]
-        out = make_layer(keras, node)(inputs if OPS[node.op].merge else inputs[0])
+        layer = made[node.shares] if node.shares else make_layer(keras, node)
+        made[node.name] = layer
+        out = layer(inputs) if OPS[node.op].merge else layer(*inputs)
         if tuple(out.shape) != node.output_shape:
             raise ShapeMismatch(
                 f"layer '{node.name}': Keras gives output shape {tuple(out.shape)}, "
@@ -54,4 +59,7 @@ def build_model(graph: Graph):
     def one_or_list(names):
         return tensors[names[0]] if len(names) == 1 else [tensors[n] for n in names]
 
-    return keras.Model(one_or_list(graph.inputs), one_or_list(graph.outputs), name=graph.model_name)
+    outputs = one_or_list(graph.outputs)
+    if graph.output_keys is not None:
+        outputs = {k: tensors[n] for k, n in zip(graph.output_keys, graph.outputs)}
+    return keras.Model(one_or_list(graph.inputs), outputs, name=graph.model_name)

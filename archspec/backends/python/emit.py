@@ -57,19 +57,48 @@ class _Flat:
         names: dict[str, str] = {}
         body: list[str] = []
         origins: list[str] = []
+        shared = {n.shares for n in self.g.nodes if n.shares}
+        layer_vars: dict[str, str] = {}  # layers called more than once → their variables
         for node in self.g.nodes:
             var = names[node.name] = ns.claim(node.name)
             if node.op == "input":
+                dtype = node.attrs.get("dtype")
+                dtype = "" if dtype is None else f", dtype={string(dtype)}"
                 body.append(
-                    f"{INDENT}{var} = keras.Input(shape={literal(node.attrs['shape'])}, name={string(node.name)})"
+                    f"{INDENT}{var} = keras.Input(shape={literal(node.attrs['shape'])}, name={string(node.name)}{dtype})"
                 )
                 continue
             inputs = [names[i] for i in node.inputs]
-            tail = f"([{', '.join(inputs)}])" if OPS[node.op].merge else f"({inputs[0]})"
-            body += call_lines(var, f"layers.{node.keras_class}", self._args(node), tail, 1)
+            op = OPS[node.op]
+            if op.merge:
+                tail = f"([{', '.join(inputs)}])"
+            else:
+                tail = f"({', '.join(inputs)})"
+            callee, args = f"layers.{node.keras_class}", self._args(node)
+            if node.shares:
+                callee, args = layer_vars[node.shares], []
+                body += [f"{INDENT}{var} = {callee}{tail}"]
+                origins.append(node.name)
+                continue
+            if node.name in shared:
+                layer = layer_vars[node.name] = ns.claim(f"{node.name}_layer")
+                body += call_lines(layer, callee, args, "", 1)
+                body += [f"{INDENT}{var} = {layer}{tail}"]
+                origins += [node.name, node.name]
+                continue
+            body += call_lines(var, callee, args, tail, 1)
             origins.append(node.name)
-        outputs = ", ".join(names[n] for n in self.g.outputs)
-        inputs = ", ".join(names[n] for n in self.g.inputs)
+        outputs = [names[n] for n in self.g.outputs]
+        if self.g.output_keys is not None:
+            outputs = (
+                "{"
+                + ", ".join(f"{string(k)}: {v}" for k, v in zip(self.g.output_keys, outputs))
+                + "}"
+            )
+        else:
+            outputs = outputs[0] if len(outputs) == 1 else f"[{', '.join(outputs)}]"
+        inputs = [names[n] for n in self.g.inputs]
+        inputs = inputs[0] if len(inputs) == 1 else f"[{', '.join(inputs)}]"
         body.append(
             f"{INDENT}return keras.Model({inputs}, {outputs}, name={string(self.g.model_name)})"
         )

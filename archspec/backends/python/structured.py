@@ -25,7 +25,18 @@ from archspec.backends.python.writer import (
     render_module,
     tuples,
 )
-from archspec.core.elaborate import Arg, Block, Call, Layer, Program, Stage, StageEntry
+from archspec.core.elaborate import (
+    Arg,
+    Block,
+    Call,
+    Layer,
+    Program,
+    Reuse,
+    Stage,
+    StageEntry,
+    tensor_names,
+)
+from archspec.core.lowering import takes_several
 from archspec.core.naming import layer_template, letter
 from archspec.core.ops.args import keeps_lists, parse_initializer
 from archspec.diagnostics import SpecError, Where
@@ -54,16 +65,25 @@ class _Scope:
     """A function being written: its namespace, the spec names its expressions see,
     its tensor variables, and the block it is the function of (if any)."""
 
-    def __init__(self, ns: Namespace, names: _Names, block: Block | None, inputs: str):
-        self.ns, self.names, self.block, self.inputs = ns, names, block, inputs
+    def __init__(self, ns: Namespace, names: _Names, block: Block | None, inputs):
+        # ``inputs``: the variable of the (first) input, or of each of a block's inputs
+        self.input_vars = list(inputs) if isinstance(inputs, list) else [inputs]
+        self.ns, self.names, self.block, self.inputs = ns, names, block, self.input_vars[0]
         self.fn = Function()
         self.vars: dict[str, str] = {}  # tensor variable roles (x, shortcut, ...) → names
+        self.tensors: dict[str, str] = {}  # tensor names (inputs, ``as``) → variables
         self.constants: dict = {}
 
     def var(self, role: str) -> str:
         if role not in self.vars:
             self.vars[role] = self.ns.claim(role)
         return self.vars[role]
+
+    def tensor(self, name: str) -> str:
+        """The variable of a named tensor (claimed on its first binding)."""
+        if name not in self.tensors:
+            self.tensors[name] = self.ns.claim(name)
+        return self.tensors[name]
 
 
 def _add(a, b):
@@ -91,12 +111,16 @@ class Structured:
             for kind, names in self.block_names.items()
         }
         self.positions: dict[str, set] = {}
+        # Layers applied again by a ``reuse``: created once into a variable, then called.
+        self.reused = {item.target.value for item in program.walk() if isinstance(item, Reuse)}
+        self.shared: dict[str, str] = {}  # reused layer name → the variable of its layer
 
     def _block_names(self, block: Block) -> dict:
         ns = self.module_ns.child()
+        inputs = ["inputs"] if block.inputs == ("input",) else block.inputs
         return {
             "ns": ns,
-            "inputs": ns.claim("inputs"),
+            "inputs": [ns.claim(name) for name in inputs],
             "params": {k: ns.claim(k) for k in block.params},
             "positions": {k: ns.claim(k) for k in POSITION_NAMES},
             "name": ns.claim("name") if not self.kinds[block.name] else None,
@@ -128,9 +152,10 @@ class Structured:
         return source, origins
 
     def _translator(self, scope: _Scope, current: str) -> Translator:
-        tensors = {"x": current}
+        tensors = {"x": current.split(", ")[0]}
         if scope.block is not None:
             tensors["input"] = scope.inputs
+            tensors.update(zip(scope.block.inputs, scope.input_vars))
         return Translator(scope.names, tensors, self.needs.use, scope.constants)
 
     def _source(self, value, scope: _Scope, current: str, arg: Arg | None) -> str:
@@ -146,16 +171,24 @@ class Structured:
         ns = self.module_ns.child()
         params = {k: ns.claim(k) for k in p.params}
         names = _Names(params)
-        inputs = ns.claim("inputs")
-        scope = _Scope(ns, names, None, inputs)
-        shape = self._source(p.input_shape.value, scope, inputs, p.input_shape)
-        name = self._source(p.input_name.value, scope, inputs, p.input_name)
-        scope.fn.add(f"{INDENT}{inputs} = keras.Input(shape={shape}, name={name})")
-        current = inputs
+        input_vars = [
+            ns.claim("inputs" if len(p.inputs) == 1 else put.name.value) for put in p.inputs
+        ]
+        scope = _Scope(ns, names, None, input_vars[0])
+        for put, var in zip(p.inputs, input_vars):
+            shape = self._source(put.shape.value, scope, var, put.shape)
+            name = self._source(put.name.value, scope, var, put.name)
+            dtype = "" if put.dtype is None else f", dtype={string(put.dtype)}"
+            scope.fn.add(f"{INDENT}{var} = keras.Input(shape={shape}, name={name}{dtype})")
+            if isinstance(put.name.value, str):
+                scope.tensors[put.name.value] = var
+        current = ", ".join(input_vars)
         for item in p.items:
             current = self._item(item, current, "x", scope, 1)
         model_name = self._source(p.model_name.value, scope, current, p.model_name)
-        scope.fn.add(f"{INDENT}return keras.Model({inputs}, {current}, name={model_name})")
+        outputs = self._model_outputs(current, scope)
+        model_inputs = input_vars[0] if len(input_vars) == 1 else f"[{', '.join(input_vars)}]"
+        scope.fn.add(f"{INDENT}return keras.Model({model_inputs}, {outputs}, name={model_name})")
         signature = ", ".join(f"{params[k]}={literal(tuples(v))}" for k, v in p.params.items())
         return {
             "signature": f"def {self.model_function_name}({signature}):",
@@ -164,17 +197,72 @@ class Structured:
             "origins": scope.fn.origins,
         }
 
+    def _model_outputs(self, current: str, scope: _Scope) -> str:
+        arg = self.p.outputs
+        if arg is None:
+            return current.split(", ")[0]
+        value = arg.value
+        if isinstance(value, str):
+            return scope.tensors[value]
+        if isinstance(value, list):
+            return "[" + ", ".join(scope.tensors[n] for n in value) + "]"
+        return "{" + ", ".join(f"{string(k)}: {scope.tensors[n]}" for k, n in value.items()) + "}"
+
     # ---- items ----------------------------------------------------------------------------
 
     def _item(self, item, current: str, role: str, scope: _Scope, depth: int) -> str:
+        """Write one item reading ``current`` (its variables, joined by commas) or the
+        tensors its ``from`` names; returns the variables of its outputs, joined."""
+        if item.reads is not None:
+            current = ", ".join(scope.tensors[n] for n in tensor_names(item.reads))
+        target = None
+        if item.binds is not None:
+            target = ", ".join(scope.tensor(n) for n in tensor_names(item.binds))
         if isinstance(item, Stage):
-            return self._stage(item, current, scope, depth)
+            out = self._stage(item, current, scope, depth)
+            if target is not None and target != out:
+                scope.fn.add(f"{INDENT * depth}{target} = {out}")
+                out = target
+            return out
         if isinstance(item, Layer):
-            return self._layer(item, [current], role, scope, depth)
-        return self._call(item, current, role, scope, depth)
+            inputs = current.split(", ")
+            if not (item.op.merge or takes_several(item.op)):
+                inputs = inputs[:1]
+            return self._layer(item, inputs, role, scope, depth, target=target)
+        if isinstance(item, Reuse):
+            return self._reuse(item, current.split(", "), role, scope, depth, target)
+        return self._call(item, current, role, scope, depth, target)
+
+    def _reuse(self, item: Reuse, inputs, role, scope: _Scope, depth, target) -> str:
+        layer = self.shared.get(item.target.value)
+        if layer is None:
+            raise _error(
+                item.target,
+                "reuse names a layer that generated code cannot see: a layer named "
+                "in the same function, before the reuse, by a name written out",
+            )
+        arg = f"[{', '.join(inputs)}]" if len(inputs) > 1 else inputs[0]
+        return self._emit(
+            target or scope.var(role),
+            layer,
+            [arg],
+            "",
+            inputs[0],
+            item.when,
+            scope,
+            item.uid,
+            depth,
+        )
 
     def _layer(
-        self, item: Layer, inputs: list[str], role: str, scope: _Scope, depth: int, tail=None
+        self,
+        item: Layer,
+        inputs: list[str],
+        role: str,
+        scope: _Scope,
+        depth: int,
+        tail=None,
+        target: str | None = None,
     ) -> str:
         op = item.op
         current = inputs[0]
@@ -198,9 +286,19 @@ class Structured:
         source.append(f"name={self._layer_name(item, scope, current)}")
         if tail is None and op.merge:
             tail = f"([{', '.join(inputs)}])"
+        elif tail is None and len(inputs) > 1:
+            tail = f"({', '.join(inputs)})"
+        callee = f"layers.{op.keras_class}"
+        written = item.name.value if item.name is not None else item.auto_name
+        if written in self.reused and scope.block is None:
+            # Applied again later: the layer object gets a variable of its own.
+            layer = self.shared[written] = scope.ns.claim(f"{written}_layer")
+            scope.fn.statement(call_lines(layer, callee, source, "", depth), item.uid)
+            callee, source = layer, [(tail or f"({current})")[1:-1]]
+            tail = ""
         return self._emit(
-            scope.var(role),
-            f"layers.{op.keras_class}",
+            target or scope.var(role),
+            callee,
             source,
             tail,
             current,
@@ -304,22 +402,36 @@ class Structured:
     def _param_name(self, kind: str, key: str) -> str:
         return self.signatures[kind].get(key, key)
 
-    def _call(self, item: Call, current, role, scope: _Scope, depth) -> str:
+    def _block_inputs(self, kind: str, current: str) -> str:
+        """The first of ``current``'s variables, as many as the block reads."""
+        return ", ".join(current.split(", ")[: len(self.p.blocks[kind].inputs)])
+
+    def _targets(self, kind: str, role: str, scope: _Scope) -> str:
+        """The variables a call of a block assigns: one per output."""
+        count = len(self.p.blocks[kind].outputs or (1,))
+        return ", ".join(scope.var(role if i == 0 else f"{role}{i + 1}") for i in range(count))
+
+    def _call(self, item: Call, current, role, scope: _Scope, depth, target=None) -> str:
+        current = self._block_inputs(item.block, current)
         source = [
             f"{self._param_name(item.block, k)}={self._source(a.value, scope, current, a)}"
             for k, a in item.args.items()
         ]
         if item.name is not None:
             name = self._source(item.name.value, scope, current, item.name)
-        elif scope.block is not None:
-            block_role = item.role.value if item.role is not None else None
-            prefix = scope.names["prefix"]
-            name = f'f"{{{prefix}}}_{block_role or item.block}"'
         else:
-            name = string(item.auto_name)
+            name = None if scope.block is not None else string(item.auto_name)
+        if scope.block is not None:
+            block_role = item.role.value if item.role is not None else None
+            named = _Scope(scope.ns, scope.names.child(parent=scope.names["prefix"]), None, "")
+            if name is None:
+                named.constants = {"name": block_role or item.block}
+            else:
+                named.names = named.names.child(name=name)
+            name = self._source(self.p.naming.nested, named, current, None)
         source.append(f"{self._param_name(item.block, 'name')}={name}")
         return self._emit(
-            scope.var(role),
+            target or self._targets(item.block, role, scope),
             self.function_names[item.block],
             [current, *source],
             "",
@@ -363,7 +475,8 @@ class Structured:
         uses = self.positions[kind]
         # the positions the calls need: also all of them when the caller computes the name
         need = uses if self.kinds[kind] else self._block_template_names()
-        x = scope.var("x")
+        x = self._targets(kind, "x", scope)
+        current = self._block_inputs(kind, current)
         if isinstance(count, int) and count <= 2:
             for n in range(count):
                 index = _add(first, n) if n else first
@@ -437,6 +550,7 @@ class Structured:
         names = _Names({**params, **positions, "prefix": prefix, **variables})
         scope = _Scope(ns, names, block, inputs)
         scope.vars["prefix"] = prefix
+        scope.tensors.update({"input": inputs[0], **dict(zip(block.inputs, inputs))})
         self._block_body(block, scope)
         needed = set(names.used)
         var_lines = []
@@ -447,7 +561,7 @@ class Structured:
             var_names = _Names(names, used=set())
             vscope = _Scope(ns, var_names, block, inputs)
             var_lines.insert(
-                0, f"{INDENT}{variables[var]} = {self._source(arg.value, vscope, inputs, arg)}"
+                0, f"{INDENT}{variables[var]} = {self._source(arg.value, vscope, inputs[0], arg)}"
             )
             needed |= var_names.used
         head = []
@@ -455,7 +569,7 @@ class Structured:
             if positioned:
                 pnames = _Names(names, used=set())
                 template = self._source(
-                    self.p.naming.block, _Scope(ns, pnames, block, inputs), inputs, None
+                    self.p.naming.block, _Scope(ns, pnames, block, inputs), inputs[0], None
                 )
                 head.append(f"{INDENT}{prefix} = {template}")
                 needed |= pnames.used
@@ -470,17 +584,20 @@ class Structured:
             if not d.required
         ]
         signature = [
-            inputs,
+            *inputs,
             *required,
             *[positions[k] for k in POSITION_NAMES if k in uses],
             *([name_param] if name_param else []),
             *optional,
         ]
-        x = scope.var("x")
+        if block.outputs is not None:
+            returned = ", ".join(scope.tensors[name] for name in block.outputs)
+        else:
+            returned = scope.var("x")
         return {
             "signature": f"def {self.function_names[block.name]}({', '.join(signature)}):",
             "doc": docstring_lines(block.text, 1),
-            "body": head + var_lines + scope.fn.lines + [f"{INDENT}return {x}"],
+            "body": head + var_lines + scope.fn.lines + [f"{INDENT}return {returned}"],
             "origins": scope.fn.origins,
         }
 
@@ -502,10 +619,10 @@ class Structured:
             fn.add(f"{INDENT}{scope.var('branches')} = []")
         for b, branch in enumerate(block.branches):
             start = branch.start.value
-            if start == "input":
-                start = scope.inputs
-            elif start == "layers":
+            if start == "layers":
                 start = after_layers
+            elif start in scope.tensors:
+                start = scope.tensors[start]
             else:
                 choice = self._source(start, scope, current, branch.start)
                 var = scope.var(f"start{b + 1}")
@@ -532,6 +649,7 @@ class Structured:
             out = start
             for item in branch.items:
                 out = self._item(item, out, role, scope, depth)
+            out = out.split(", ")[0]  # a block's first output goes on
             if conditional:
                 fn.add(f"{INDENT * depth}{scope.var('branches')}.append({out})")
             outputs.append(out)
