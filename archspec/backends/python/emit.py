@@ -13,8 +13,10 @@ from pathlib import Path
 from archspec.backends.python import structured
 from archspec.backends.python.writer import (
     INDENT,
+    NAMED,
     ModuleNeeds,
     Namespace,
+    arithmetic,
     call_lines,
     comment_lines,
     initializer_source,
@@ -55,6 +57,7 @@ class _Flat:
         function_name = module_ns.claim(self.g.name)
         ns: Namespace = module_ns.child()
         names: dict[str, str] = {}
+        needs = ModuleNeeds()
         body: list[str] = []
         origins: list[str] = []
         for node in self.g.nodes:
@@ -65,8 +68,15 @@ class _Flat:
                 )
                 continue
             inputs = [names[i] for i in node.inputs]
-            tail = f"([{', '.join(inputs)}])" if OPS[node.op].merge else f"({inputs[0]})"
-            body += call_lines(var, f"layers.{node.keras_class}", self._args(node), tail, 1)
+            operation = OPS[node.op].operation
+            if operation is not None:  # x + 3.0, under the node's name
+                needs.use(NAMED)
+                value = _value_source(node.attrs[operation.operand])
+                expression = arithmetic(inputs[0], operation.operator, value)
+                body += call_lines(var, NAMED, [string(node.name), expression], "", 1)
+            else:
+                tail = f"([{', '.join(inputs)}])" if OPS[node.op].merge else f"({inputs[0]})"
+                body += call_lines(var, f"layers.{node.keras_class}", self._args(node), tail, 1)
             origins.append(node.name)
         outputs = ", ".join(names[n] for n in self.g.outputs)
         inputs = ", ".join(names[n] for n in self.g.inputs)
@@ -83,7 +93,7 @@ class _Flat:
             "body": body,
         }
         digest = self.p.resolved.digest()
-        source = render_module(self.source, digest, self.p.text, [function], ModuleNeeds())
+        source = render_module(self.source, digest, self.p.text, [function], needs)
         return source, origins
 
     @staticmethod
