@@ -10,9 +10,18 @@ import re
 import pydantic
 import pytest
 
-from archspec.core.ops import OPS, ShapeError, layer_weights, read_back, refine, register
+from archspec.core.ops import (
+    OPS,
+    ShapeError,
+    keras_auto_name,
+    layer_weights,
+    read_back,
+    read_operation,
+    refine,
+    register,
+)
 from archspec.core.ops.args import NoArgs, axis_index, is_initializer, parse_initializer
-from archspec.core.ops.registry import CATEGORIES
+from archspec.core.ops.registry import CATEGORIES, Operation
 from archspec.core.ops.rules import size_of, windowed
 
 # (kind, args, input shapes, output shape, (trainable, non-trainable), MACs)
@@ -153,6 +162,33 @@ MERGE = [
     # axis -2 of a rank-3 shape is its second axis: 4 + 1
     ("concatenate", {"axis": -2}, [(2, 4, 3), (2, 1, 3)], (2, 5, 3), (0, 0), 0),
     ("concatenate", {}, [(4, None), (4, 3)], (4, None), (0, 0), 0),
+    # Element-wise merges broadcast, aligned at the last axis: a size of 1 takes the other
+    # (squeeze-and-excitation's (1, 1, C) scale), an unknown size on either side is unknown
+    ("multiply", {}, [(4, 4, 8), (1, 1, 8)], (4, 4, 8), (0, 0), 0),
+    ("add", {}, [(4, 1, 8), (1, 5, 1)], (4, 5, 8), (0, 0), 0),
+    ("maximum", {}, [(4, 4, 8), (1, 8), (8,)], (4, 4, 8), (0, 0), 0),
+    # a lower rank lines up with the last axes: (3,) against (2, 3)
+    ("subtract", {}, [(3,), (2, 3)], (2, 3), (0, 0), 0),
+    ("average", {}, [(4, None, 2), (4, 1, 2)], (4, None, 2), (0, 0), 0),
+    ("minimum", {}, [(None, 3), (1, 3)], (None, 3), (0, 0), 0),
+    # dot: the summed axis leaves each input; Keras's axes count the batch (axis 1 is a
+    # spec shape's first). (3, 4)·(4, 5) on axes (2, 1): 3·5 outputs of 4 products each
+    ("dot", {"axes": [2, 1]}, [(3, 4), (4, 5)], (3, 5), (0, 0), 60),
+    # one negative axis for both: their last; 3·5 outputs of 4 products
+    ("dot", {"axes": -1}, [(3, 4), (5, 4)], (3, 5), (0, 0), 60),
+    # two vectors: one value (Keras keeps an axis besides the batch), 6 products
+    ("dot", {"axes": 1, "normalize": True}, [(6,), (6,)], (1,), (0, 0), 6),
+    # rank 3 by rank 2 on axes (1, 2): (2, 7) and (3,) remain, 2·7·3 outputs of 5 products
+    ("dot", {"axes": [1, 2]}, [(5, 2, 7), (3, 5)], (2, 7, 3), (0, 0), 210),
+]
+
+# Arithmetic with a constant (Keras operations, not layers): the input's shape, nothing
+# to learn, and no multiply-accumulates (as Rescaling, which scales and shifts too)
+ARITHMETIC = [
+    ("scalar_add", {"x2": 3.0}, [(4, 4, 3)], (4, 4, 3), (0, 0), 0),
+    ("scalar_subtract", {"x2": 1}, [(5,)], (5,), (0, 0), 0),
+    ("scalar_multiply", {"x2": 1 / 6}, [(None, 3)], (None, 3), (0, 0), 0),
+    ("scalar_divide", {"x2": 2.0}, [(2, 2)], (2, 2), (0, 0), 0),
 ]
 
 RESHAPE = [
@@ -259,7 +295,9 @@ PREPROCESSING = [
     ("center_crop", {"height": 5, "width": 3}, [(8, 8, 3)], (5, 3, 3), (0, 0), 0),
 ]  # fmt: skip
 
-CASES = CONV + POOL + NORM + MERGE + RESHAPE + CORE + NOISE + PREPROCESSING
+ARITHMETIC_KINDS = [case[0] for case in ARITHMETIC]
+
+CASES = CONV + POOL + NORM + MERGE + ARITHMETIC + RESHAPE + CORE + NOISE + PREPROCESSING
 
 
 def _ids(cases) -> list[str]:
@@ -316,6 +354,27 @@ ERRORS = [
     ("add", {}, [(4, 4, 2), (4, 4, 3)],
      "inputs of different shapes: (None, 4, 4, 2) and (None, 4, 4, 3) (channels 2 vs 3)",
      "shape-mismatch"),
+    # the channels hint also where ranks differ, and the Keras axis elsewhere
+    ("multiply", {}, [(4, 4, 8), (1, 1, 4)],
+     "inputs of different shapes: (None, 4, 4, 8) and (None, 1, 1, 4) (channels 8 vs 4)",
+     "shape-mismatch"),
+    ("add", {}, [(4, 4, 8), (5, 8)], "(None, 4, 4, 8) and (None, 5, 8) (axis 2: 4 vs 5)",
+     "shape-mismatch"),
+    # the broadcast of the first two against the third: (4, 3) vs (2, 3)
+    ("average", {}, [(4, 1), (3,), (2, 3)], "(axis 1: 4 vs 2)", "shape-mismatch"),
+    ("subtract", {}, [(3,), (3,), (3,)], "subtract takes exactly 2 inputs; received 3",
+     "shape-mismatch"),
+    ("dot", {"axes": 1}, [(3,), (3,), (3,)], "dot takes exactly 2 inputs", "shape-mismatch"),
+    ("dot", {"axes": [1, 1]}, [(3, 4), (5, 4)],
+     "cannot take the dot product of (None, 3, 4) and (None, 5, 4) with axes=(1, 1): "
+     "sizes 3 vs 5", "shape-mismatch"),
+    # Keras refuses an unknown size against a known one
+    ("dot", {"axes": 1}, [(None,), (3,)], "sizes None vs 3", "shape-mismatch"),
+    ("dot", {"axes": 0}, [(3,), (3,)], "axes=0 names the batch axis", "incompatible-argument"),
+    # a pair's negative axis counts from the end once: -3 of (None, 4) is out of range
+    ("dot", {"axes": [1, -3]}, [(4,), (4,)], "axes=(1, -3) is out of range for an input of "
+     "shape (None, 4)", "incompatible-argument"),
+    ("dot", {"axes": 3}, [(4, 4), (4,)], "out of range", "incompatible-argument"),
     ("concatenate", {}, [(192,), (8, 8, 3)], "cannot concatenate (None, 192) and (None, 8, 8, 3)",
      "shape-mismatch"),
     ("concatenate", {}, [(4, 4, 2), (5, 4, 2)], "the other axes differ", "shape-mismatch"),
@@ -446,6 +505,37 @@ def test_read_back_of_a_shared_keras_class():
     assert refine(relu, other).kind == "relu"
     assert read_back("Conv2D").kind == "conv2d"
     assert read_back("LSTM") is None
+    # An Add operation node (x + 3.0) is arithmetic; an Add layer is the merge.
+    assert read_back("Add").kind == "add"
+    assert read_operation("keras.src.ops.numpy", "Add").kind == "scalar_add"
+    assert read_operation("keras.src.ops.numpy", "TrueDivide").kind == "scalar_divide"
+    assert read_operation("keras.src.ops.numpy", "Reshape") is None
+    assert refine(read_back("Add"), {}).kind == "add"
+
+
+def test_arithmetic_is_named_as_keras_names_its_operations():
+    # x + 3.0 is an Add named add, x / c a TrueDivide named true_divide: the counter of
+    # the Add layer's names too.
+    assert [keras_auto_name(OPS[k].keras_class) for k in ARITHMETIC_KINDS] == [
+        "add", "subtract", "multiply", "true_divide"
+    ]  # fmt: skip
+    assert all(OPS[k].operation.module == "keras.src.ops.numpy" for k in ARITHMETIC_KINDS)
+    assert [OPS[k].operation.operator for k in ARITHMETIC_KINDS] == ["+", "-", "*", "/"]
+    assert OPS["add"].operation is None
+
+
+def test_an_operation_names_its_operand():
+    with pytest.raises(ValueError, match="no argument x3"):
+        register(
+            kind="not_an_op",
+            keras_class="Add",
+            args=OPS["scalar_add"].args,
+            shape=lambda a, s: s[0],
+            suffix="x",
+            category="other",
+            operation=Operation("keras.src.ops.numpy", "+", "x3"),
+        )
+    assert "not_an_op" not in OPS
 
 
 def test_short_names():
@@ -489,6 +579,13 @@ BAD_ARGS = [
     ("spatial_dropout2d", {"rate": 1.0}, "less than 1"),
     ("gaussian_dropout", {"rate": 0.1, "seed": 2**64}, "64-bit"),
     ("dropout", {"rate": 0.1, "noise_shape": [None, 0]}, "greater than 0"),
+    ("dot", {}, "Field required"),
+    ("dot", {"axes": [1, 2, 3]}, "Tuple should have at most 2 items"),
+    ("dot", {"axes": True}, "valid integer"),
+    ("scalar_add", {}, "Field required"),
+    ("scalar_multiply", {"x2": True}, "expected a finite number"),
+    ("scalar_divide", {"x2": float("inf")}, "expected a finite number"),
+    ("scalar_subtract", {"x2": [1.0, 2.0]}, "expected a finite number"),
 ]  # fmt: skip
 
 

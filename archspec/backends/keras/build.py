@@ -30,7 +30,31 @@ def layer_kwargs(keras, node: Node) -> dict:
 
 
 def make_layer(keras, node: Node):
+    """The node's Keras layer, or for arithmetic with a constant the operation that
+    Python arithmetic on a tensor records (``x + 3.0``: an ``Add`` operation)."""
+    operation = OPS[node.op].operation
+    if operation is not None:
+        # Keras has no public way to name an operation (``keras.ops.add`` takes no name,
+        # the classes live in keras.src); a saved model's config makes one, by the public
+        # deserializer, without touching Keras's session-wide counter of auto names.
+        return keras.saving.deserialize_keras_object(
+            {
+                "module": operation.module,
+                "class_name": node.keras_class,
+                "config": {"name": node.name},
+                "registered_name": node.keras_class,
+            }
+        )
     return getattr(keras.layers, node.keras_class)(**layer_kwargs(keras, node))
+
+
+def call_args(node: Node, inputs: list) -> list:
+    """What a node's layer is called with: its input, a merge's list of inputs, or an
+    operation's tensor and constant."""
+    op = OPS[node.op]
+    if op.operation is not None:
+        return [inputs[0], node.attrs[op.operation.operand]]
+    return [inputs] if op.merge else inputs
 
 
 def build_model(graph: Graph):
@@ -48,7 +72,7 @@ def build_model(graph: Graph):
         inputs = [tensors[i] for i in node.inputs]
         layer = made[node.shares] if node.shares else make_layer(keras, node)
         made[node.name] = layer
-        out = layer(inputs) if OPS[node.op].merge else layer(*inputs)
+        out = layer(*call_args(node, inputs))
         if tuple(out.shape) != node.output_shape:
             raise ShapeMismatch(
                 f"layer '{node.name}': Keras gives output shape {tuple(out.shape)}, "

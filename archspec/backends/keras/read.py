@@ -19,7 +19,7 @@ from pathlib import Path
 import pydantic
 
 from archspec.core.ir import Graph, Node
-from archspec.core.ops import Weight, keras_auto_name, read_back, refine
+from archspec.core.ops import Weight, keras_auto_name, read_back, read_operation, refine
 from archspec.core.ops.args import is_initializer
 from archspec.diagnostics import UsageError
 
@@ -80,11 +80,18 @@ def model_function(module, path) -> object:
 
 def from_model(model, source: str = "", name: str | None = None) -> tuple[Graph, dict]:
     """A ``keras.Model`` as an IR graph, and its layers' weights by layer name."""
+    import keras
+
     nodes, weights = [], {}
-    for layer in model.layers:
-        node = _node(layer)
+    # Its operations, not only its layers: Python arithmetic on a tensor (``x + 3.0``) is
+    # an operation node of the model that is no layer.
+    for operation in model.operations:
+        if not isinstance(operation, keras.layers.Layer):
+            nodes.append(_operation_node(operation))
+            continue
+        node = _node(operation)
         nodes.append(node)
-        found = tuple(Weight(w.name, tuple(w.shape), bool(w.trainable)) for w in layer.weights)
+        found = tuple(Weight(w.name, tuple(w.shape), bool(w.trainable)) for w in operation.weights)
         if found:
             weights[node.name] = found
     graph = Graph(
@@ -130,6 +137,29 @@ def _node(layer) -> Node:
         shape = ()
     kind, attrs = _kind_and_attrs(cls, config)
     return Node(layer.name, kind, cls, attrs, inputs, shape, counts[0], counts[1])
+
+
+def _operation_node(operation) -> Node:
+    """An operation node (``x + 3.0``) as the kind of arithmetic it is: the tensor first
+    and a number second. Any other operation keeps its constant arguments (``x1``,
+    ``x2``, ... by position, as ``keras.ops`` names them) under its Keras auto-name."""
+    from keras import KerasTensor
+
+    cls = type(operation).__name__
+    call = operation._inbound_nodes[0]
+    args = call.arguments.args
+    inputs = tuple(_producer(t) for t in call.input_tensors)
+    shape = tuple(operation.output.shape)[1:]
+    op = read_operation(type(operation).__module__, cls)
+    if op is not None and len(args) == 2 and isinstance(args[0], KerasTensor):
+        try:
+            attrs = op.args.model_validate({op.operation.operand: args[1]}).model_dump()
+        except pydantic.ValidationError:  # not a number: a tensor, an array
+            pass
+        else:
+            return Node(operation.name, op.kind, cls, attrs, inputs, shape)
+    constants = {f"x{i}": a for i, a in enumerate(args, 1) if not isinstance(a, KerasTensor)}
+    return Node(operation.name, keras_auto_name(cls), cls, constants, inputs, shape)
 
 
 def _kind_and_attrs(cls: str, config: dict) -> tuple[str, dict]:

@@ -13,8 +13,10 @@ from pathlib import Path
 from archspec.backends.python import structured
 from archspec.backends.python.writer import (
     INDENT,
+    NAMED,
     ModuleNeeds,
     Namespace,
+    arithmetic,
     call_lines,
     comment_lines,
     initializer_source,
@@ -55,6 +57,7 @@ class _Flat:
         function_name = module_ns.claim(self.g.name)
         ns: Namespace = module_ns.child()
         names: dict[str, str] = {}
+        needs = ModuleNeeds()
         body: list[str] = []
         origins: list[str] = []
         shared = {n.shares for n in self.g.nodes if n.shares}
@@ -70,6 +73,13 @@ class _Flat:
                 continue
             inputs = [names[i] for i in node.inputs]
             op = OPS[node.op]
+            if op.operation is not None:  # x + 3.0, under the node's name
+                needs.use(NAMED)
+                value = _value_source(node.attrs[op.operation.operand])
+                expression = arithmetic(inputs[0], op.operation.operator, value)
+                body += call_lines(var, NAMED, [string(node.name), expression], "", 1)
+                origins.append(node.name)
+                continue
             if op.merge:
                 tail = f"([{', '.join(inputs)}])"
             else:
@@ -112,7 +122,7 @@ class _Flat:
             "body": body,
         }
         digest = self.p.resolved.digest()
-        source = render_module(self.source, digest, self.p.text, [function], ModuleNeeds())
+        source = render_module(self.source, digest, self.p.text, [function], needs)
         return source, origins
 
     @staticmethod

@@ -15,9 +15,11 @@ import re
 
 from archspec.backends.python.writer import (
     INDENT,
+    NAMED,
     Function,
     ModuleNeeds,
     Namespace,
+    arithmetic,
     call_lines,
     docstring_lines,
     initializer_source,
@@ -266,6 +268,16 @@ class Structured:
     ) -> str:
         op = item.op
         current = inputs[0]
+        if op.operation is not None:  # x + 3.0, under the item's name
+            self.needs.use(NAMED)
+            arg = item.args[op.operation.operand]
+            value = self._source(arg.value, scope, current, arg)
+            expression = arithmetic(current, op.operation.operator, value)
+            name = self._layer_name(item, scope, current)
+            return self._emit(
+                target or scope.var(role), NAMED, [name, expression], "", current, item.when, scope,
+                item.uid, depth,
+            )  # fmt: skip
         source = []
         positional = True
         for key, spec_field in op.args.model_fields.items():

@@ -36,8 +36,21 @@ TEMPLATES = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
 )
 
+# The helper that names arithmetic on a tensor (see NAMED_SOURCE).
+NAMED = "named"
+
 # What every generated module defines or imports before any spec name is handed out.
-MODULE_NAMES = ("keras", "layers", "math", "make_divisible", "block_letter")
+MODULE_NAMES = ("keras", "layers", "math", "make_divisible", "block_letter", NAMED)
+
+# Defined by a module that writes arithmetic on a tensor (``x + 3.0``): Keras names the
+# operation it records by a counter shared across the session (``add``, ``add_1``), so
+# the model's names would depend on what was built before it; no public Keras API names
+# an operation, hence the one private attribute.
+NAMED_SOURCE = f"""def {NAMED}(name, tensor):
+    # The operation that computed tensor (x + 3.0), named as the spec names it.
+    tensor._keras_history.operation.name = name
+    return tensor
+"""
 
 
 class Namespace:
@@ -137,6 +150,14 @@ def tuples(value):
     return value
 
 
+def arithmetic(tensor: str, operator: str, value: str) -> str:
+    """``x + 3.0``: a tensor and a constant; the constant in parentheses unless it is one
+    term, so that ``x * (1 / 6)`` stays one operation."""
+    node = ast.parse(value, mode="eval").body
+    term = isinstance(node, ast.Constant | ast.Name | ast.Attribute | ast.Call | ast.Subscript)
+    return f"{tensor} {operator} {value if term else f'({value})'}"
+
+
 def initializer_source(value: dict) -> str:
     args = ", ".join(f"{identifier(k)}={literal(v)}" for k, v in value["config"].items())
     return f"keras.initializers.{value['class_name']}({args})"
@@ -182,6 +203,8 @@ def render_module(
     source: str, digest: str, doc: str | None, functions: list[dict], needs: ModuleNeeds
 ) -> str:
     imports, helpers = python_support(needs.helpers)
+    if NAMED in needs.helpers:
+        helpers.append(NAMED_SOURCE)
     return TEMPLATES.get_template("module.py.j2").render(
         header=header(source, digest),
         doc=comment_lines(doc, 0),
@@ -205,16 +228,15 @@ def line_map(source: str, origins: list) -> dict[int, object]:
 
 
 def _is_layer_or_block(value) -> bool:
-    """``layers.Conv2D(...)(x)``, or a call of a block function: a name that is neither
-    a builtin nor one of the module's own names (helpers and imports)."""
+    """``layers.Conv2D(...)(x)``, arithmetic on a tensor (``named("add", x + 3.0)``), or
+    a call of a block function: a name that is neither a builtin nor one of the module's
+    own names (helpers and imports)."""
     if not isinstance(value, ast.Call):
         return False
     func = value.func
     if isinstance(func, ast.Call):
         func = func.func
         return isinstance(func, ast.Attribute) and getattr(func.value, "id", "") == "layers"
-    return (
-        isinstance(func, ast.Name)
-        and func.id not in MODULE_NAMES
-        and not hasattr(builtins, func.id)
+    return isinstance(func, ast.Name) and (
+        func.id == NAMED or (func.id not in MODULE_NAMES and not hasattr(builtins, func.id))
     )

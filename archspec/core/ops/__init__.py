@@ -6,14 +6,16 @@ its pure-Python rules give the output shape, the weights (and so the parameter c
 and the multiply-accumulates that Keras would have, without importing it.
 
 Families: ``conv``, ``pool``, ``norm``, ``merge``, ``reshape``, ``core``, ``noise``,
-``preprocessing``; shared argument types in ``args``, shared rule helpers in ``rules``,
-the registry in ``registry``. The families are imported here, eagerly: every module that imports the catalogue looks an op
+``preprocessing``, ``arithmetic`` (a tensor and a constant: Keras operations, not
+layers); shared argument types in ``args``, shared rule helpers in ``rules``, the
+registry in ``registry``. The families are imported here, eagerly: every module that imports the catalogue looks an op
 up soon after, and their models build lazily (``defer_build``), so this costs little.
 """
 
 from __future__ import annotations
 
 from archspec.core.ops import (  # noqa: F401 - they register
+    arithmetic,
     conv,
     core,
     merge,
@@ -32,6 +34,7 @@ from archspec.core.ops.registry import (
     layer_weights,
     lookup,
     read_back,
+    read_operation,
     refine,
     register,
 )
@@ -52,6 +55,7 @@ __all__ = [
     "layer_weights",
     "lookup",
     "read_back",
+    "read_operation",
     "refine",
     "register",
 ]

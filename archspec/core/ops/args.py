@@ -180,6 +180,16 @@ Initializer = Annotated[
 ]
 
 
+def _number(value):
+    if not _is_number(value):
+        raise ValueError(f"expected a finite number; received {value!r}")
+    return value
+
+
+# A number as written: an int stays an int, as Python arithmetic on a tensor records it.
+Number = Annotated[int | float, BeforeValidator(_number)]
+
+
 # ---- seeds, axis lists and number arrays ---------------------------------------------
 
 

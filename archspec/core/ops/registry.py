@@ -3,14 +3,15 @@
 A registration says all archspec knows about a kind: its Keras class and argument model,
 its shape rule, the weights Keras creates (parameter counts are their sizes, never
 written separately), its multiply-accumulates, how generated code writes it, its naming
-suffix, its diagram category, and how a saved Keras layer is read back as this kind.
+suffix, its diagram category, and how a saved Keras layer is read back as this kind. A
+kind that is Python arithmetic on a tensor rather than a layer says so (``Operation``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from archspec.core.ops.args import Args
 from archspec.core.ops.rules import Shape, Weight, size_of
@@ -27,6 +28,17 @@ CATEGORIES = (
     "dense",
     "other",
 )
+
+
+class Operation(NamedTuple):
+    """What a kind is when it is not a ``keras.layers`` class: the Keras operation that
+    Python arithmetic on a tensor records in a functional model (``x + 3.0`` records an
+    ``Add`` of ``keras.src.ops.numpy``, called with the tensor and the constant). The
+    op's ``keras_class`` is the operation's class, whose snake_case is Keras's auto name."""
+
+    module: str  # where Keras's saved configs say the class is (``keras.src.ops.numpy``)
+    operator: str  # how Python writes it between the tensor and the constant (``+``)
+    operand: str  # the argument that is the constant, the operation's second input
 
 
 def no_weights(attrs: Mapping, in_shapes: list[Shape]) -> tuple[Weight, ...]:
@@ -47,6 +59,7 @@ class Op:
     __slots__ = (
         "kind", "keras_class", "_args", "shape", "weights", "macs", "primary", "positional",
         "implied", "suffix", "suffix_from", "category", "merge", "reads_as", "aliases",
+        "operation",
     )  # fmt: skip
 
     def __init__(
@@ -67,10 +80,11 @@ class Op:
         merge: bool = False,
         reads_as: Callable[[dict], bool] | None = None,
         aliases: tuple[str, ...] = (),
+        operation: Operation | None = None,
     ):
         set_ = super().__setattr__
         set_("kind", kind)  # the spec's name for it
-        set_("keras_class", keras_class)  # the stock Keras layer it builds
+        set_("keras_class", keras_class)  # the stock Keras layer (or operation) it builds
         # Its arguments, with Keras's defaults: a model, or a function that makes it on
         # first use, since making pydantic models is most of the catalogue's start-up.
         set_("_args", args)
@@ -95,6 +109,8 @@ class Op:
         # Other names a spec may use for it: Keras's class in snake_case where the kind's
         # own name is a shorter one (``batch_normalization`` for ``batch_norm``).
         set_("aliases", aliases)
+        # Built and written as Python arithmetic on a tensor, not as a layer (see Operation).
+        set_("operation", operation)
 
     def __setattr__(self, name, value):
         raise AttributeError(f"op '{self.kind}' is read-only")
@@ -152,7 +168,9 @@ def register(**fields) -> Op:
 def _check_arguments(op: Op, model: type[Args]) -> None:
     """The arguments the registration names exist, and positional ones lead in order."""
     fields = tuple(model.model_fields)
-    unknown = [k for k in (op.primary, *op.positional, *op.implied) if k and k not in fields]
+    operand = op.operation.operand if op.operation else None
+    named = (op.primary, *op.positional, *op.implied, operand)
+    unknown = [k for k in named if k and k not in fields]
     if unknown:
         raise ValueError(f"op kind '{op.kind}': no argument {', '.join(unknown)}")
     if op.positional != fields[: len(op.positional)]:
@@ -163,7 +181,16 @@ def _check_arguments(op: Op, model: type[Args]) -> None:
 def read_back(keras_class: str) -> Op | None:
     """The op that reads a saved layer of this Keras class (its general reading), if any."""
     for op in OPS.values():
-        if op.keras_class == keras_class and op.reads_as is None:
+        if op.keras_class == keras_class and op.reads_as is None and op.operation is None:
+            return op
+    return None
+
+
+def read_operation(module: str, class_name: str) -> Op | None:
+    """The op that reads a saved operation node (not a layer) of this class, if any: an
+    ``Add`` of ``keras.src.ops.numpy`` is ``scalar_add``, not the ``Add`` layer."""
+    for op in OPS.values():
+        if op.operation and (op.operation.module, op.keras_class) == (module, class_name):
             return op
     return None
 
@@ -171,7 +198,12 @@ def read_back(keras_class: str) -> Op | None:
 def refine(op: Op, attrs: dict) -> Op:
     """The kind of the same Keras class whose ``reads_as`` takes these attributes, else ``op``."""
     for other in OPS.values():
-        if other.keras_class == op.keras_class and other.reads_as and other.reads_as(attrs):
+        if (
+            other.keras_class == op.keras_class
+            and other.operation == op.operation
+            and other.reads_as
+            and other.reads_as(attrs)
+        ):
             return other
     return op
 
