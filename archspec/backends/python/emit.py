@@ -26,7 +26,7 @@ from archspec.backends.python.writer import (
 from archspec.core.elaborate import Program
 from archspec.core.ir import Graph, Node
 from archspec.core.ops import OPS
-from archspec.core.ops.args import is_initializer
+from archspec.core.ops.args import is_initializer, is_nested_layer
 from archspec.lang.to_python import literal, string
 
 __all__ = ["generate", "module_path", "same_except_version"]
@@ -65,7 +65,7 @@ class _Flat:
                 )
                 continue
             inputs = [names[i] for i in node.inputs]
-            tail = f"([{', '.join(inputs)}])" if OPS[node.op].merge else f"({inputs[0]})"
+            tail = structured.call_tail(OPS[node.op], inputs)
             body += call_lines(var, f"layers.{node.keras_class}", self._args(node), tail, 1)
             origins.append(node.name)
         outputs = ", ".join(names[n] for n in self.g.outputs)
@@ -103,6 +103,10 @@ class _Flat:
 def _value_source(value) -> str:
     if is_initializer(value):
         return initializer_source(value)
+    if is_nested_layer(value):  # every argument by keyword, as the flat style writes them
+        op = OPS[value["kind"]]
+        args = ", ".join(f"{k}={_value_source(v)}" for k, v in value["args"].items())
+        return f"layers.{op.keras_class}({args})"
     return literal(value)
 
 

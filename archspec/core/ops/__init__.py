@@ -6,7 +6,7 @@ its pure-Python rules give the output shape, the weights (and so the parameter c
 and the multiply-accumulates that Keras would have, without importing it.
 
 Families: ``conv``, ``pool``, ``norm``, ``merge``, ``reshape``, ``core``, ``noise``,
-``preprocessing``; shared argument types in ``args``, shared rule helpers in ``rules``,
+``preprocessing``, ``attention``, ``recurrent``; shared argument types in ``args``, shared rule helpers in ``rules``,
 the registry in ``registry``. The families are imported here, eagerly: every module that imports the catalogue looks an op
 up soon after, and their models build lazily (``defer_build``), so this costs little.
 """
@@ -14,6 +14,7 @@ up soon after, and their models build lazily (``defer_build``), so this costs li
 from __future__ import annotations
 
 from archspec.core.ops import (  # noqa: F401 - they register
+    attention,
     conv,
     core,
     merge,
@@ -21,6 +22,7 @@ from archspec.core.ops import (  # noqa: F401 - they register
     norm,
     pool,
     preprocessing,
+    recurrent,
     reshape,
 )
 from archspec.core.ops.registry import (
