@@ -302,7 +302,7 @@ ATTENTION = [
     ("multi_head_attention", {"num_heads": 3, "key_dim": 2, "value_dim": 5, "use_bias": False,
                               "output_shape": 7}, [(4, 6), (9, 10), (9, 3)], (4, 7),
      (309, 0), 144 + 9 * 3 * 6 + 1350 + 756 + 420),
-]
+]  # fmt: skip
 
 RECURRENT = [
     # 4 gates: kernel 4·32, recurrent kernel 8·32, bias 32: 416; MACs 10 steps · (4+8)·32
@@ -691,4 +691,6 @@ def test_value_dim_is_key_dim_unless_given():
     mha = OPS["multi_head_attention"].args
     assert mha.model_validate({"num_heads": 2, "key_dim": 3}).value_dim == 3
     assert mha.model_validate({"num_heads": 2, "key_dim": 3, "value_dim": 5}).value_dim == 5
-    assert mha.model_validate({"num_heads": 2, "key_dim": 3, "attention_axes": 1}).attention_axes == (1,)
+    assert mha.model_validate(
+        {"num_heads": 2, "key_dim": 3, "attention_axes": 1}
+    ).attention_axes == (1,)

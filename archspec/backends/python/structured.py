@@ -226,6 +226,8 @@ class Structured:
         ((kind, given),) = value.items()
         op = lookup(kind)
         given = given or {}
+        if not isinstance(given, dict):
+            given = {op.primary: given}  # {lstm: 64}
         source, positional = [], True
         for key, spec_field in op.args.model_fields.items():
             if key not in given:

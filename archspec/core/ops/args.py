@@ -357,14 +357,15 @@ def _parse_nested(kinds: tuple[str, ...]):
             value = {value: {}}
         if not (isinstance(value, dict) and len(value) == 1):
             raise ValueError(
-                f"expected a one-key mapping like {{{kinds[0]}: {{units: 64}}}}; "
-                f"received {value!r}"
+                f"expected a one-key mapping like {{{kinds[0]}: {{units: 64}}}}; received {value!r}"
             )
         ((name, args),) = value.items()
         op = lookup(name) if isinstance(name, str) else None
         if op is None or op.kind not in kinds:
             raise ValueError(f"unknown layer '{name}'; expected one of: {', '.join(kinds)}")
         args = {} if args is None else args
+        if not isinstance(args, dict) and op.primary:
+            args = {op.primary: args}  # as an item's scalar sets it: {lstm: 64}
         if not isinstance(args, dict):
             raise ValueError(f"{op.kind}'s arguments must be a mapping; received {args!r}")
         try:
@@ -383,8 +384,8 @@ def _parse_nested(kinds: tuple[str, ...]):
 
 
 def nested_layer(kinds: tuple[str, ...]):
-    """A layer given to a wrapper, written ``{lstm: {units: 64}}`` (or the kind alone when
-    it needs no arguments), one of ``kinds``; it becomes ``{kind, args}``, its arguments
+    """A layer given to a wrapper, written ``{lstm: {units: 64}}``, ``{lstm: 64}`` (its
+    main argument) or the kind alone when it needs no arguments, one of ``kinds``; it becomes ``{kind, args}``, its arguments
     checked by that kind's model. Made when an argument model is."""
     schema = {
         "type": "object",

@@ -107,8 +107,7 @@ def einsum_shapes(attrs, shape):
         )
     if side != "left" and outputs[0] != inputs[0]:
         raise ShapeError(
-            f"the equation '{equation}' must keep the batch axis '{inputs[0]}' first in its "
-            "output",
+            f"the equation '{equation}' must keep the batch axis '{inputs[0]}' first in its output",
             "incompatible-argument",
         )
     if side == "left":
@@ -120,7 +119,7 @@ def einsum_shapes(attrs, shape):
                 "them in reverse order, and archspec refuses a shape it would get wrong",
                 "incompatible-argument",
             )
-    out = [full[0], *full[1:elided], *attrs["output_shape"]]
+    out = [full[0], *(full[1:elided] if side == "left" else ()), *attrs["output_shape"]]
     if side == "right":
         out += full[len(full) - elided :]
     offset = elided if side == "left" else 0
