@@ -320,11 +320,11 @@ blocks:
     layers: [{fancy_layer: {size: 1}}]
 input: {shape: [8, 8, 3]}
 layers:
-  - embedding
+  - time_distributed
   - conv2: {filters: 4, kernel_size: 3}
   - flatten
   - {dens: {units: 2, when: false}}
-  - lstm
+  - group_query_attention
 """
 
 
@@ -342,12 +342,12 @@ def test_every_unknown_kind_is_reported_at_its_place(cli, write):
         ("unknown-kind", 10, 5),
         ("unknown-kind", 11, 5),
     ]
-    fancy, embedding, conv2, dens, lstm = (e["message"] for e in errors)
+    fancy, wrapper, conv2, dens, attention = (e["message"] for e in errors)
     assert "did you mean" not in fancy and "docs/language.md lists the layers" in fancy
-    assert "Keras's Embedding is not in archspec's catalogue yet" in embedding
+    assert "Keras's TimeDistributed is not in archspec's catalogue yet" in wrapper
     assert conv2.endswith("did you mean 'conv2d'?")
     assert dens.endswith("did you mean 'dense'?")
-    assert "Keras's LSTM is not in archspec's catalogue yet" in lstm
+    assert "Keras's GroupQueryAttention is not in archspec's catalogue yet" in attention
 
 
 @pytest.mark.keras

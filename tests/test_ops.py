@@ -20,7 +20,13 @@ from archspec.core.ops import (
     refine,
     register,
 )
-from archspec.core.ops.args import NoArgs, axis_index, is_initializer, parse_initializer
+from archspec.core.ops.args import (
+    NoArgs,
+    axis_index,
+    is_initializer,
+    is_nested_layer,
+    parse_initializer,
+)
 from archspec.core.ops.registry import CATEGORIES, Operation
 from archspec.core.ops.rules import size_of, windowed
 
@@ -297,7 +303,79 @@ PREPROCESSING = [
 
 ARITHMETIC_KINDS = [case[0] for case in ARITHMETIC]
 
-CASES = CONV + POOL + NORM + MERGE + ARITHMETIC + RESHAPE + CORE + NOISE + PREPROCESSING
+ATTENTION = [
+    # kernel 3·4 + bias 4 = 16; MACs 4 outputs · 3 = 12
+    ("einsum_dense", {"equation": "ab,bc->ac", "output_shape": 4, "bias_axes": "c"}, [(3,)],
+     (4,), (16, 0), 12),
+    # kernel (4, 2, 3) = 24, bias over d and e (2, 3) = 6; MACs 5·2·3 · 4 = 120
+    ("einsum_dense", {"equation": "abc,cde->abde", "output_shape": [5, 2, 3],
+                      "bias_axes": "de"}, [(5, 4)], (5, 2, 3), (30, 0), 120),
+    # the ellipsis at the start is the batch and the 7 steps; kernel 3·6 = 18;
+    # MACs 7·6 · 3 = 126
+    ("einsum_dense", {"equation": "...b,bc->...c", "output_shape": 6}, [(7, 3)], (7, 6),
+     (18, 0), 126),
+    # the ellipsis at the end keeps the last axis (5): output (6, 5); kernel 4·6 = 24, bias
+    # (6, 1) broadcast over it = 6; MACs 6·5 · 4 = 120
+    ("einsum_dense", {"equation": "ab...,bc->ac...", "output_shape": 6, "bias_axes": "c"},
+     [(4, 5)], (6, 5), (30, 0), 120),
+    # an output size left None stays None (Keras does not take it from the input)
+    ("einsum_dense", {"equation": "abc,cd->abd", "output_shape": [None, 2]}, [(5, 4)],
+     (None, 2), (8, 0), None),
+    # a table of 1000 vectors of 64: 64,000; a lookup multiplies nothing
+    ("embedding", {"input_dim": 1000, "output_dim": 64}, [(10,)], (10, 64), (64_000, 0), 0),
+    # ids of any shape: each gets a last axis of 8; 5·8 = 40
+    ("embedding", {"input_dim": 5, "output_dim": 8, "mask_zero": True}, [(None, 3)],
+     (None, 3, 8), (40, 0), 0),
+    # self-attention on (6, 8): query, key and value kernels (8, 2, 4) = 64 each with biases
+    # (2, 4) = 8, output kernel (2, 4, 8) = 64 with bias 8: 4·72 = 288. MACs: projections
+    # 3 · 6·8·8 = 1152, scores and weighted values 6·6 · 2·(4+4) = 576, output 6·2·4·8 = 384
+    ("multi_head_attention", {"num_heads": 2, "key_dim": 4}, [(6, 8)], (6, 8), (288, 0),
+     2112),
+    # query (4, 6), value (9, 10): kernels (6,3,2) = 36, key (10,3,2) = 60, value (10,3,5) =
+    # 150, output (3,5,7) = 105, no biases: 351. MACs 4·6·6 + 9·10·6 + 9·10·15 + 4·9·3·(2+5)
+    # + 4·3·5·7 = 144 + 540 + 1350 + 756 + 420
+    ("multi_head_attention", {"num_heads": 3, "key_dim": 2, "value_dim": 5, "use_bias": False,
+                              "output_shape": 7}, [(4, 6), (9, 10)], (4, 7), (351, 0), 3210),
+    # a key of its own (9, 3): its kernel (3, 3, 2) = 18 for 60: 309
+    ("multi_head_attention", {"num_heads": 3, "key_dim": 2, "value_dim": 5, "use_bias": False,
+                              "output_shape": 7}, [(4, 6), (9, 10), (9, 3)], (4, 7),
+     (309, 0), 144 + 9 * 3 * 6 + 1350 + 756 + 420),
+]  # fmt: skip
+
+RECURRENT = [
+    # 4 gates: kernel 4·32, recurrent kernel 8·32, bias 32: 416; MACs 10 steps · (4+8)·32
+    ("lstm", {"units": 8}, [(10, 4)], (8,), (416, 0), 3840),
+    # every step's output; no bias: 128 + 256; unknown steps
+    ("lstm", {"units": 8, "return_sequences": True, "use_bias": False}, [(None, 4)],
+     (None, 8), (384, 0), None),
+    # 3 gates: kernel 3·15 = 45, recurrent 5·15 = 75, bias (2, 15) = 30 (reset_after);
+    # MACs 7 · (3+5) · 15 = 840
+    ("gru", {"units": 5}, [(7, 3)], (5,), (150, 0), 840),
+    # one bias row without reset_after: 15
+    ("gru", {"units": 5, "reset_after": False}, [(7, 3)], (5,), (135, 0), 840),
+    # kernel 2·6, recurrent 6·6, bias 6: 54; MACs 5 · (2+6) · 6 = 240
+    ("simple_rnn", {"units": 6, "return_sequences": True}, [(5, 2)], (5, 6), (54, 0), 240),
+    # the LSTM above twice, the outputs concatenated: 2·416 = 832; MACs 2·3840
+    ("bidirectional", {"layer": {"lstm": {"units": 8, "return_sequences": True}}}, [(10, 4)],
+     (10, 16), (832, 0), 7680),
+    # summed: the GRU's size; 2·150 and 2·840
+    ("bidirectional", {"layer": {"gru": {"units": 5}}, "merge_mode": "sum"}, [(7, 3)], (5,),
+     (300, 0), 1680),
+]  # fmt: skip
+
+CASES = (
+    CONV
+    + POOL
+    + NORM
+    + MERGE
+    + ARITHMETIC
+    + RESHAPE
+    + CORE
+    + NOISE
+    + PREPROCESSING
+    + ATTENTION
+    + RECURRENT
+)
 
 
 def _ids(cases) -> list[str]:
@@ -410,6 +488,39 @@ ERRORS = [
      "incompatible-argument"),
     ("resizing", {"height": 2, "width": 2}, [(4, 3)], "resizing expects an input of shape",
      "shape-mismatch"),
+    ("einsum_dense", {"equation": "ab,bc->ac", "output_shape": 4}, [(3, 2)],
+     "names 2 input axes (the batch first)", "shape-mismatch"),
+    ("einsum_dense", {"equation": "abc,cd->abd", "output_shape": [5, 4]}, [(6, 3)],
+     "axis 'b' of 'abc,cd->abd' is 6 in the input but 5 in output_shape",
+     "incompatible-argument"),
+    ("einsum_dense", {"equation": "ab,bc->ac", "output_shape": [4, 2]}, [(3,)],
+     "does not fit the equation", "incompatible-argument"),
+    ("einsum_dense", {"equation": "ab,bc->ac", "output_shape": 4, "bias_axes": "x"}, [(3,)],
+     "bias axis 'x' is not an output axis", "incompatible-argument"),
+    ("einsum_dense", {"equation": "ab,bc->ad", "output_shape": 4}, [(3,)],
+     "output axis 'd' of 'ab,bc->ad' is in neither", "incompatible-argument"),
+    ("einsum_dense", {"equation": "ab,bc->ba", "output_shape": 4}, [(3,)],
+     "must keep the batch axis 'a' first", "incompatible-argument"),
+    ("einsum_dense", {"equation": "ab,bc->ac", "output_shape": 4}, [(None,)],
+     "size on the kernel's axis 'b' must be known", "unknown-size"),
+    ("multi_head_attention", {"num_heads": 2, "key_dim": 2}, [(4, 6), (9, 10), (8, 3)],
+     "must have the same shape but for their last axis", "shape-mismatch"),
+    ("multi_head_attention", {"num_heads": 2, "key_dim": 2}, [(4, 6), (2, 9, 10)],
+     "a query and a value of one rank", "shape-mismatch"),
+    ("multi_head_attention", {"num_heads": 2, "key_dim": 2, "attention_axes": 2}, [(4, 6)],
+     "attention_axes 2 is out of range", "incompatible-argument"),
+    ("multi_head_attention", {"num_heads": 2, "key_dim": 2}, [(4, 6)] * 4, "1 to 3 tensors",
+     "shape-mismatch"),
+    ("multi_head_attention", {"num_heads": 2, "key_dim": 2}, [(4, None)],
+     "query's last axis must be known", "unknown-size"),
+    ("lstm", {"units": 4}, [(10,)], "lstm expects an input of shape (timesteps, features)",
+     "shape-mismatch"),
+    ("gru", {"units": 4, "unroll": True}, [(None, 3)], "needs its input's timesteps known",
+     "unknown-size"),
+    ("simple_rnn", {"units": 4}, [(5, None)], "features (last axis) must be known",
+     "unknown-size"),
+    ("bidirectional", {"layer": {"lstm": {"units": 4}}}, [(5, 3, 2)],
+     "lstm expects an input of shape (timesteps, features)", "shape-mismatch"),
 ]  # fmt: skip
 
 
@@ -504,7 +615,6 @@ def test_read_back_of_a_shared_keras_class():
     other = OPS["relu"].args.model_validate({"max_value": 6, "negative_slope": 0.1}).model_dump()
     assert refine(relu, other).kind == "relu"
     assert read_back("Conv2D").kind == "conv2d"
-    assert read_back("LSTM") is None
     # An Add operation node (x + 3.0) is arithmetic; an Add layer is the merge.
     assert read_back("Add").kind == "add"
     assert read_operation("keras.src.ops.numpy", "Add").kind == "scalar_add"
@@ -536,6 +646,8 @@ def test_an_operation_names_its_operand():
             operation=Operation("keras.src.ops.numpy", "+", "x3"),
         )
     assert "not_an_op" not in OPS
+    assert read_back("LSTM").kind == "lstm"
+    assert read_back("ConvLSTM2D") is None
 
 
 def test_short_names():
@@ -586,6 +698,25 @@ BAD_ARGS = [
     ("scalar_multiply", {"x2": True}, "expected a finite number"),
     ("scalar_divide", {"x2": float("inf")}, "expected a finite number"),
     ("scalar_subtract", {"x2": [1.0, 2.0]}, "expected a finite number"),
+    ("lstm", {"units": 4, "return_state": True}, "several outputs of a layer are not supported"),
+    ("bidirectional", {"layer": {"lstm": {"units": 4}}, "merge_mode": None},
+     "several outputs of a layer are not supported"),
+    ("bidirectional", {"layer": {"lstm": {"units": 4}}, "backward_layer": {"lstm": {"units": 4}}},
+     "backward_layer is not supported yet"),
+    ("bidirectional", {"layer": {"dense": {"units": 4}}},
+     "unknown layer 'dense'; expected one of: lstm, gru, simple_rnn"),
+    ("bidirectional", {"layer": {"lstm": {"units": 4, "go_backwards": True}}},
+     "the layer must go forwards"),
+    ("bidirectional", {"layer": {"lstm": {"unitz": 4}}},
+     "lstm: unknown argument 'unitz'; units: Field required"),
+    ("bidirectional", {"layer": {"lstm": {"units": 4, "return_state": True}}},
+     "lstm: return_state: return_state gives the states as more outputs"),
+    ("bidirectional", {"layer": [1]}, "expected a one-key mapping like {lstm: {units: 64}}"),
+    ("einsum_dense", {"equation": "ab->b", "output_shape": 2}, "cannot read the equation"),
+    ("einsum_dense", {"equation": "ab,bc->ac", "output_shape": []}, "at least 1"),
+    ("multi_head_attention", {"num_heads": 2, "key_dim": 2, "dropout": 1.5},
+     "less than or equal to 1"),
+    ("multi_head_attention", {"num_heads": 0, "key_dim": 2}, "greater than 0"),
 ]  # fmt: skip
 
 
@@ -608,3 +739,67 @@ def test_axes_as_keras_keeps_them():
     assert OPS["prelu"].args.model_validate({"shared_axes": 2}).shared_axes == (2,)
     # Rescaling's arrays stay lists (Keras serializes a tuple differently).
     assert OPS["rescaling"].args.model_validate({"scale": (1, 2)}).scale == [1.0, 2.0]
+
+
+def test_how_layers_are_called_with_their_inputs():
+    # One tensor, a merge's list, or positional tensors where a missing one repeats the
+    # one before it (MHA's key is its value; one tensor alone is self-attention).
+    assert OPS["dense"].call_arguments(["x"]) == ["x"]
+    assert OPS["add"].call_arguments(["a", "b"]) == [["a", "b"]]
+    mha = OPS["multi_head_attention"]
+    assert (mha.call, mha.arity) == ("args", (2, 3))
+    assert mha.call_arguments(["x"]) == ["x", "x"]
+    assert mha.call_arguments(["q", "v"]) == ["q", "v"]
+    assert mha.call_arguments(["q", "v", "k"]) == ["q", "v", "k"]
+    # Read back, the repeats go: called (x, x) it is self-attention on x.
+    assert mha.fewest_inputs(("x", "x")) == ("x",)
+    assert mha.fewest_inputs(("q", "v", "v")) == ("q", "v")
+    assert mha.fewest_inputs(("q", "v", "q")) == ("q", "v", "q")
+    assert OPS["add"].fewest_inputs(("a", "a")) == ("a", "a")
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"call": "many"}, "unknown call 'many'"),
+        ({"merge": True, "call": "one"}, "a merge is called with a list"),
+        ({"call": "args", "arity": (3, 2)}, "1 <= fewest <= most"),
+    ],
+)
+def test_call_registration_is_checked(fields, message):
+    with pytest.raises(ValueError, match=message):
+        register(
+            kind="not_an_op",
+            keras_class="NotAnOp",
+            args=NoArgs,
+            shape=lambda a, s: s[0],
+            suffix="x",
+            category="other",
+            **fields,
+        )
+    assert "not_an_op" not in OPS
+
+
+def test_nested_layer_form():
+    # {kind: arguments} becomes {kind, args}: aliases resolved, arguments normalized,
+    # those at their defaults left out; the IR's form reads as itself.
+    bi = OPS["bidirectional"].args
+    layer = bi.model_validate(
+        {"layer": {"gru": {"units": 4, "use_bias": True, "kernel_initializer": "he_normal"}}}
+    ).layer
+    assert layer == {
+        "kind": "gru",
+        "args": {"units": 4, "kernel_initializer": {"class_name": "HeNormal", "config": {}}},
+    }
+    assert is_nested_layer(layer) and not is_initializer(layer)
+    assert bi.model_validate({"layer": layer}).layer == layer
+    assert OPS["bidirectional"].args.model_fields["layer"].is_required()
+
+
+def test_value_dim_is_key_dim_unless_given():
+    mha = OPS["multi_head_attention"].args
+    assert mha.model_validate({"num_heads": 2, "key_dim": 3}).value_dim == 3
+    assert mha.model_validate({"num_heads": 2, "key_dim": 3, "value_dim": 5}).value_dim == 5
+    assert mha.model_validate(
+        {"num_heads": 2, "key_dim": 3, "attention_axes": 1}
+    ).attention_axes == (1,)

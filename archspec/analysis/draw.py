@@ -24,6 +24,8 @@ COLOURS = {
     "activation": "#fce5cd",
     "merge": "#d9ead3",
     "dense": "#f4cccc",
+    "attention": "#ead1dc",
+    "recurrent": "#d0e0e3",
 }
 INPUT_COLOUR = "#e8e8e8"
 BLOCK_COLOUR = "#dde7f0"

@@ -268,7 +268,7 @@ class _Lowering:
         """``where_from`` describes the inputs, for errors: where a merge's branches end."""
         op, path = item.op, item.args_path
         self._spend(scope, path)
-        if len(inputs) > 1 and not (op.merge or takes_several(op)):
+        if len(inputs) > 1 and op.call == "one":
             if item.reads is not None:
                 raise self._error(
                     scope,
@@ -731,12 +731,6 @@ class _Lowering:
         # A misspelt argument explains the required one that seems missing: name it first.
         problems.sort(key=lambda problem: problem.code != "unknown-argument")
         return SpecError(problems)
-
-
-def takes_several(op) -> bool:
-    """Whether a layer that is not a merge reads several tensors (attention's query and
-    value)."""
-    return getattr(op, "call", "one") != "one"
 
 
 def current_inputs(nodes) -> tuple[str, ...]:

@@ -9,22 +9,27 @@ from __future__ import annotations
 
 from archspec.core.ir import Graph, Node
 from archspec.core.ops import OPS
-from archspec.core.ops.args import is_initializer
+from archspec.core.ops.args import is_initializer, is_nested_layer
 
 
 class ShapeMismatch(AssertionError):
     """Keras computed a different shape than the static rules: a bug in archspec."""
 
 
-def _initializer(keras, value):
+def _value(keras, value):
+    """An attribute as Keras takes it: an initializer or a nested layer (Bidirectional's
+    ``layer``, left for Keras to name) as the object."""
     if is_initializer(value):
         return getattr(keras.initializers, value["class_name"])(**value["config"])
+    if is_nested_layer(value):
+        layer = getattr(keras.layers, OPS[value["kind"]].keras_class)
+        return layer(**{k: _value(keras, v) for k, v in value["args"].items()})
     return value
 
 
 def layer_kwargs(keras, node: Node) -> dict:
     """The constructor arguments of a node's Keras layer."""
-    kwargs = {k: _initializer(keras, v) for k, v in node.attrs.items()}
+    kwargs = {k: _value(keras, v) for k, v in node.attrs.items()}
     kwargs["name"] = node.name
     return kwargs
 
@@ -54,7 +59,7 @@ def call_args(node: Node, inputs: list) -> list:
     op = OPS[node.op]
     if op.operation is not None:
         return [inputs[0], node.attrs[op.operation.operand]]
-    return [inputs] if op.merge else inputs
+    return op.call_arguments(inputs)
 
 
 def build_model(graph: Graph):

@@ -19,8 +19,8 @@ from pathlib import Path
 import pydantic
 
 from archspec.core.ir import Graph, Node
-from archspec.core.ops import Weight, keras_auto_name, read_back, read_operation, refine
-from archspec.core.ops.args import is_initializer
+from archspec.core.ops import OPS, Weight, keras_auto_name, read_back, read_operation, refine
+from archspec.core.ops.args import is_initializer, nests_layer
 from archspec.diagnostics import UsageError
 
 SAVED_SUFFIXES = (".keras", ".h5", ".hdf5")
@@ -128,14 +128,19 @@ def _node(layer) -> Node:
     if cls == "InputLayer":
         shape = tuple(config["batch_shape"][1:])
         return Node(layer.name, "input", cls, {"shape": shape}, (), shape)
-    inputs = ()
+    inputs, in_shapes = (), []
     if layer._inbound_nodes:
-        inputs = tuple(_producer(t) for t in layer._inbound_nodes[0].input_tensors)
+        tensors = _call_tensors(layer._inbound_nodes[0])
+        inputs = tuple(_producer(t) for t in tensors)
+        in_shapes = [tuple(t.shape)[1:] for t in tensors]
     try:
         shape = tuple(layer.output.shape)[1:]
     except (AttributeError, ValueError):  # several outputs, or never called
         shape = ()
-    kind, attrs = _kind_and_attrs(cls, config)
+    kind, attrs = _kind_and_attrs(cls, config, in_shapes)
+    op = OPS.get(kind)
+    if op is not None:  # MHA called (x, x) is the IR's self-attention on x
+        inputs = op.fewest_inputs(inputs)
     return Node(layer.name, kind, cls, attrs, inputs, shape, counts[0], counts[1])
 
 
@@ -162,7 +167,16 @@ def _operation_node(operation) -> Node:
     return Node(operation.name, keras_auto_name(cls), cls, constants, inputs, shape)
 
 
-def _kind_and_attrs(cls: str, config: dict) -> tuple[str, dict]:
+def _call_tensors(node) -> list:
+    """The tensors a layer was called with, in order: its positional arguments (a
+    merge's list flattened), without a mask that Keras passes along beside them."""
+    from keras import tree
+
+    found = [t for t in tree.flatten(node.arguments.args) if hasattr(t, "_keras_history")]
+    return found or list(node.input_tensors)
+
+
+def _kind_and_attrs(cls: str, config: dict, in_shapes: list) -> tuple[str, dict]:
     """The op kind and normalized attributes. A layer of a class the language lacks
     keeps its Keras config (without bookkeeping) under its Keras auto-name; settings the
     language cannot write (a regularizer, ``trainable: False``) are kept as extra
@@ -177,6 +191,8 @@ def _kind_and_attrs(cls: str, config: dict) -> tuple[str, dict]:
         value = config[key]
         if key == "activation" and value == "linear" and field.default is None:
             value = None
+        elif nests_layer(field) and isinstance(value, dict) and "class_name" in value:
+            value = _nested(value, in_shapes)
         elif is_initializer(value, serialized=True):
             value = _initializer(value)
         raw[key] = value
@@ -184,6 +200,8 @@ def _kind_and_attrs(cls: str, config: dict) -> tuple[str, dict]:
         attrs = op.args.model_validate(raw).model_dump()
     except pydantic.ValidationError:  # a configuration the language cannot express
         return keras_auto_name(cls), _foreign(config)
+    if op.read_attrs is not None and in_shapes:
+        attrs = op.read_attrs(attrs, in_shapes)  # as Keras had it before it was built
     kind = refine(op, attrs).kind  # relu6 is a ReLU with max_value 6
     import keras
 
@@ -191,9 +209,29 @@ def _kind_and_attrs(cls: str, config: dict) -> tuple[str, dict]:
 
     rebuilt = make_layer(keras, Node("probe", kind, cls, attrs, (), ())).get_config()
     for key, value in config.items():
-        if key != "name" and key not in attrs and rebuilt.get(key) != value:
+        if key != "name" and key not in attrs and _unnamed(rebuilt.get(key)) != _unnamed(value):
             attrs[key] = value
     return kind, attrs
+
+
+def _nested(value: dict, in_shapes: list) -> dict:
+    """A wrapper's serialized layer (Bidirectional's ``layer``) as a spec writes it,
+    ``{kind: arguments}``, read like a layer of its own; a layer of a class the
+    language lacks stays as it is, which the wrapper's model refuses."""
+    config = dict(value.get("config") or {})
+    config.pop("zero_output_for_mask", None)  # Bidirectional sets it from return_sequences
+    kind, attrs = _kind_and_attrs(value["class_name"], config, in_shapes)
+    return {kind: attrs} if kind in OPS else value
+
+
+def _unnamed(value):
+    """A config value without the names Keras gave the layers inside it (a wrapper's
+    forward and backward layers) nor their build state, which no spec says."""
+    if isinstance(value, dict):
+        return {k: _unnamed(v) for k, v in value.items() if k not in ("name", "build_config")}
+    if isinstance(value, list):
+        return [_unnamed(v) for v in value]
+    return value
 
 
 def _foreign(config: dict) -> dict:

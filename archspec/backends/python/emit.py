@@ -28,7 +28,7 @@ from archspec.backends.python.writer import (
 from archspec.core.elaborate import Program
 from archspec.core.ir import Graph, Node
 from archspec.core.ops import OPS
-from archspec.core.ops.args import is_initializer
+from archspec.core.ops.args import is_initializer, is_nested_layer
 from archspec.lang.to_python import literal, string
 
 __all__ = ["generate", "module_path", "same_except_version"]
@@ -80,10 +80,7 @@ class _Flat:
                 body += call_lines(var, NAMED, [string(node.name), expression], "", 1)
                 origins.append(node.name)
                 continue
-            if op.merge:
-                tail = f"([{', '.join(inputs)}])"
-            else:
-                tail = f"({', '.join(inputs)})"
+            tail = structured.call_tail(op, inputs)
             callee, args = f"layers.{node.keras_class}", self._args(node)
             if node.shares:
                 callee, args = layer_vars[node.shares], []
@@ -142,6 +139,10 @@ class _Flat:
 def _value_source(value) -> str:
     if is_initializer(value):
         return initializer_source(value)
+    if is_nested_layer(value):  # every argument by keyword, as the flat style writes them
+        op = OPS[value["kind"]]
+        args = ", ".join(f"{k}={_value_source(v)}" for k, v in value["args"].items())
+        return f"layers.{op.keras_class}({args})"
     return literal(value)
 
 

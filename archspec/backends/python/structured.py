@@ -38,9 +38,9 @@ from archspec.core.elaborate import (
     StageEntry,
     tensor_names,
 )
-from archspec.core.lowering import takes_several
 from archspec.core.naming import layer_template, letter
-from archspec.core.ops.args import keeps_lists, parse_initializer
+from archspec.core.ops import Op, lookup
+from archspec.core.ops.args import is_nested_layer, keeps_lists, nests_layer, parse_initializer
 from archspec.diagnostics import SpecError, Where
 from archspec.lang.evaluate import ExpressionError, is_expression
 from archspec.lang.to_python import Translator, literal, string
@@ -228,7 +228,7 @@ class Structured:
             return out
         if isinstance(item, Layer):
             inputs = current.split(", ")
-            if not (item.op.merge or takes_several(item.op)):
+            if item.op.call == "one":
                 inputs = inputs[:1]
             return self._layer(item, inputs, role, scope, depth, target=target)
         if isinstance(item, Reuse):
@@ -288,6 +288,8 @@ class Structured:
             value = arg.value if arg is not None else spec_field.default
             if key.endswith("_initializer"):
                 code = self._initializer(value, arg or item)
+            elif nests_layer(spec_field):
+                code = self._nested_layer(value, scope, current, arg)
             else:
                 # Lists are written as tuples, as Keras normalizes most arguments,
                 # except where Keras must be given a list (Rescaling's scale).
@@ -296,10 +298,8 @@ class Structured:
             positional = positional and key in op.positional
             source.append(code if positional else f"{key}={code}")
         source.append(f"name={self._layer_name(item, scope, current)}")
-        if tail is None and op.merge:
-            tail = f"([{', '.join(inputs)}])"
-        elif tail is None and len(inputs) > 1:
-            tail = f"({', '.join(inputs)})"
+        if tail is None and op.call != "one":
+            tail = call_tail(op, inputs)
         callee = f"layers.{op.keras_class}"
         written = item.name.value if item.name is not None else item.auto_name
         if written in self.reused and scope.block is None:
@@ -319,6 +319,35 @@ class Structured:
             item.uid,
             depth,
         )
+
+    def _nested_layer(self, value, scope: _Scope, current: str, arg: Arg) -> str:
+        """A layer given to a wrapper, ``layers.LSTM(64, return_sequences=True)``: its
+        arguments as the spec writes them (expressions translated), left for Keras to
+        name."""
+        if is_expression(value):
+            raise _error(arg, "a nested layer must be written out, not computed")
+        if is_nested_layer(value):
+            value = {value["kind"]: value["args"]}
+        elif isinstance(value, str):
+            value = {value: {}}
+        ((kind, given),) = value.items()
+        op = lookup(kind)
+        given = given or {}
+        if not isinstance(given, dict):
+            given = {op.primary: given}  # {lstm: 64}
+        source, positional = [], True
+        for key, spec_field in op.args.model_fields.items():
+            if key not in given:
+                positional = False
+                continue
+            if key.endswith("_initializer"):
+                code = self._initializer(given[key], arg)
+            else:
+                inner = given[key] if keeps_lists(spec_field) else tuples(given[key])
+                code = self._source(inner, scope, current, arg)
+            positional = positional and key in op.positional
+            source.append(code if positional else f"{key}={code}")
+        return f"layers.{op.keras_class}({', '.join(source)})"
 
     def _initializer(self, value, where) -> str:
         if is_expression(value) or isinstance(value, list):
@@ -681,6 +710,16 @@ class Structured:
             current = self._item(item, current, "x", scope, 1)
         if current != x:
             fn.add(f"{INDENT}{x} = {current}")
+
+
+def call_tail(op: Op, inputs: list[str]) -> str:
+    """How a layer's statement calls it on its inputs' variables: ``(x)``, ``([a, b])``
+    (a merge), ``(query, value)``."""
+
+    def source(argument) -> str:
+        return f"[{', '.join(argument)}]" if isinstance(argument, list) else argument
+
+    return f"({', '.join(source(a) for a in op.call_arguments(inputs))})"
 
 
 def _error(where, exc) -> SpecError:

@@ -6,9 +6,9 @@ its pure-Python rules give the output shape, the weights (and so the parameter c
 and the multiply-accumulates that Keras would have, without importing it.
 
 Families: ``conv``, ``pool``, ``norm``, ``merge``, ``reshape``, ``core``, ``noise``,
-``preprocessing``, ``arithmetic`` (a tensor and a constant: Keras operations, not
-layers); shared argument types in ``args``, shared rule helpers in ``rules``, the
-registry in ``registry``. The families are imported here, eagerly: every module that imports the catalogue looks an op
+``preprocessing``, ``attention``, ``recurrent``, ``arithmetic`` (a tensor and a constant:
+Keras operations, not layers); shared argument types in ``args``, shared rule helpers in
+``rules``, the registry in ``registry``. The families are imported here, eagerly: every module that imports the catalogue looks an op
 up soon after, and their models build lazily (``defer_build``), so this costs little.
 """
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from archspec.core.ops import (  # noqa: F401 - they register
     arithmetic,
+    attention,
     conv,
     core,
     merge,
@@ -23,6 +24,7 @@ from archspec.core.ops import (  # noqa: F401 - they register
     norm,
     pool,
     preprocessing,
+    recurrent,
     reshape,
 )
 from archspec.core.ops.registry import (

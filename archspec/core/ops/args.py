@@ -3,7 +3,9 @@
 Pairs and paddings accept the short forms Keras accepts (``3`` for ``(3, 3)``); an
 initializer is written ``glorot_uniform`` or ``{glorot_uniform: {seed: 0}}`` and becomes
 the one value the IR and every backend use, ``{class_name, config}`` (``is_initializer``
-tells it apart). ``axis_index`` is the one place a Keras axis is normalised.
+tells it apart). A wrapper's layer is written ``{lstm: {units: 64}}`` and becomes
+``{kind, args}`` (``nested_layer``, ``is_nested_layer``). ``axis_index`` is the one place
+a Keras axis is normalised.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
 
 PositiveInt = Annotated[int, Field(gt=0, strict=True)]
 NonNegativeInt = Annotated[int, Field(ge=0, strict=True)]
@@ -316,4 +318,93 @@ def pairs(rank: int):
             _pairs_per_axis(rank),
             json_schema_input_type=NonNegativeInt | tuple[(NonNegativeInt | pair,) * rank],
         ),
+    ]
+
+
+# ---- a layer inside a layer (Bidirectional's ``layer``) --------------------------------
+
+_NESTED_FORM = {"kind", "args"}
+
+
+class _NestedLayer:
+    """Marks an argument whose value is a layer, in the IR's form ``{kind, args}``."""
+
+
+NESTED_LAYER = _NestedLayer()
+
+
+def is_nested_layer(value) -> bool:
+    """Whether ``value`` is a layer in the IR's form ``{kind, args}``: the op's kind and
+    its arguments, validated, with those at their defaults left out."""
+    return isinstance(value, dict) and value.keys() == _NESTED_FORM
+
+
+def nests_layer(field) -> bool:
+    """Whether an argument's value is a nested layer (``nested_layer``)."""
+    return any(m is NESTED_LAYER for m in field.metadata)
+
+
+def _problems(exc: ValidationError) -> str:
+    """A nested layer's argument errors in one line: unknown arguments first."""
+    out = []
+    for error in sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden"):
+        where = ".".join(str(p) for p in error["loc"])
+        if error["type"] == "extra_forbidden":
+            out.append(f"unknown argument '{where}'")
+        else:
+            message = error["msg"].removeprefix("Value error, ")
+            out.append(f"{where}: {message}" if where else message)
+    return "; ".join(out)
+
+
+def _parse_nested(kinds: tuple[str, ...]):
+    def parse(value):
+        from archspec.core.ops.registry import lookup  # the registry imports this module
+
+        if is_nested_layer(value):
+            value = {value["kind"]: value["args"]}
+        elif isinstance(value, str):
+            value = {value: {}}
+        if not (isinstance(value, dict) and len(value) == 1):
+            raise ValueError(
+                f"expected a one-key mapping like {{{kinds[0]}: {{units: 64}}}}; received {value!r}"
+            )
+        ((name, args),) = value.items()
+        op = lookup(name) if isinstance(name, str) else None
+        if op is None or op.kind not in kinds:
+            raise ValueError(f"unknown layer '{name}'; expected one of: {', '.join(kinds)}")
+        args = {} if args is None else args
+        if not isinstance(args, dict) and op.primary:
+            args = {op.primary: args}  # as an item's scalar sets it: {lstm: 64}
+        if not isinstance(args, dict):
+            raise ValueError(f"{op.kind}'s arguments must be a mapping; received {args!r}")
+        try:
+            dumped = op.args.model_validate(args).model_dump()
+        except ValidationError as exc:
+            raise ValueError(f"{op.kind}: {_problems(exc)}") from None
+        fields = op.args.model_fields
+        kept = {k for k, f in fields.items() if f.is_required()} | set(op.implied)
+        defaults = op.args.model_validate({k: dumped[k] for k in kept}).model_dump()
+        return {
+            "kind": op.kind,
+            "args": {k: v for k, v in dumped.items() if k in kept or v != defaults[k]},
+        }
+
+    return parse
+
+
+def nested_layer(kinds: tuple[str, ...]):
+    """A layer given to a wrapper, written ``{lstm: {units: 64}}``, ``{lstm: 64}`` (its
+    main argument) or the kind alone when it needs no arguments, one of ``kinds``; it becomes ``{kind, args}``, its arguments
+    checked by that kind's model. Made when an argument model is."""
+    schema = {
+        "type": "object",
+        "description": f"a layer: a one-key mapping like {{{kinds[0]}: {{units: 64}}}}",
+        "minProperties": 1,
+        "maxProperties": 1,
+        "propertyNames": {"enum": list(kinds)},
+        "additionalProperties": {"type": ["object", "null"]},
+    }
+    return Annotated[
+        dict, BeforeValidator(_parse_nested(kinds)), WithJsonSchema(schema), NESTED_LAYER
     ]

@@ -1,7 +1,7 @@
 """The op catalogue: one registration per kind, and the lookups every consumer uses.
 
 A registration says all archspec knows about a kind: its Keras class and argument model,
-its shape rule, the weights Keras creates (parameter counts are their sizes, never
+how it is called with its inputs, its shape rule, the weights Keras creates (parameter counts are their sizes, never
 written separately), its multiply-accumulates, how generated code writes it, its naming
 suffix, its diagram category, and how a saved Keras layer is read back as this kind. A
 kind that is Python arithmetic on a tensor rather than a layer says so (``Operation``).
@@ -10,7 +10,7 @@ kind that is Python arithmetic on a tensor rather than a layer says so (``Operat
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from archspec.core.ops.args import Args
@@ -26,8 +26,14 @@ CATEGORIES = (
     "pool",
     "reshape",
     "dense",
+    "attention",
+    "recurrent",
     "other",
 )
+
+# How a Keras layer is called with its inputs: one tensor, a list of them (a merge), or
+# several positional tensors (``layer(query, value)``).
+CALLS = ("one", "list", "args")
 
 
 class Operation(NamedTuple):
@@ -58,8 +64,8 @@ class Op:
 
     __slots__ = (
         "kind", "keras_class", "_args", "shape", "weights", "macs", "primary", "positional",
-        "implied", "suffix", "suffix_from", "category", "merge", "reads_as", "aliases",
-        "operation",
+        "implied", "suffix", "suffix_from", "category", "merge", "call", "arity", "reads_as",
+        "read_attrs", "aliases", "operation",
     )  # fmt: skip
 
     def __init__(
@@ -78,7 +84,10 @@ class Op:
         suffix_from: str | None = None,
         category: str,
         merge: bool = False,
+        call: str | None = None,
+        arity: tuple[int, int] = (1, 1),
         reads_as: Callable[[dict], bool] | None = None,
+        read_attrs: Callable[[dict, list[Shape]], dict] | None = None,
         aliases: tuple[str, ...] = (),
         operation: Operation | None = None,
     ):
@@ -101,11 +110,18 @@ class Op:
         set_("suffix", suffix)  # short name used by naming schemes (``conv``, ``bn``)
         set_("suffix_from", suffix_from)  # named after this argument's value (activation)
         set_("category", category)  # diagram category, one of CATEGORIES
-        set_("merge", merge)  # takes several inputs
+        set_("merge", merge)  # takes several inputs, and may be a block's merge
+        # How the layer is called (CALLS): a merge takes a list, others one tensor unless
+        # they say "args"; then ``arity`` is the (fewest, most) positional tensors.
+        set_("call", call or ("list" if merge else "one"))
+        set_("arity", arity)
         # For a kind that shares its Keras class with another: whether a read-back layer's
         # normalized attributes are this kind (relu6 is a ReLU with max_value 6). The kind
         # without one is the class's general reading.
         set_("reads_as", reads_as)
+        # (read-back attributes, input shapes) → the attributes as a spec writes them, for a
+        # kind whose layer rewrites an argument when it is built (MHA's attention_axes).
+        set_("read_attrs", read_attrs)
         # Other names a spec may use for it: Keras's class in snake_case where the kind's
         # own name is a shorter one (``batch_normalization`` for ``batch_norm``).
         set_("aliases", aliases)
@@ -133,6 +149,27 @@ class Op:
         """(trainable, non-trainable) counts: the sizes of the weights."""
         return size_of(self.weights(dict(args), in_shapes))
 
+    def call_arguments(self, inputs: Sequence) -> list:
+        """What the Keras layer is called with, positionally, given its inputs in the IR's
+        order (tensors, or the names of their variables): the one tensor, the list (a
+        merge), or the tensors themselves ("args"), where one left out repeats the one
+        before it (MHA's key is its value; one tensor alone is self-attention)."""
+        if self.call == "one":
+            return [inputs[0]]
+        if self.call == "list":
+            return [list(inputs)]
+        fewest = self.arity[0]
+        return [*inputs, *[inputs[-1]] * (fewest - len(inputs))]
+
+    def fewest_inputs(self, inputs: Sequence) -> tuple:
+        """The IR's inputs of a layer called with ``inputs`` (a read-back layer's): for
+        "args", the trailing repeats that ``call_arguments`` would add again left out."""
+        inputs = tuple(inputs)
+        if self.call == "args":
+            while len(inputs) > 1 and inputs[-1] == inputs[-2]:
+                inputs = inputs[:-1]
+        return inputs
+
     def short(self, attrs: dict) -> str:
         """The naming suffix; an activation is named after its function (``relu``)."""
         return attrs[self.suffix_from] if self.suffix_from else self.suffix
@@ -158,6 +195,15 @@ def register(**fields) -> Op:
             f"op kind '{op.kind}': unknown category '{op.category}'; "
             f"expected one of: {', '.join(CATEGORIES)}"
         )
+    if op.call not in CALLS:
+        raise ValueError(
+            f"op kind '{op.kind}': unknown call '{op.call}'; expected one of: {', '.join(CALLS)}"
+        )
+    if op.merge and op.call != "list":
+        raise ValueError(f"op kind '{op.kind}': a merge is called with a list")
+    fewest, most = op.arity
+    if op.call == "args" and not 1 <= fewest <= most:
+        raise ValueError(f"op kind '{op.kind}': arity must be (fewest, most), 1 <= fewest <= most")
     if isinstance(op._args, type):  # a model made up front is checked now; else on first use
         _check_arguments(op, op._args)
     OPS[op.kind] = op
