@@ -4,6 +4,8 @@ A registration says all archspec knows about a kind: its Keras class and argumen
 its shape rule, the weights Keras creates (parameter counts are their sizes, never
 written separately), its multiply-accumulates, how generated code writes it, its naming
 suffix, its diagram category, and how a saved Keras layer is read back as this kind.
+Packages add kinds of their own Keras classes through ``custom.register_layer``; their
+entry points are loaded only when a name is not found here.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class Op:
     __slots__ = (
         "kind", "keras_class", "_args", "shape", "weights", "macs", "primary", "positional",
         "implied", "suffix", "suffix_from", "category", "merge", "reads_as", "aliases",
+        "module",
     )  # fmt: skip
 
     def __init__(
@@ -67,6 +70,7 @@ class Op:
         merge: bool = False,
         reads_as: Callable[[dict], bool] | None = None,
         aliases: tuple[str, ...] = (),
+        module: str | None = None,
     ):
         set_ = super().__setattr__
         set_("kind", kind)  # the spec's name for it
@@ -95,6 +99,9 @@ class Op:
         # Other names a spec may use for it: Keras's class in snake_case where the kind's
         # own name is a shorter one (``batch_normalization`` for ``batch_norm``).
         set_("aliases", aliases)
+        # A custom layer's module, which ``keras_class`` is imported from when a model is
+        # built (``custom.register_layer``); None for a stock layer of ``keras.layers``.
+        set_("module", module)
 
     def __setattr__(self, name, value):
         raise AttributeError(f"op '{self.kind}' is read-only")
@@ -127,8 +134,15 @@ KINDS: dict[str, Op] = {}  # by every name a spec may use: kinds and aliases
 
 
 def lookup(name: str) -> Op | None:
-    """The op a spec names, by its kind or an alias."""
-    return KINDS.get(name)
+    """The op a spec names, by its kind or an alias. A name the catalogue lacks loads the
+    installed plugins first (once): a spec of built-in kinds never scans for them."""
+    op = KINDS.get(name)
+    if op is None:
+        from archspec.core.ops.custom import load_plugins
+
+        if load_plugins():
+            op = KINDS.get(name)
+    return op
 
 
 def register(**fields) -> Op:
@@ -160,18 +174,34 @@ def _check_arguments(op: Op, model: type[Args]) -> None:
         raise ValueError(f"op kind '{op.kind}': positional arguments must come first, in order")
 
 
-def read_back(keras_class: str) -> Op | None:
-    """The op that reads a saved layer of this Keras class (its general reading), if any."""
-    for op in OPS.values():
-        if op.keras_class == keras_class and op.reads_as is None:
-            return op
-    return None
+def read_back(keras_class: str, module: str | None = None) -> Op | None:
+    """The op that reads a saved layer of this Keras class (its general reading), if any:
+    a custom layer's, registered with the class's ``module``, else a stock layer's. A
+    class the catalogue lacks loads the installed plugins first (once)."""
+    found = _read_back(keras_class, module)
+    if found is None:
+        from archspec.core.ops.custom import load_plugins
+
+        if load_plugins():
+            found = _read_back(keras_class, module)
+    return found
+
+
+def _read_back(keras_class: str, module: str | None) -> Op | None:
+    general = [op for op in OPS.values() if op.keras_class == keras_class and op.reads_as is None]
+    return next((op for op in general if op.module == module), None) or next(
+        (op for op in general if op.module is None), None
+    )
 
 
 def refine(op: Op, attrs: dict) -> Op:
     """The kind of the same Keras class whose ``reads_as`` takes these attributes, else ``op``."""
     for other in OPS.values():
-        if other.keras_class == op.keras_class and other.reads_as and other.reads_as(attrs):
+        if (
+            (other.keras_class, other.module) == (op.keras_class, op.module)
+            and other.reads_as
+            and other.reads_as(attrs)
+        ):
             return other
     return op
 
