@@ -19,8 +19,9 @@ from pathlib import Path
 import pydantic
 
 from archspec.core.ir import Graph, Node
-from archspec.core.ops import Weight, keras_auto_name, read_back, refine
+from archspec.core.ops import OPS, Weight, keras_auto_name, read_back, refine
 from archspec.core.ops.args import is_initializer
+from archspec.core.ops.custom import layer_class, load_plugins
 from archspec.diagnostics import UsageError
 
 SAVED_SUFFIXES = (".keras", ".h5", ".hdf5")
@@ -32,7 +33,7 @@ def load_saved(path: str | os.PathLike) -> tuple[Graph, dict]:
     import keras
 
     try:
-        model = keras.models.load_model(path, compile=False)
+        model = keras.models.load_model(path, compile=False, custom_objects=_custom_classes())
     except Exception as exc:  # noqa: BLE001 - Keras raises many kinds for a bad file
         raise UsageError(f"{path}: cannot load the model: {type(exc).__name__}: {exc}") from None
     return from_model(model, source=str(path))
@@ -98,6 +99,16 @@ def from_model(model, source: str = "", name: str | None = None) -> tuple[Graph,
     return graph, weights
 
 
+def _custom_classes() -> dict:
+    """The installed plugins' layer classes by the names Keras saves them under, so that
+    a saved model of custom layers loads (their modules are imported now)."""
+    import keras
+
+    load_plugins()
+    classes = [layer_class(op) for op in OPS.values() if op.module is not None]
+    return {keras.saving.get_registered_name(cls): cls for cls in classes}
+
+
 def _must_exist(path) -> None:
     p = Path(path)
     if not p.is_file():
@@ -128,16 +139,17 @@ def _node(layer) -> Node:
         shape = tuple(layer.output.shape)[1:]
     except (AttributeError, ValueError):  # several outputs, or never called
         shape = ()
-    kind, attrs = _kind_and_attrs(cls, config)
+    kind, attrs = _kind_and_attrs(cls, config, type(layer).__module__)
     return Node(layer.name, kind, cls, attrs, inputs, shape, counts[0], counts[1])
 
 
-def _kind_and_attrs(cls: str, config: dict) -> tuple[str, dict]:
+def _kind_and_attrs(cls: str, config: dict, module: str) -> tuple[str, dict]:
     """The op kind and normalized attributes. A layer of a class the language lacks
     keeps its Keras config (without bookkeeping) under its Keras auto-name; settings the
     language cannot write (a regularizer, ``trainable: False``) are kept as extra
-    attributes, found by rebuilding the layer from the IR and comparing configs."""
-    op = read_back(cls)
+    attributes, found by rebuilding the layer from the IR and comparing configs. A custom
+    layer is known by its class's module too."""
+    op = read_back(cls, module)
     if op is None:
         return keras_auto_name(cls), _foreign(config)
     raw = {}

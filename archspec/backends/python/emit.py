@@ -52,6 +52,8 @@ class _Flat:
 
     def module(self) -> tuple[str, list[str]]:
         module_ns = module_namespace()
+        needs = ModuleNeeds()
+        needs.import_classes(module_ns, (OPS[n.op] for n in self.g.nodes if n.op != "input"))
         function_name = module_ns.claim(self.g.name)
         ns: Namespace = module_ns.child()
         names: dict[str, str] = {}
@@ -66,7 +68,7 @@ class _Flat:
                 continue
             inputs = [names[i] for i in node.inputs]
             tail = f"([{', '.join(inputs)}])" if OPS[node.op].merge else f"({inputs[0]})"
-            body += call_lines(var, f"layers.{node.keras_class}", self._args(node), tail, 1)
+            body += call_lines(var, needs.callee(OPS[node.op]), self._args(node), tail, 1)
             origins.append(node.name)
         outputs = ", ".join(names[n] for n in self.g.outputs)
         inputs = ", ".join(names[n] for n in self.g.inputs)
@@ -83,7 +85,7 @@ class _Flat:
             "body": body,
         }
         digest = self.p.resolved.digest()
-        source = render_module(self.source, digest, self.p.text, [function], ModuleNeeds())
+        source = render_module(self.source, digest, self.p.text, [function], needs)
         return source, origins
 
     @staticmethod

@@ -80,6 +80,7 @@ class Structured:
         self.kinds: dict[str, bool] = {}  # block kind → called only at stage positions
         self._scan_calls()
         self.module_ns = module_namespace()
+        self.needs.import_classes(self.module_ns, self._layer_ops())
         self.model_function_name = self.module_ns.claim(program.name)
         self.function_names = {kind: self.module_ns.claim(kind) for kind in self.kinds}
         # Per block kind: the names its function hands out first (its parameters, before
@@ -113,6 +114,20 @@ class Structured:
                 self.kinds[item.block] = self.kinds.get(item.block, True) and item.name is None
             elif isinstance(item, Call):
                 self.kinds[item.block] = False
+
+    def _layer_ops(self):
+        """The op of every layer statement the module will have: the model's own, and
+        those of the block functions it defines."""
+        for item in self.p.items:
+            if isinstance(item, Layer):
+                yield item.op
+        for kind in self.kinds:
+            block = self.p.blocks[kind]
+            merge = (block.merge,) if block.merge is not None else ()
+            branches = (item for branch in block.branches for item in branch.items)
+            for item in (*block.layers, *branches, *merge, *block.after):
+                if isinstance(item, Layer):
+                    yield item.op
 
     # ---- module ---------------------------------------------------------------------------
 
@@ -200,7 +215,7 @@ class Structured:
             tail = f"([{', '.join(inputs)}])"
         return self._emit(
             scope.var(role),
-            f"layers.{op.keras_class}",
+            self.needs.callee(op),
             source,
             tail,
             current,
