@@ -7,6 +7,8 @@ The public API mirrors the command line::
     model = archspec.build(spec)      # a keras.Model (imports TensorFlow)
     source = archspec.codegen("specs/resnet50.yaml")   # a Python module, as text
     change = archspec.diff("specs/resnet50.yaml", against="HEAD")   # what a change does
+
+Packages add layer kinds with ``archspec.register_layer`` (``archspec.core.ops.custom``).
 """
 
 from __future__ import annotations
@@ -29,7 +31,17 @@ __all__ = [
     "diff",
     "load",
     "lower",
+    "register_layer",
 ]
+
+
+def __getattr__(name: str):
+    # register_layer comes with the op catalogue, which `import archspec` does not load.
+    if name == "register_layer":
+        from archspec.core.ops.custom import register_layer
+
+        return register_layer
+    raise AttributeError(f"module 'archspec' has no attribute '{name}'")
 
 
 def load(path: str | os.PathLike, **params) -> ResolvedSpec:

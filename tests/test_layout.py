@@ -1,8 +1,9 @@
 """The package's import graph: no cycles, imports run one way, no private names borrowed.
 
-DESIGN.md: command line → API → analysis, backends, training → core → front end and
-expression language → diagnostics. Every module of archspec is parsed with ``ast`` (none
-is imported), and its ``archspec.*`` imports, absolute or relative, are collected:
+DESIGN.md: command line → API → analysis, backends, training (and archspec's own
+plugins) → core → front end and expression language → diagnostics. Every module of
+archspec is parsed with ``ast`` (none is imported), and its ``archspec.*`` imports,
+absolute or relative, are collected:
 
 - cycles count module-level imports only (an import inside a function runs on call,
   after every module is loaded, which is how a module reaches one that imports it);
@@ -27,7 +28,11 @@ PACKAGE = Path(__file__).resolve().parent.parent / "archspec"
 LAYERS = [
     ("command line", {"archspec.cli", "archspec.__main__"}),
     ("API", {"archspec"}),
-    ("analysis, backends, training", {"archspec.analysis", "archspec.backends", "archspec.train"}),
+    # archspec's own plugins use the op catalogue as any package's do.
+    (
+        "analysis, backends, training, plugins",
+        {"archspec.analysis", "archspec.backends", "archspec.train", "archspec.plugins"},
+    ),
     ("core", {"archspec.core"}),
     ("front end, expression language", {"archspec.frontend", "archspec.lang"}),
     (

@@ -401,7 +401,9 @@ def test_shape_params_macs(kind, args, shapes, shape, params, macs):
 
 
 def test_every_kind_has_a_case():
-    assert {case[0] for case in CASES} == set(OPS)
+    # The built-in catalogue; the kinds of archspec's own plugins, loaded through entry
+    # points when a spec names one, have theirs in tests/test_custom_layers.py.
+    assert {case[0] for case in CASES} == {kind for kind, op in OPS.items() if op.module is None}
 
 
 # (kind, args, input shapes, part of the message, code)

@@ -143,6 +143,14 @@ def test_two_inputs_a_shared_layer_and_named_outputs(write, tmp_path):
     assert graph.total == built.count_params() == 12 * 8 + 8 + 8 + 1
     assert graph.node("embed:1").shares == "embed"
     assert graph.node("embed:1").inputs == ("right",)
+    # Saved and read back: the second call is the same node again.
+    from archspec.backends.keras.read import load_saved
+
+    built.save(tmp_path / "twins.keras")
+    back, _ = load_saved(tmp_path / "twins.keras")
+    assert [(n.name, n.op, n.inputs, n.shares, n.params) for n in back.nodes] == [
+        (n.name, n.op, n.inputs, n.shares, n.params) for n in graph.nodes
+    ]
     _generated_builds_the_same(path, built, tmp_path, "Twins")
 
 

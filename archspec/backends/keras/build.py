@@ -1,4 +1,5 @@
-"""The Keras emitter: walks the IR graph and builds a ``keras.Model`` of stock layers.
+"""The Keras emitter: walks the IR graph and builds a ``keras.Model`` of stock layers
+(and of the custom layers plugins register).
 
 This is the only module that imports Keras (and so TensorFlow), and only when a model
 is built. Each node becomes one layer named as the graph says; after each call the
@@ -10,6 +11,7 @@ from __future__ import annotations
 from archspec.core.ir import Graph, Node
 from archspec.core.ops import OPS
 from archspec.core.ops.args import is_initializer, is_nested_layer
+from archspec.core.ops.custom import layer_class
 
 
 class ShapeMismatch(AssertionError):
@@ -50,7 +52,10 @@ def make_layer(keras, node: Node):
                 "registered_name": node.keras_class,
             }
         )
-    return getattr(keras.layers, node.keras_class)(**layer_kwargs(keras, node))
+    op = OPS[node.op]
+    # A custom layer's class is imported by its registered path, now that Keras is loaded.
+    cls = getattr(keras.layers, node.keras_class) if op.module is None else layer_class(op)
+    return cls(**layer_kwargs(keras, node))
 
 
 def call_args(node: Node, inputs: list) -> list:

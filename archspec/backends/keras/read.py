@@ -21,6 +21,7 @@ import pydantic
 from archspec.core.ir import Graph, Node
 from archspec.core.ops import OPS, Weight, keras_auto_name, read_back, read_operation, refine
 from archspec.core.ops.args import is_initializer, nests_layer
+from archspec.core.ops.custom import layer_class, load_plugins
 from archspec.diagnostics import UsageError
 
 SAVED_SUFFIXES = (".keras", ".h5", ".hdf5")
@@ -32,7 +33,7 @@ def load_saved(path: str | os.PathLike) -> tuple[Graph, dict]:
     import keras
 
     try:
-        model = keras.models.load_model(path, compile=False)
+        model = keras.models.load_model(path, compile=False, custom_objects=_custom_classes())
     except Exception as exc:  # noqa: BLE001 - Keras raises many kinds for a bad file
         raise UsageError(f"{path}: cannot load the model: {type(exc).__name__}: {exc}") from None
     return from_model(model, source=str(path))
@@ -82,18 +83,24 @@ def from_model(model, source: str = "", name: str | None = None) -> tuple[Graph,
     """A ``keras.Model`` as an IR graph, and its layers' weights by layer name."""
     import keras
 
-    nodes, weights = [], {}
+    nodes, weights, operations = [], {}, set()
     # Its operations, not only its layers: Python arithmetic on a tensor (``x + 3.0``) is
     # an operation node of the model that is no layer.
     for operation in model.operations:
         if not isinstance(operation, keras.layers.Layer):
             nodes.append(_operation_node(operation))
+            operations.add(operation.name)
             continue
         node = _node(operation)
         nodes.append(node)
+        nodes += _further_calls(operation, node)
         found = tuple(Weight(w.name, tuple(w.shape), bool(w.trainable)) for w in operation.weights)
         if found:
             weights[node.name] = found
+    # An operation that no layer reads as a tensor argument, and that is no output, is
+    # Keras's own bookkeeping (the mask an Embedding with mask_zero passes along).
+    read = {i for n in nodes for i in n.inputs} | {_producer(t) for t in model.outputs}
+    nodes = [n for n in nodes if n.name in read or n.name not in operations]
     graph = Graph(
         name=name or model.name,
         model_name=model.name,
@@ -105,6 +112,16 @@ def from_model(model, source: str = "", name: str | None = None) -> tuple[Graph,
     return graph, weights
 
 
+def _custom_classes() -> dict:
+    """The installed plugins' layer classes by the names Keras saves them under, so that
+    a saved model of custom layers loads (their modules are imported now)."""
+    import keras
+
+    load_plugins()
+    classes = [layer_class(op) for op in OPS.values() if op.module is not None]
+    return {keras.saving.get_registered_name(cls): cls for cls in classes}
+
+
 def _must_exist(path) -> None:
     p = Path(path)
     if not p.is_file():
@@ -113,7 +130,27 @@ def _must_exist(path) -> None:
 
 
 def _producer(tensor) -> str:
-    return tensor._keras_history[0].name
+    """The IR's name of the node that made a tensor: a layer's name, ``NAME:K`` for its
+    K-th call again (a shared layer)."""
+    layer, call = tensor._keras_history[0], tensor._keras_history[1]
+    return layer.name if call == 0 else f"{layer.name}:{call}"
+
+
+def _further_calls(layer, first: Node) -> list[Node]:
+    """A shared layer's calls after its first, as nodes that share its weights."""
+    nodes = []
+    for k, call in enumerate(layer._inbound_nodes[1:], 1):
+        tensors = _call_tensors(call)
+        inputs = tuple(_producer(t) for t in tensors)
+        op = OPS.get(first.op)
+        if op is not None:
+            inputs = op.fewest_inputs(inputs)
+        shape = tuple(call.outputs[0].shape)[1:]
+        nodes.append(
+            Node(f"{layer.name}:{k}", first.op, first.keras_class, first.attrs, inputs, shape,
+                 shares=layer.name)
+        )  # fmt: skip
+    return nodes
 
 
 def _node(layer) -> Node:
@@ -137,7 +174,7 @@ def _node(layer) -> Node:
         shape = tuple(layer.output.shape)[1:]
     except (AttributeError, ValueError):  # several outputs, or never called
         shape = ()
-    kind, attrs = _kind_and_attrs(cls, config, in_shapes)
+    kind, attrs = _kind_and_attrs(cls, config, in_shapes, type(layer).__module__)
     op = OPS.get(kind)
     if op is not None:  # MHA called (x, x) is the IR's self-attention on x
         inputs = op.fewest_inputs(inputs)
@@ -176,12 +213,15 @@ def _call_tensors(node) -> list:
     return found or list(node.input_tensors)
 
 
-def _kind_and_attrs(cls: str, config: dict, in_shapes: list) -> tuple[str, dict]:
+def _kind_and_attrs(
+    cls: str, config: dict, in_shapes: list, module: str | None = None
+) -> tuple[str, dict]:
     """The op kind and normalized attributes. A layer of a class the language lacks
     keeps its Keras config (without bookkeeping) under its Keras auto-name; settings the
     language cannot write (a regularizer, ``trainable: False``) are kept as extra
-    attributes, found by rebuilding the layer from the IR and comparing configs."""
-    op = read_back(cls)
+    attributes, found by rebuilding the layer from the IR and comparing configs. A custom
+    layer is known by its class's module too."""
+    op = read_back(cls, module)
     if op is None:
         return keras_auto_name(cls), _foreign(config)
     raw = {}

@@ -54,10 +54,11 @@ class _Flat:
 
     def module(self) -> tuple[str, list[str]]:
         module_ns = module_namespace()
+        needs = ModuleNeeds()
+        needs.import_classes(module_ns, (OPS[n.op] for n in self.g.nodes if n.op != "input"))
         function_name = module_ns.claim(self.g.name)
         ns: Namespace = module_ns.child()
         names: dict[str, str] = {}
-        needs = ModuleNeeds()
         body: list[str] = []
         origins: list[str] = []
         shared = {n.shares for n in self.g.nodes if n.shares}
@@ -81,7 +82,7 @@ class _Flat:
                 origins.append(node.name)
                 continue
             tail = structured.call_tail(op, inputs)
-            callee, args = f"layers.{node.keras_class}", self._args(node)
+            callee, args = needs.callee(op), self._args(node)
             if node.shares:
                 callee, args = layer_vars[node.shares], []
                 body += [f"{INDENT}{var} = {callee}{tail}"]
@@ -91,7 +92,7 @@ class _Flat:
                 layer = layer_vars[node.name] = ns.claim(f"{node.name}_layer")
                 body += call_lines(layer, callee, args, "", 1)
                 body += [f"{INDENT}{var} = {layer}{tail}"]
-                origins += [node.name, node.name]
+                origins.append(node.name)
                 continue
             body += call_lines(var, callee, args, tail, 1)
             origins.append(node.name)

@@ -102,6 +102,7 @@ class Structured:
         self.kinds: dict[str, bool] = {}  # block kind → called only at stage positions
         self._scan_calls()
         self.module_ns = module_namespace()
+        self.needs.import_classes(self.module_ns, self._layer_ops())
         self.model_function_name = self.module_ns.claim(program.name)
         self.function_names = {kind: self.module_ns.claim(kind) for kind in self.kinds}
         # Per block kind: the names its function hands out first (its parameters, before
@@ -139,6 +140,20 @@ class Structured:
                 self.kinds[item.block] = self.kinds.get(item.block, True) and item.name is None
             elif isinstance(item, Call):
                 self.kinds[item.block] = False
+
+    def _layer_ops(self):
+        """The op of every layer statement the module will have: the model's own, and
+        those of the block functions it defines."""
+        for item in self.p.items:
+            if isinstance(item, Layer):
+                yield item.op
+        for kind in self.kinds:
+            block = self.p.blocks[kind]
+            merge = (block.merge,) if block.merge is not None else ()
+            branches = (item for branch in block.branches for item in branch.items)
+            for item in (*block.layers, *branches, *merge, *block.after):
+                if isinstance(item, Layer):
+                    yield item.op
 
     # ---- module ---------------------------------------------------------------------------
 
@@ -300,12 +315,13 @@ class Structured:
         source.append(f"name={self._layer_name(item, scope, current)}")
         if tail is None and op.call != "one":
             tail = call_tail(op, inputs)
-        callee = f"layers.{op.keras_class}"
+        callee = self.needs.callee(op)
         written = item.name.value if item.name is not None else item.auto_name
         if written in self.reused and scope.block is None:
             # Applied again later: the layer object gets a variable of its own.
             layer = self.shared[written] = scope.ns.claim(f"{written}_layer")
-            scope.fn.statement(call_lines(layer, callee, source, "", depth), item.uid)
+            for line in call_lines(layer, callee, source, "", depth):
+                scope.fn.add(line)
             callee, source = layer, [(tail or f"({current})")[1:-1]]
             tail = ""
         return self._emit(

@@ -165,12 +165,40 @@ def initializer_source(value: dict) -> str:
 
 @dataclass
 class ModuleNeeds:
-    """What a module needs besides its functions: the expression helpers it uses."""
+    """What a module needs besides its functions: the expression helpers it uses, and the
+    custom layer classes it imports, each under the name the module namespace gave it."""
 
     helpers: set = field(default_factory=set)
+    classes: dict = field(default_factory=dict)  # (module, class) → name in the module
 
     def use(self, name: str) -> None:
         self.helpers.add(name)
+
+    def import_classes(self, ns: Namespace, ops) -> None:
+        """Claim a module-level name for the class of each custom layer among ``ops``:
+        before any other name, so that no spec name can take it."""
+        for op in ops:
+            key = (op.module, op.keras_class)
+            if op.module is not None and key not in self.classes:
+                self.classes[key] = ns.claim(op.keras_class)
+
+    def callee(self, op) -> str:
+        """How the module names a layer's class: ``layers.Conv2D``, or an imported one."""
+        if op.module is None:
+            return f"layers.{op.keras_class}"
+        return self.classes[(op.module, op.keras_class)]
+
+    def from_imports(self) -> tuple[list[str], list[str]]:
+        """The module's ``from`` imports, sorted as ruff's isort sorts them: Keras's and
+        other packages', then archspec's own (a first-party section where generated/ is
+        linted)."""
+        found = {("keras", "layers", "layers")}
+        found |= {(module, cls, name) for (module, cls), name in self.classes.items()}
+        lines = ([], [])
+        for module, cls, name in sorted(found, key=lambda f: (f[0].lower(), f[1])):
+            line = f"from {module} import {cls}" + (f" as {name}" if name != cls else "")
+            lines[module.split(".")[0] == "archspec"].append(line)
+        return lines
 
 
 @dataclass
@@ -209,6 +237,7 @@ def render_module(
         header=header(source, digest),
         doc=comment_lines(doc, 0),
         imports=imports,
+        from_imports=needs.from_imports(),
         helpers=[text.rstrip("\n") for text in helpers],
         functions=functions,
     )
@@ -228,15 +257,17 @@ def line_map(source: str, origins: list) -> dict[int, object]:
 
 
 def _is_layer_or_block(value) -> bool:
-    """``layers.Conv2D(...)(x)``, arithmetic on a tensor (``named("add", x + 3.0)``), or
-    a call of a block function: a name that is neither a builtin nor one of the module's
-    own names (helpers and imports)."""
+    """``layers.Conv2D(...)(x)``, ``Imported(...)(x)`` (a custom layer class), arithmetic
+    on a tensor (``named("add", x + 3.0)``), or a call of a block function: a name that is
+    neither a builtin nor one of the module's own names (helpers and imports)."""
     if not isinstance(value, ast.Call):
         return False
     func = value.func
     if isinstance(func, ast.Call):
         func = func.func
-        return isinstance(func, ast.Attribute) and getattr(func.value, "id", "") == "layers"
+        return isinstance(func, ast.Name) or (
+            isinstance(func, ast.Attribute) and getattr(func.value, "id", "") == "layers"
+        )
     return isinstance(func, ast.Name) and (
         func.id == NAMED or (func.id not in MODULE_NAMES and not hasattr(builtins, func.id))
     )

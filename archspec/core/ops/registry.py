@@ -5,6 +5,8 @@ how it is called with its inputs, its shape rule, the weights Keras creates (par
 written separately), its multiply-accumulates, how generated code writes it, its naming
 suffix, its diagram category, and how a saved Keras layer is read back as this kind. A
 kind that is Python arithmetic on a tensor rather than a layer says so (``Operation``).
+Packages add kinds of their own Keras classes through ``custom.register_layer``; their
+entry points are loaded only when a name is not found here.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ class Op:
     __slots__ = (
         "kind", "keras_class", "_args", "shape", "weights", "macs", "primary", "positional",
         "implied", "suffix", "suffix_from", "category", "merge", "call", "arity", "reads_as",
-        "read_attrs", "aliases", "operation",
+        "read_attrs", "aliases", "operation", "module",
     )  # fmt: skip
 
     def __init__(
@@ -90,6 +92,7 @@ class Op:
         read_attrs: Callable[[dict, list[Shape]], dict] | None = None,
         aliases: tuple[str, ...] = (),
         operation: Operation | None = None,
+        module: str | None = None,
     ):
         set_ = super().__setattr__
         set_("kind", kind)  # the spec's name for it
@@ -127,6 +130,9 @@ class Op:
         set_("aliases", aliases)
         # Built and written as Python arithmetic on a tensor, not as a layer (see Operation).
         set_("operation", operation)
+        # A custom layer's module, which ``keras_class`` is imported from when a model is
+        # built (``custom.register_layer``); None for a stock layer of ``keras.layers``.
+        set_("module", module)
 
     def __setattr__(self, name, value):
         raise AttributeError(f"op '{self.kind}' is read-only")
@@ -180,8 +186,15 @@ KINDS: dict[str, Op] = {}  # by every name a spec may use: kinds and aliases
 
 
 def lookup(name: str) -> Op | None:
-    """The op a spec names, by its kind or an alias."""
-    return KINDS.get(name)
+    """The op a spec names, by its kind or an alias. A name the catalogue lacks loads the
+    installed plugins first (once): a spec of built-in kinds never scans for them."""
+    op = KINDS.get(name)
+    if op is None:
+        from archspec.core.ops.custom import load_plugins
+
+        if load_plugins():
+            op = KINDS.get(name)
+    return op
 
 
 def register(**fields) -> Op:
@@ -224,12 +237,28 @@ def _check_arguments(op: Op, model: type[Args]) -> None:
         raise ValueError(f"op kind '{op.kind}': positional arguments must come first, in order")
 
 
-def read_back(keras_class: str) -> Op | None:
-    """The op that reads a saved layer of this Keras class (its general reading), if any."""
-    for op in OPS.values():
-        if op.keras_class == keras_class and op.reads_as is None and op.operation is None:
-            return op
-    return None
+def read_back(keras_class: str, module: str | None = None) -> Op | None:
+    """The op that reads a saved layer of this Keras class (its general reading), if any:
+    a custom layer's, registered with the class's ``module``, else a stock layer's. A
+    class the catalogue lacks loads the installed plugins first (once)."""
+    found = _read_back(keras_class, module)
+    if found is None:
+        from archspec.core.ops.custom import load_plugins
+
+        if load_plugins():
+            found = _read_back(keras_class, module)
+    return found
+
+
+def _read_back(keras_class: str, module: str | None) -> Op | None:
+    general = [
+        op
+        for op in OPS.values()
+        if op.keras_class == keras_class and op.reads_as is None and op.operation is None
+    ]
+    return next((op for op in general if op.module == module), None) or next(
+        (op for op in general if op.module is None), None
+    )
 
 
 def read_operation(module: str, class_name: str) -> Op | None:
@@ -245,7 +274,7 @@ def refine(op: Op, attrs: dict) -> Op:
     """The kind of the same Keras class whose ``reads_as`` takes these attributes, else ``op``."""
     for other in OPS.values():
         if (
-            other.keras_class == op.keras_class
+            (other.keras_class, other.module) == (op.keras_class, op.module)
             and other.operation == op.operation
             and other.reads_as
             and other.reads_as(attrs)
