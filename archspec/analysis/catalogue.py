@@ -31,7 +31,9 @@ def catalogue_table() -> str:
     """Markdown: every kind (and its aliases), its Keras layer and its arguments with
     Keras's defaults, grouped by diagram category."""
     rows = ["| kind | Keras layer | arguments (defaults as Keras) |", "|---|---|---|"]
-    ordered = sorted(OPS.values(), key=lambda op: (CATEGORIES.index(op.category), op.kind))
+    # The built-in catalogue only: installed plugins (``op.module``) differ between machines.
+    built_in = [op for op in OPS.values() if op.module is None]
+    ordered = sorted(built_in, key=lambda op: (CATEGORIES.index(op.category), op.kind))
     for op in ordered:
         names = ", ".join(f"`{name}`" for name in (op.kind, *op.aliases))
         rows.append(f"| {names} | {op.keras_class} | {_arguments(op)} |")

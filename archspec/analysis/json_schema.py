@@ -67,6 +67,8 @@ def _item_schema() -> tuple[dict, dict]:
     kinds = {}
     shipped = _shipped_blocks()
     for kind, op in OPS.items():
+        if op.module is not None:  # a plugin's kind: the schema is the same on every machine
+            continue
         schema, op_defs = _layer_args(op)
         defs.update(op_defs)
         if kind in shipped:  # a block of that name shadows the kind where it is imported

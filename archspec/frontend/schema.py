@@ -209,6 +209,10 @@ class BlockDef(Strict):
         return self
 
 
+# A nested block's default name: the enclosing block's prefix, then the call's name.
+NESTED = "{{ parent }}_{{ name }}"
+
+
 class NamingScheme(Strict):
     """How unnamed layers are named. Templates see ``prefix`` (the block's name from
     ``block``), ``stage``, ``block`` (its letter), ``index``, ``role``, ``kind``,
@@ -217,7 +221,7 @@ class NamingScheme(Strict):
     ``name`` (the call's name, role or kind)."""
 
     block: Template
-    nested: Template = "{{ parent }}_{{ name }}"
+    nested: Template = NESTED
     layer: dict[str, Template]  # by kind, "*" for any: layers that have a role
     block_layer: dict[str, Template]  # by kind, "*" for any: block layers without a role
 
