@@ -673,6 +673,9 @@ class _Elaboration:
                             f"block '{item.block}' reads {expected} "
                             f"tensor{'s' if expected > 1 else ''} ({', '.join(blocks[item.block].inputs)}); from: names {given}",
                         )
+            written = literal_name(item)
+            if written is not None:
+                known[written] = item.name
             if item.binds is not None:
                 names = tensor_names(item.binds)
                 count = self._outputs_count(item, blocks)
@@ -722,6 +725,15 @@ def _node(doc: Document, path: tuple):
     for part in path:
         node = node[part]
     return node
+
+
+def literal_name(item) -> str | None:
+    """The name a layer or block call is given as written, when it is an identifier:
+    later items may read its output by it, as by an ``as``."""
+    name = getattr(item, "name", None)
+    if name is not None and isinstance(name.value, str) and IDENTIFIER.match(name.value):
+        return name.value
+    return None
 
 
 def tensor_names(arg: Arg) -> list[str]:

@@ -29,6 +29,8 @@ class BlockInstance:
     inputs: tuple[str, ...] = ()  # the nodes it reads (``input`` is the first)
     outputs: tuple[str, ...] = ()  # the nodes it returns (``output`` is the first)
     model: str | None = None  # built as a nested Keras model: 'functional' or 'sequential'
+    nodes: tuple[str, ...] = ()  # a nested model's: the nodes inside it, in order
+    shares: str | None = None  # a nested model applied again: the first call's prefix
 
 
 @dataclass(frozen=True)

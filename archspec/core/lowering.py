@@ -24,6 +24,7 @@ from archspec.core.elaborate import (
     Stage,
     StageEntry,
     elaborate,
+    literal_name,
     position_sum,
     tensor_names,
 )
@@ -92,6 +93,7 @@ class _Lowering:
         self.memo: dict[tuple, tuple] = {}
         self.counts: dict[int, int] = {}  # stage entry uid → its evaluated count
         self.layers: dict[str, Node] = {}  # layers by name, for reuse
+        self.models: dict[str, BlockInstance] = {}  # blocks built as nested models, by name
         self.calls: dict[str, int] = {}  # how many times each reused layer is applied again
         self.work = 0  # layers and block calls expanded, kept or left out by ``when``
 
@@ -184,9 +186,12 @@ class _Lowering:
         elif isinstance(item, Stage):
             out = self._stage(item, inputs, scope)
         elif isinstance(item, Reuse):
-            out = (self._reuse(item, list(inputs), scope),)
+            out = self._reuse(item, list(inputs), scope)
         else:
             out = self._call(item, inputs, scope)
+        written = literal_name(item)
+        if written is not None:
+            scope.tensors[written] = out[0]
         if item.binds is not None:
             names = tensor_names(item.binds)
             if len(out) < len(names):  # a skipped block passes fewer tensors on
@@ -212,6 +217,8 @@ class _Lowering:
         if item.when is not None and not self._condition(item.when, context):
             return inputs[0]
         target = self._arg(item.target, context)
+        if isinstance(target, str) and target in self.models:
+            return self._reuse_model(self.models[target], inputs, scope, item)
         first = self.layers.get(target) if isinstance(target, str) else None
         if first is None:
             raise self._error(
@@ -219,7 +226,7 @@ class _Lowering:
                 "unknown-layer",
                 path=item.target.path,
                 name=target,
-                hint=did_you_mean(str(target), self.layers),
+                hint=did_you_mean(str(target), [*self.layers, *self.models]),
             )
         op = OPS[first.op]
         in_shapes = [self.shapes[i] for i in inputs]
@@ -260,7 +267,72 @@ class _Lowering:
             shares=target,
         )
         self._add(node, scope, item.args_path)
-        return node.name
+        return (node.name,)
+
+    def _reuse_model(self, model: BlockInstance, inputs: list[str], scope: Scope, item):
+        """A block built as a nested model, applied again: its nodes again, each sharing
+        its layer, under a block instance that names the model it calls."""
+        if len(inputs) < len(model.inputs):
+            raise self._error(
+                scope,
+                "wrong-tensor-count",
+                path=item.args_path,
+                detail=f"model '{model.prefix}' reads {len(model.inputs)} tensors; "
+                f"{len(inputs)} come here",
+            )
+        inputs = inputs[: len(model.inputs)]
+        for mine, theirs in zip(inputs, model.inputs):
+            if self.shapes[mine] != self.shapes[theirs]:
+                raise self._error(
+                    scope,
+                    "shape-mismatch",
+                    path=item.args_path,
+                    detail=f"reuse of model '{model.prefix}': it was built for input "
+                    f"{fmt(self.shapes[theirs])}; this input is {fmt(self.shapes[mine])}",
+                )
+        calls = self.calls[model.prefix] = self.calls.get(model.prefix, 0) + 1
+        renamed = dict(zip(model.inputs, inputs))
+        made = []
+        members = set(model.nodes)
+        by_name = {n.name: n for n in self.nodes if n.name in members}
+        for name in model.nodes:
+            first = by_name[name]
+            layer = first.shares or first.name
+            again = self.calls[layer] = self.calls.get(layer, 0) + 1
+            node = Node(
+                f"{layer}:{again}",
+                first.op,
+                first.keras_class,
+                first.attrs,
+                tuple(renamed.get(i, i) for i in first.inputs),
+                first.shape,
+                block=f"{model.prefix}:{calls}",
+                where=self._where(scope, item.args_path),
+                item=item.uid,
+                shares=layer,
+            )
+            self._add(node, scope, item.args_path)
+            renamed[name] = node.name
+            made.append(node.name)
+        outputs = tuple(renamed.get(o, o) for o in model.outputs)
+        self.blocks.append(
+            BlockInstance(
+                prefix=f"{model.prefix}:{calls}",
+                kind=model.kind,
+                args=model.args,
+                parent=scope.block.prefix if scope.block else None,
+                input=inputs[0],
+                output=outputs[0],
+                where=self._where(scope, item.args_path),
+                item=item.uid,
+                inputs=tuple(inputs),
+                outputs=outputs,
+                model=model.model,
+                nodes=tuple(made),
+                shares=model.prefix,
+            )
+        )
+        return outputs
 
     # ---- layers ---------------------------------------------------------------------------
 
@@ -548,6 +620,7 @@ class _Lowering:
         )
         tensors = {"input": x[0], **dict(zip(block.inputs, x))}
         inner = Scope(doc, bpath, context, instance, scope.depth + 1, call, tensors)
+        first_node = len(self.nodes)
         y = x
         for item in block.layers:
             y = self._item(item, y, inner.at(*item.path[len(bpath) :]))
@@ -585,8 +658,41 @@ class _Lowering:
         # made per block call was a fifth of the time of a model of many small blocks.)
         object.__setattr__(instance, "output", y[0])
         object.__setattr__(instance, "outputs", y)
+        if block.model is not None:
+            self._nested_model(block, instance, first_node, call)
         self.blocks.append(instance)
         return y
+
+    def _nested_model(self, block: Block, instance: BlockInstance, first: int, call) -> None:
+        """A block built as a nested Keras model: its nodes are the model's layers, and it
+        may be applied again by its name (``reuse``)."""
+        nodes = tuple(n.name for n in self.nodes[first:])
+        if not nodes:
+            raise SpecError.of(
+                "invalid-block", call, detail=f"block '{block.name}' makes no layer to be a model"
+            )
+        if block.model == "sequential":
+            inner = [n for n in self.nodes[first:] if len(n.inputs) != 1 or n.shares]
+            chain = all(
+                n.inputs == ((instance.input,) if i == 0 else (nodes[i - 1],))
+                for i, n in enumerate(self.nodes[first:])
+            )
+            if inner or not chain or instance.outputs != (nodes[-1],):
+                raise SpecError.of(
+                    "invalid-block",
+                    call,
+                    detail=f"block '{block.name}' is a sequential model: each layer must "
+                    "read the one before it, and the last one is its output",
+                )
+        if instance.prefix in self.models or instance.prefix in self.layers:
+            raise SpecError.of(
+                "invalid-block",
+                call,
+                detail=f"a model named '{instance.prefix}' (block '{block.name}') is made "
+                "twice, or a layer has its name: a nested model needs a name of its own",
+            )
+        object.__setattr__(instance, "nodes", nodes)
+        self.models[instance.prefix] = instance
 
     def _merge(self, item: Layer, inputs: list[str], scope: Scope, block_input: str) -> str:
         def branch_ends() -> str:

@@ -72,17 +72,60 @@ def build_model(graph: Graph):
     import keras
 
     tensors = {}
-    made = {}  # layers by name: a node that shares one calls it again
-    for node in graph.nodes:
-        if node.op == "input":
-            tensors[node.name] = keras.Input(
-                shape=node.attrs["shape"], name=node.name, dtype=node.attrs.get("dtype")
-            )
-            continue
-        inputs = [tensors[i] for i in node.inputs]
-        layer = made[node.shares] if node.shares else make_layer(keras, node)
-        made[node.name] = layer
-        out = layer(*call_args(node, inputs))
+    _Builder(keras, graph).nodes(graph.nodes, tensors, [b for b in graph.blocks if b.model])
+    outputs = _one_or_list(tensors, graph.outputs)
+    if graph.output_keys is not None:
+        outputs = {k: tensors[n] for k, n in zip(graph.output_keys, graph.outputs)}
+    return keras.Model(_one_or_list(tensors, graph.inputs), outputs, name=graph.model_name)
+
+
+def _one_or_list(tensors: dict, names):
+    return tensors[names[0]] if len(names) == 1 else [tensors[n] for n in names]
+
+
+class _Builder:
+    """Builds nodes into Keras tensors; a block built as a nested model becomes that
+    model (functional or sequential), called on its inputs, and called again where the
+    graph applies it again."""
+
+    def __init__(self, keras, graph: Graph):
+        self.keras, self.graph = keras, graph
+        self.made = {}  # layers by name: a node that shares one calls it again
+        self.models = {}  # nested models by prefix
+
+    def nodes(self, nodes, tensors: dict, models: list) -> None:
+        """Build ``nodes`` in order; ``models``: the nested-model blocks among them."""
+        keras = self.keras
+        inside = {n for m in models for n in m.nodes}
+        # The outermost models here: those not inside another one of the list.
+        outer = [
+            m
+            for m in models
+            if not any(m is not o and set(m.nodes) <= set(o.nodes) for o in models)
+        ]
+        owner = {n: m for m in outer for n in m.nodes}
+        for node in nodes:
+            model = owner.get(node.name)
+            if model is not None:
+                if node.name == model.nodes[0]:
+                    inner = [
+                        m for m in models if m is not model and set(m.nodes) <= set(model.nodes)
+                    ]
+                    self.call_model(model, tensors, inner)
+                continue
+            if node.name in inside:
+                continue
+            if node.op == "input":
+                tensors[node.name] = keras.Input(
+                    shape=node.attrs["shape"], name=node.name, dtype=node.attrs.get("dtype")
+                )
+                continue
+            inputs = [tensors[i] for i in node.inputs]
+            layer = self.made[node.shares] if node.shares else make_layer(keras, node)
+            self.made[node.name] = layer
+            self.check(node, layer(*call_args(node, inputs)), tensors)
+
+    def check(self, node: Node, out, tensors: dict) -> None:
         if tuple(out.shape) != node.output_shape:
             raise ShapeMismatch(
                 f"layer '{node.name}': Keras gives output shape {tuple(out.shape)}, "
@@ -90,10 +133,37 @@ def build_model(graph: Graph):
             )
         tensors[node.name] = out
 
-    def one_or_list(names):
-        return tensors[names[0]] if len(names) == 1 else [tensors[n] for n in names]
+    def call_model(self, block, tensors: dict, inner: list) -> None:
+        model = self.models.get(block.shares) if block.shares else None
+        if model is None:
+            model = self.models[block.prefix] = self.make_model(block, inner)
+        outs = model(_one_or_list(tensors, block.inputs))
+        outs = outs if isinstance(outs, list | tuple) else [outs]
+        for name, out in zip(block.outputs, outs):
+            self.check(self.graph.node(name), out, tensors)
 
-    outputs = one_or_list(graph.outputs)
-    if graph.output_keys is not None:
-        outputs = {k: tensors[n] for k, n in zip(graph.output_keys, graph.outputs)}
-    return keras.Model(one_or_list(graph.inputs), outputs, name=graph.model_name)
+    def make_model(self, block, inner: list):
+        keras, graph = self.keras, self.graph
+        nodes = [graph.node(n) for n in block.nodes]
+        if block.model == "sequential":
+            layers = []
+            for node in nodes:
+                layer = self.made[node.name] = make_layer(keras, node)
+                layers.append(layer)
+            return keras.Sequential(layers, name=block.prefix)
+        tensors = {}
+        many = len(block.inputs) > 1
+        ins = []
+        for i, name in enumerate(block.inputs):
+            source = graph.node(name)
+            suffix = f"_input_{i + 1}" if many else "_input"
+            ins.append(
+                keras.Input(
+                    shape=source.shape, name=block.prefix + suffix, dtype=source.attrs.get("dtype")
+                )
+            )
+            tensors[name] = ins[-1]
+        self.nodes(nodes, tensors, inner)
+        return keras.Model(
+            ins[0] if not many else ins, _one_or_list(tensors, block.outputs), name=block.prefix
+        )

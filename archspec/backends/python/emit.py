@@ -58,44 +58,17 @@ class _Flat:
         needs.import_classes(module_ns, (OPS[n.op] for n in self.g.nodes if n.op != "input"))
         function_name = module_ns.claim(self.g.name)
         ns: Namespace = module_ns.child()
-        names: dict[str, str] = {}
-        body: list[str] = []
-        origins: list[str] = []
-        shared = {n.shares for n in self.g.nodes if n.shares}
-        layer_vars: dict[str, str] = {}  # layers called more than once → their variables
-        for node in self.g.nodes:
-            var = names[node.name] = ns.claim(node.name)
-            if node.op == "input":
-                dtype = node.attrs.get("dtype")
-                dtype = "" if dtype is None else f", dtype={string(dtype)}"
-                body.append(
-                    f"{INDENT}{var} = keras.Input(shape={literal(node.attrs['shape'])}, name={string(node.name)}{dtype})"
-                )
-                continue
-            inputs = [names[i] for i in node.inputs]
-            op = OPS[node.op]
-            if op.operation is not None:  # x + 3.0, under the node's name
-                needs.use(NAMED)
-                value = _value_source(node.attrs[op.operation.operand])
-                expression = arithmetic(inputs[0], op.operation.operator, value)
-                body += call_lines(var, NAMED, [string(node.name), expression], "", 1)
-                origins.append(node.name)
-                continue
-            tail = structured.call_tail(op, inputs)
-            callee, args = needs.callee(op), self._args(node)
-            if node.shares:
-                callee, args = layer_vars[node.shares], []
-                body += [f"{INDENT}{var} = {callee}{tail}"]
-                origins.append(node.name)
-                continue
-            if node.name in shared:
-                layer = layer_vars[node.name] = ns.claim(f"{node.name}_layer")
-                body += call_lines(layer, callee, args, "", 1)
-                body += [f"{INDENT}{var} = {layer}{tail}"]
-                origins.append(node.name)
-                continue
-            body += call_lines(var, callee, args, tail, 1)
-            origins.append(node.name)
+        self.ns, self.needs = ns, needs
+        self.names: dict[str, str] = {}  # node names → variables
+        self.body: list[str] = []
+        self.origins: list[str] = []
+        # Layers called again outside a nested model's second call (which calls the model).
+        replayed = {n for b in self.g.blocks if b.shares for n in b.nodes}
+        self.shared = {n.shares for n in self.g.nodes if n.shares and n.name not in replayed}
+        self.layer_vars: dict[str, str] = {}  # layers called more than once → variables
+        self.model_vars: dict[str, str] = {}  # nested models by prefix → variables
+        self._nodes(self.g.nodes, [b for b in self.g.blocks if b.model])
+        names, body, origins = self.names, self.body, self.origins
         outputs = [names[n] for n in self.g.outputs]
         if self.g.output_keys is not None:
             outputs = (
@@ -123,6 +96,99 @@ class _Flat:
         source = render_module(self.source, digest, self.p.text, [function], needs)
         return source, origins
 
+    def _nodes(self, nodes, models: list) -> None:
+        """One statement per node; a block built as a nested model is made where its
+        first node is (its statements building the model), then called."""
+        inside = {n for m in models for n in m.nodes}
+        outer = [
+            m
+            for m in models
+            if not any(m is not o and set(m.nodes) <= set(o.nodes) for o in models)
+        ]
+        owner = {n: m for m in outer for n in m.nodes}
+        for node in nodes:
+            model = owner.get(node.name)
+            if model is not None:
+                if node.name == model.nodes[0]:
+                    inner = [
+                        m for m in models if m is not model and set(m.nodes) <= set(model.nodes)
+                    ]
+                    self._model(model, inner)
+                continue
+            if node.name not in inside:
+                self._node(node)
+
+    def _model(self, block, inner: list) -> None:
+        names, ns = self.names, self.ns
+        if block.shares is None:
+            model = self.model_vars[block.prefix] = ns.claim(f"{block.prefix}_model")
+            members = [self.g.node(n) for n in block.nodes]
+            if block.model == "sequential":
+                self.body.append(f"{INDENT}{model} = keras.Sequential(name={string(block.prefix)})")
+                for node in members:
+                    args = ", ".join(self._args(node))
+                    self.body.append(
+                        f"{INDENT}{model}.add({self.needs.callee(OPS[node.op])}({args}))"
+                    )
+            else:
+                outer = dict(names)
+                many = len(block.inputs) > 1
+                ins = []
+                for i, name in enumerate(block.inputs):
+                    source = self.g.node(name)
+                    var = ns.claim(f"{block.prefix}_input")
+                    label = f"{block.prefix}_input_{i + 1}" if many else f"{block.prefix}_input"
+                    self.body.append(
+                        f"{INDENT}{var} = keras.Input(shape={literal(source.shape)}, name={string(label)})"
+                    )
+                    names[name] = var
+                    ins.append(var)
+                self._nodes(members, inner)
+                outs = ", ".join(names[o] for o in block.outputs)
+                self.body.append(
+                    f"{INDENT}{model} = keras.Model({_listed(', '.join(ins))}, {_listed(outs)}, name={string(block.prefix)})"
+                )
+                names.clear()
+                names.update(outer)
+        model = self.model_vars[block.shares or block.prefix]
+        targets = ", ".join(ns.claim(o) for o in block.outputs)
+        inputs = ", ".join(names[i] for i in block.inputs)
+        self.body.append(f"{INDENT}{targets} = {model}({_listed(inputs)})")
+        self.origins.append(block.outputs[0])
+        for name, var in zip(block.outputs, targets.split(", ")):
+            names[name] = var
+
+    def _node(self, node: Node) -> None:
+        names, body, origins, ns, needs = self.names, self.body, self.origins, self.ns, self.needs
+        var = names[node.name] = ns.claim(node.name)
+        if node.op == "input":
+            dtype = node.attrs.get("dtype")
+            dtype = "" if dtype is None else f", dtype={string(dtype)}"
+            body.append(
+                f"{INDENT}{var} = keras.Input(shape={literal(node.attrs['shape'])}, name={string(node.name)}{dtype})"
+            )
+            return
+        inputs = [names[i] for i in node.inputs]
+        op = OPS[node.op]
+        origins.append(node.name)
+        if op.operation is not None:  # x + 3.0, under the node's name
+            needs.use(NAMED)
+            value = _value_source(node.attrs[op.operation.operand])
+            expression = arithmetic(inputs[0], op.operation.operator, value)
+            body += call_lines(var, NAMED, [string(node.name), expression], "", 1)
+            return
+        tail = structured.call_tail(op, inputs)
+        callee, args = needs.callee(op), self._args(node)
+        if node.shares:
+            body.append(f"{INDENT}{var} = {self.layer_vars[node.shares]}{tail}")
+            return
+        if node.name in self.shared:
+            layer = self.layer_vars[node.name] = ns.claim(f"{node.name}_layer")
+            body += call_lines(layer, callee, args, "", 1)
+            body.append(f"{INDENT}{var} = {layer}{tail}")
+            return
+        body += call_lines(var, callee, args, tail, 1)
+
     @staticmethod
     def _args(node: Node) -> list[str]:
         """Every argument that differs from what Keras does when it is left out."""
@@ -135,6 +201,10 @@ class _Flat:
                 out.append(f"{key}={_value_source(value)}")
         out.append(f"name={string(node.name)}")
         return out
+
+
+def _listed(variables: str) -> str:
+    return f"[{variables}]" if ", " in variables else variables
 
 
 def _value_source(value) -> str:

@@ -36,6 +36,7 @@ from archspec.core.elaborate import (
     Reuse,
     Stage,
     StageEntry,
+    literal_name,
     tensor_names,
 )
 from archspec.core.naming import layer_template, letter
@@ -75,6 +76,8 @@ class _Scope:
         self.vars: dict[str, str] = {}  # tensor variable roles (x, shortcut, ...) → names
         self.tensors: dict[str, str] = {}  # tensor names (inputs, ``as``) → variables
         self.constants: dict = {}
+        self.model_inputs: list[str] = self.input_vars  # a nested functional model's inputs
+        self.sequential: str | None = None  # a nested sequential model's variable
 
     def var(self, role: str) -> str:
         if role not in self.vars:
@@ -117,6 +120,17 @@ class Structured:
         # Layers applied again by a ``reuse``: created once into a variable, then called.
         self.reused = {item.target.value for item in program.walk() if isinstance(item, Reuse)}
         self.shared: dict[str, str] = {}  # reused layer name → the variable of its layer
+        # Names that a ``from`` reads: a layer named so gets a variable of that name.
+        self.read_names = (
+            {
+                name
+                for item in program.walk()
+                if getattr(item, "reads", None) is not None
+                for name in tensor_names(item.reads)
+            }
+            | {name for name in _output_names(program.outputs)}
+            | {b.start.value for block in program.blocks.values() for b in block.branches}
+        )
 
     def _block_names(self, block: Block) -> dict:
         ns = self.module_ns.child()
@@ -235,6 +249,9 @@ class Structured:
         target = None
         if item.binds is not None:
             target = ", ".join(scope.tensor(n) for n in tensor_names(item.binds))
+        written = literal_name(item)
+        if written is not None and target is None and written in self.read_names:
+            target = scope.tensor(written)
         if isinstance(item, Stage):
             out = self._stage(item, current, scope, depth)
             if target is not None and target != out:
@@ -316,6 +333,9 @@ class Structured:
         if tail is None and op.call != "one":
             tail = call_tail(op, inputs)
         callee = self.needs.callee(op)
+        sequential = scope.sequential if scope.block is not None else None
+        if sequential is not None:
+            return self._add_to_sequential(sequential, callee, source, current, item, scope, depth)
         written = item.name.value if item.name is not None else item.auto_name
         if written in self.reused and scope.block is None:
             # Applied again later: the layer object gets a variable of its own.
@@ -364,6 +384,21 @@ class Structured:
             positional = positional and key in op.positional
             source.append(code if positional else f"{key}={code}")
         return f"layers.{op.keras_class}({', '.join(source)})"
+
+    def _add_to_sequential(self, model, callee, source, current, item, scope, depth) -> str:
+        """``model.add(layers.X(...))``: a layer of a block built as a sequential model."""
+        statement = f"{model}.add({callee}({', '.join(source)}))"
+        if item.when is None or item.when.value is True:
+            scope.fn.add(f"{INDENT * depth}{statement}")
+            return current
+        try:
+            condition = self._translator(scope, current).condition(item.when.value)
+        except ExpressionError as exc:
+            raise _error(item.when, exc) from None
+        scope.fn.conditional(depth, condition)
+        scope.fn.add(f"{INDENT * (depth + 1)}{statement}")
+        scope.fn.close_conditional(depth, condition)
+        return current
 
     def _initializer(self, value, where) -> str:
         if is_expression(value) or isinstance(value, list):
@@ -487,11 +522,33 @@ class Structured:
                 named.names = named.names.child(name=name)
             name = self._source(self.p.naming.nested, named, current, None)
         source.append(f"{self._param_name(item.block, 'name')}={name}")
+        function, tail = self.function_names[item.block], ""
+        if self.p.blocks[item.block].model is not None:
+            # The block's function makes the nested model; the call applies it.
+            tail = f"({_one_or_list(current)})"
+            written = item.name.value if item.name is not None else item.auto_name
+            if written in self.reused and scope.block is None:
+                model = self.shared[written] = scope.ns.claim(f"{written}_model")
+                scope.fn.statement(
+                    call_lines(model, function, [current, *source], "", depth), item.uid
+                )
+                function, source, current_arg, tail = model, [], _one_or_list(current), ""
+                return self._emit(
+                    target or self._targets(item.block, role, scope),
+                    function,
+                    [current_arg],
+                    tail,
+                    current,
+                    item.when,
+                    scope,
+                    item.uid,
+                    depth,
+                )
         return self._emit(
             target or self._targets(item.block, role, scope),
-            self.function_names[item.block],
+            function,
             [current, *source],
-            "",
+            tail,
             current,
             item.when,
             scope,
@@ -550,7 +607,8 @@ class Structured:
                     "serial": str(_add(serial0, n) if n else serial0),
                 }
                 call = [current, *source, *self._position_args(entry, values, scope)]
-                self._emit(x, function, call, "", current, entry.when, scope, entry.uid, depth)
+                tail = self._model_tail(kind, current)
+                self._emit(x, function, call, tail, current, entry.when, scope, entry.uid, depth)
                 current = x
             return current
         if current != x:
@@ -587,8 +645,13 @@ class Structured:
             }
         scope.fn.add(f"{INDENT * depth}{loop}")
         call = [x, *source, *self._position_args(entry, values, scope)]
-        self._emit(x, function, call, "", x, entry.when, scope, entry.uid, depth + 1)
+        tail = self._model_tail(kind, x)
+        self._emit(x, function, call, tail, x, entry.when, scope, entry.uid, depth + 1)
         return x
+
+    def _model_tail(self, kind: str, current: str) -> str:
+        """A nested model's block function returns the model: the call applies it."""
+        return f"({_one_or_list(current)})" if self.p.blocks[kind].model is not None else ""
 
     def _block_template_names(self) -> set:
         """The position names the naming scheme's block template uses."""
@@ -605,11 +668,19 @@ class Structured:
         params, positions, variables = claimed["params"], claimed["positions"], claimed["vars"]
         name_param = claimed["name"]
         names = _Names({**params, **positions, "prefix": prefix, **variables})
-        scope = _Scope(ns, names, block, inputs)
+        body_inputs = inputs
+        if block.model == "functional":
+            body_inputs = [ns.claim(f"{v}_model") for v in inputs]
+        scope = _Scope(ns, names, block, body_inputs)
+        scope.model_inputs = body_inputs
+        if block.model == "sequential":
+            scope.sequential = ns.claim("model")
         scope.vars["prefix"] = prefix
-        scope.tensors.update({"input": inputs[0], **dict(zip(block.inputs, inputs))})
+        scope.tensors.update({"input": body_inputs[0], **dict(zip(block.inputs, body_inputs))})
         self._block_body(block, scope)
         needed = set(names.used)
+        if block.model is not None:
+            needed.add("prefix")  # the model's name
         var_lines = []
         for var, arg in reversed(list(block.vars.items())):
             if var not in needed:
@@ -651,10 +722,35 @@ class Structured:
             returned = ", ".join(scope.tensors[name] for name in block.outputs)
         else:
             returned = scope.var("x")
+        body = scope.fn.lines
+        if block.model == "functional":
+            # The body runs on inputs of the nested model's own, shaped as the call's.
+            many = len(inputs) > 1
+            opening = [
+                f"{INDENT}{mine} = keras.Input(shape={theirs}.shape[1:], name={prefix} + "
+                f"{string(f'_input_{i + 1}' if many else '_input')})"
+                for i, (theirs, mine) in enumerate(zip(inputs, scope.model_inputs))
+            ]
+            body = (
+                opening
+                + body
+                + [
+                    f"{INDENT}return keras.Model({_one_or_list(', '.join(scope.model_inputs))}, "
+                    f"{_one_or_list(returned)}, name={prefix})"
+                ]
+            )
+        elif block.model == "sequential":
+            body = (
+                [f"{INDENT}{scope.sequential} = keras.Sequential(name={prefix})"]
+                + body
+                + [f"{INDENT}return {scope.sequential}"]
+            )
+        else:
+            body = body + [f"{INDENT}return {returned}"]
         return {
             "signature": f"def {self.function_names[block.name]}({', '.join(signature)}):",
             "doc": docstring_lines(block.text, 1),
-            "body": head + var_lines + scope.fn.lines + [f"{INDENT}return {returned}"],
+            "body": head + var_lines + body,
             "origins": scope.fn.origins,
         }
 
@@ -736,6 +832,20 @@ def call_tail(op: Op, inputs: list[str]) -> str:
         return f"[{', '.join(argument)}]" if isinstance(argument, list) else argument
 
     return f"({', '.join(source(a) for a in op.call_arguments(inputs))})"
+
+
+def _output_names(outputs: Arg | None) -> list[str]:
+    if outputs is None:
+        return []
+    value = outputs.value
+    if isinstance(value, str):
+        return [value]
+    return list(value.values()) if isinstance(value, dict) else list(value)
+
+
+def _one_or_list(variables: str) -> str:
+    """``x`` or ``[a, b]``: how Keras takes one tensor or several."""
+    return f"[{variables}]" if ", " in variables else variables
 
 
 def _error(where, exc) -> SpecError:
