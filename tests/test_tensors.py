@@ -431,6 +431,14 @@ def test_blocks_built_as_nested_models_and_a_model_applied_twice(write, tmp_path
     assert graph.total == built.count_params()
     assert sum(n.params for n in graph.nodes if n.shares) == 0
     assert [b.prefix for b in graph.blocks if b.shares] == ["tower:1"]
+    # A saved model reads back as the same nodes: the nested models' layers, called again.
+    from archspec.backends.keras.read import load_saved
+
+    built.save(tmp_path / "nested.keras")
+    back, _ = load_saved(tmp_path / "nested.keras")
+    assert [(n.name, n.op, n.attrs, n.inputs, n.shares, n.params) for n in back.nodes] == [
+        (n.name, n.op, n.attrs, n.inputs, n.shares, n.params) for n in graph.nodes
+    ]
     _generated_builds_the_same(path, built, tmp_path, "Nested")
 
 

@@ -32,7 +32,7 @@ def spec_side(graph: Graph, label: str | None = None, kind: str = "spec") -> Sid
     shapes = {n.name: n.shape for n in graph.nodes}
     weights = {}
     for node in graph.nodes:
-        if node.op in OPS:
+        if node.op in OPS and not node.shares:  # a layer called again has its first's
             found = layer_weights(node.op, node.attrs, [shapes[i] for i in node.inputs])
             if found:
                 weights[node.name] = found

@@ -9,6 +9,7 @@ imports Keras, and only inside its functions.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import inspect
 import os
@@ -80,36 +81,112 @@ def model_function(module, path) -> object:
 
 
 def from_model(model, source: str = "", name: str | None = None) -> tuple[Graph, dict]:
-    """A ``keras.Model`` as an IR graph, and its layers' weights by layer name."""
-    import keras
-
-    nodes, weights, operations = [], {}, set()
-    # Its operations, not only its layers: Python arithmetic on a tensor (``x + 3.0``) is
-    # an operation node of the model that is no layer.
-    for operation in model.operations:
-        if not isinstance(operation, keras.layers.Layer):
-            nodes.append(_operation_node(operation))
-            operations.add(operation.name)
-            continue
-        node = _node(operation)
-        nodes.append(node)
-        nodes += _further_calls(operation, node)
-        found = tuple(Weight(w.name, tuple(w.shape), bool(w.trainable)) for w in operation.weights)
-        if found:
-            weights[node.name] = found
+    """A ``keras.Model`` as an IR graph, and its layers' weights by layer name. A nested
+    model (a block built as one) is read as its layers, and its calls after the first as
+    those layers called again, as the lowering makes them."""
+    reader = _Reader()
+    reader.read(model.operations, {})
     # An operation that no layer reads as a tensor argument, and that is no output, is
     # Keras's own bookkeeping (the mask an Embedding with mask_zero passes along).
-    read = {i for n in nodes for i in n.inputs} | {_producer(t) for t in model.outputs}
-    nodes = [n for n in nodes if n.name in read or n.name not in operations]
+    outputs = tuple(reader.name(_producer(t)) for t in model.outputs)
+    read = {i for n in reader.nodes for i in n.inputs} | set(outputs)
+    nodes = [n for n in reader.nodes if n.name in read or n.name not in reader.operations]
     graph = Graph(
         name=name or model.name,
         model_name=model.name,
         nodes=tuple(nodes),
         inputs=tuple(_producer(t) for t in model.inputs),
-        outputs=tuple(_producer(t) for t in model.outputs),
+        outputs=outputs,
         source=source,
     )
-    return graph, weights
+    return graph, reader.weights
+
+
+class _Reader:
+    def __init__(self):
+        self.nodes: list[Node] = []
+        self.weights: dict = {}
+        self.operations: set[str] = set()  # the names of operation nodes (not layers)
+        # A nested model's call (``tower``, ``tower:1``, with ``#i`` for its i-th output of
+        # several) → the node inside it that makes that output.
+        self.renamed: dict[str, str] = {}
+
+    def name(self, producer: str) -> str:
+        return self.renamed.get(producer, producer)
+
+    def read(self, operations, alias: dict, inner: bool = False) -> list[Node]:
+        """Read ``operations`` in order; ``alias``: a nested model's input layers → the
+        nodes its first call reads. ``inner``: inside a nested model, where a layer is
+        called once (Keras calls a Sequential's layers again to make its graph). Returns
+        the nodes made."""
+        import keras
+
+        made = []
+        for operation in operations:
+            if isinstance(operation, keras.layers.InputLayer) and operation.name in alias:
+                continue
+            if isinstance(operation, keras.Model):
+                made += self.nested(operation, alias)
+                continue
+            if not isinstance(operation, keras.layers.Layer):
+                node = _operation_node(operation)
+                self.operations.add(node.name)
+                made.append(self.add(node, alias))
+                continue
+            node = _node(operation)
+            if inner:
+                node = dataclasses.replace(
+                    node, inputs=tuple(re.sub(r":\d+$", "", i) for i in node.inputs)
+                )
+            node = self.add(node, alias)
+            made.append(node)
+            for again in () if inner else _further_calls(operation, node):
+                made.append(self.add(again, {}))
+            found = tuple(
+                Weight(w.name, tuple(w.shape), bool(w.trainable)) for w in operation.weights
+            )
+            if found:
+                self.weights[node.name] = found
+        return made
+
+    def add(self, node: Node, alias: dict) -> Node:
+        inputs = tuple(self.name(alias.get(i, i)) for i in node.inputs)
+        if inputs != node.inputs:
+            node = dataclasses.replace(node, inputs=inputs)
+        self.nodes.append(node)
+        return node
+
+    def nested(self, model, alias: dict) -> list[Node]:
+        calls = model._inbound_nodes
+        if not calls:
+            return []
+        outer = [self.name(alias.get(_producer(t), _producer(t))) for t in _call_tensors(calls[0])]
+        graph = getattr(model, "_functional", None) or model  # a Sequential's own graph
+        inner_inputs = [t._keras_history[0].name for t in graph.inputs]
+        made = self.read(graph.operations, {**alias, **dict(zip(inner_inputs, outer))}, True)
+        inner_outputs = [self.name(_producer(t)) for t in graph.outputs]
+        self._rename(model.name, inner_outputs)
+        inside = {n.name for n in made}
+        for k, call in enumerate(calls[1:], 1):
+            mapping = dict(zip(outer, [self.name(_producer(t)) for t in _call_tensors(call)]))
+            for node in made:
+                layer = node.shares or node.name
+                again = Node(
+                    f"{layer}:{k}",
+                    node.op,
+                    node.keras_class,
+                    node.attrs,
+                    tuple(f"{i}:{k}" if i in inside else mapping.get(i, i) for i in node.inputs),
+                    node.shape,
+                    shares=layer,
+                )
+                self.nodes.append(again)
+            self._rename(f"{model.name}:{k}", [f"{o}:{k}" for o in inner_outputs])
+        return made
+
+    def _rename(self, call: str, outputs: list[str]) -> None:
+        for i, output in enumerate(outputs):
+            self.renamed[call if len(outputs) == 1 else f"{call}#{i}"] = output
 
 
 def _custom_classes() -> dict:
@@ -132,8 +209,13 @@ def _must_exist(path) -> None:
 def _producer(tensor) -> str:
     """The IR's name of the node that made a tensor: a layer's name, ``NAME:K`` for its
     K-th call again (a shared layer)."""
-    layer, call = tensor._keras_history[0], tensor._keras_history[1]
-    return layer.name if call == 0 else f"{layer.name}:{call}"
+    layer, call, index = tensor._keras_history
+    import keras
+
+    name = layer.name if call == 0 else f"{layer.name}:{call}"
+    if isinstance(layer, keras.Model) and len(layer.outputs) > 1:
+        name += f"#{index}"  # one of a nested model's several outputs
+    return name
 
 
 def _further_calls(layer, first: Node) -> list[Node]:
