@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import importlib.util
 
-import numpy as np
 import pytest
+from keras_compare import assert_same_graph as _same
 
 import archspec
 from archspec.backends.python.codegen import module_source
@@ -20,34 +20,6 @@ def _import(path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def _same(actual, expected):
-    """Same layers (class, name, config, weight shapes), each called on the same layers'
-    outputs at every call, and the same outputs after copying the weights."""
-    assert actual.name == expected.name
-    assert [type(a).__name__ for a in actual.layers] == [type(b).__name__ for b in expected.layers]
-    assert [a.name for a in actual.layers] == [b.name for b in expected.layers]
-    for a, b in zip(actual.layers, expected.layers):
-        assert a.get_config() == b.get_config(), a.name
-        assert [w.shape for w in a.weights] == [w.shape for w in b.weights], a.name
-        calls_a = [[t._keras_history[0].name for t in n.input_tensors] for n in a._inbound_nodes]
-        calls_b = [[t._keras_history[0].name for t in n.input_tensors] for n in b._inbound_nodes]
-        assert calls_a == calls_b, a.name
-    assert actual.count_params() == expected.count_params()
-    assert list(actual.output_names) == list(expected.output_names)
-    for a, b in zip(actual.layers, expected.layers):
-        a.set_weights(b.get_weights())
-    rng = np.random.default_rng(0)
-    inputs = [rng.standard_normal((2, *t.shape[1:])).astype("float32") for t in expected.inputs]
-    got, want = actual(inputs), expected(inputs)
-    if isinstance(want, dict):
-        assert sorted(got) == sorted(want)
-        got, want = [got[k] for k in sorted(got)], [want[k] for k in sorted(want)]
-    elif not isinstance(want, list):
-        got, want = [got], [want]
-    for g, w in zip(got, want, strict=True):
-        assert float(np.max(np.abs(np.asarray(g) - np.asarray(w)))) <= 1e-5
 
 
 def _generated_builds_the_same(path, built, tmp_path, function: str):
