@@ -127,8 +127,10 @@ def detector():
     def top_down(top, lateral, prefix):
         up = layers.UpSampling2D(2, name=f"{prefix}_up")(top)
         side = layers.Conv2D(64, 1, name=f"{prefix}_lateral_conv")(lateral)
-        merged = layers.Add(name=f"{prefix}_add")([up, side])
-        return merged, layers.Conv2D(64, 3, padding="same", name=f"{prefix}_smooth_conv")(merged)
+        return layers.Add(name=f"{prefix}_add")([up, side])
+
+    def smooth(m, prefix):
+        return layers.Conv2D(64, 3, padding="same", name=f"{prefix}_smooth_conv")(m)
 
     def head(p, prefix):
         s = layers.Conv2D(3 * 8, 3, padding="same", name=f"{prefix}_class_conv")(p)
@@ -144,9 +146,10 @@ def detector():
     c4 = down(c3, 128, "c4")
     c5 = down(c4, 256, "c5")
     m5 = layers.Conv2D(64, 1, name="p5_lateral_conv")(c5)
-    p5 = layers.Conv2D(64, 3, padding="same", name="p5_smooth_conv")(m5)
-    m4, p4 = top_down(m5, c4, "p4")
-    _, p3 = top_down(m4, c3, "p3")
+    p5 = smooth(m5, "p5")
+    m4 = top_down(m5, c4, "p4")
+    p4 = smooth(m4, "p4")
+    p3 = smooth(top_down(m4, c3, "p3"), "p3")
     (s3, b3), (s4, b4), (s5, b5) = head(p3, "head3"), head(p4, "head4"), head(p5, "head5")
     scores = layers.Concatenate(axis=1, name="class_logits")([s3, s4, s5])
     scores = layers.Activation("sigmoid", name="scores")(scores)
