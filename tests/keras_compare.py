@@ -23,7 +23,7 @@ def inbound(layer) -> list[str]:
 
 
 def _config(layer) -> dict:
-    config = dict(layer.get_config())
+    config = _outer_config(layer)
     config.pop("name", None)
     return config
 
@@ -59,11 +59,68 @@ def assert_same_outputs(actual, expected, *, atol: float, seed: int = 0, batch: 
     for a, b in zip(actual.layers, expected.layers):
         a.set_weights(b.get_weights())
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal((batch, *expected.input_shape[1:])).astype("float32")
-    diff = float(
-        np.max(
-            np.abs(np.asarray(actual(x, training=False)) - np.asarray(expected(x, training=False)))
-        )
-    )
+    x = [_sample(t, rng, batch) for t in expected.inputs]
+    x = x[0] if len(x) == 1 else x
+    got, want = actual(x, training=False), expected(x, training=False)
+    if isinstance(want, dict):  # outputs by key
+        got, want = [got[k] for k in sorted(want)], [want[k] for k in sorted(want)]
+    elif not isinstance(want, list):
+        got, want = [got], [want]
+    diff = max(float(np.max(np.abs(np.asarray(g) - np.asarray(w)))) for g, w in zip(got, want))
     assert diff <= atol, diff
     return diff
+
+
+def _sample(tensor, rng, batch: int = 2):
+    """A batch for one model input: token ids (an embedding's valid range for any
+    vocabulary of 10 or more) for an integer input, else normal floats."""
+    shape = (batch, *tensor.shape[1:])
+    if "int" in str(tensor.dtype):
+        return rng.integers(0, 10, shape).astype(str(tensor.dtype))
+    return rng.standard_normal(shape).astype("float32")
+
+
+def _outer_config(layer) -> dict:
+    """A layer's config without the names Keras's session counters give a wrapper's
+    inner layers (Bidirectional's forward_lstm_3); the layer's own name stays."""
+
+    def strip(value):
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k != "name"}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    config = layer.get_config()
+    return {k: (v if k == "name" else strip(v)) for k, v in config.items()}
+
+
+def assert_same_graph(actual, expected, *, atol: float = 1e-5) -> None:
+    """Same layers (class, name, config, weight shapes), each called on the same layers'
+    outputs at every call, and the same outputs after copying the weights (several
+    inputs and outputs, dict outputs by key)."""
+    assert actual.name == expected.name
+    assert [type(a).__name__ for a in actual.layers] == [type(b).__name__ for b in expected.layers]
+    assert [a.name for a in actual.layers] == [b.name for b in expected.layers]
+    for a, b in zip(actual.layers, expected.layers):
+        assert _outer_config(a) == _outer_config(b), a.name
+        assert [w.shape for w in a.weights] == [w.shape for w in b.weights], a.name
+        calls_a = [[t._keras_history[0].name for t in n.input_tensors] for n in a._inbound_nodes]
+        calls_b = [[t._keras_history[0].name for t in n.input_tensors] for n in b._inbound_nodes]
+        assert calls_a == calls_b, a.name
+    assert actual.count_params() == expected.count_params()
+    assert list(actual.output_names) == list(expected.output_names)
+    for a, b in zip(actual.layers, expected.layers):
+        a.set_weights(b.get_weights())
+    rng = np.random.default_rng(0)
+    inputs = [_sample(t, rng) for t in expected.inputs]
+    if len(inputs) == 1:
+        inputs = inputs[0]
+    got, want = actual(inputs), expected(inputs)
+    if isinstance(want, dict):
+        assert sorted(got) == sorted(want)
+        got, want = [got[k] for k in sorted(got)], [want[k] for k in sorted(want)]
+    elif not isinstance(want, list):
+        got, want = [got], [want]
+    for g, w in zip(got, want, strict=True):
+        assert float(np.max(np.abs(np.asarray(g) - np.asarray(w)))) <= atol
