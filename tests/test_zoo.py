@@ -9,16 +9,26 @@ import pytest
 import archspec
 
 # spec, keras.applications function, layers (with the input), total / trainable /
-# non-trainable params, keras's model name
+# non-trainable params, keras's model name, keras's default input shape; the figures are
+# keras.applications' own (count_params, len(model.layers), model.name, model.input_shape)
 ZOO = [
-    ("resnet50", "ResNet50", 177, 25_636_712, 25_583_592, 53_120, "resnet50"),
-    ("resnet101", "ResNet101", 347, 44_707_176, 44_601_832, 105_344, "resnet101"),
-    ("resnet152", "ResNet152", 517, 60_419_944, 60_268_520, 151_424, "resnet152"),
-    ("resnet50v2", "ResNet50V2", 192, 25_613_800, 25_568_360, 45_440, "resnet50v2"),
-    ("vgg16", "VGG16", 23, 138_357_544, 138_357_544, 0, "vgg16"),
-    ("vgg19", "VGG19", 26, 143_667_240, 143_667_240, 0, "vgg19"),
-    ("mobilenetv2", "MobileNetV2", 156, 3_538_984, 3_504_872, 34_112, "mobilenetv2_1.00_224"),
-    ("densenet121", "DenseNet121", 429, 8_062_504, 7_978_856, 83_648, "densenet121"),
+    ("resnet50", "ResNet50", 177, 25_636_712, 25_583_592, 53_120, "resnet50", (224, 224, 3)),
+    ("resnet101", "ResNet101", 347, 44_707_176, 44_601_832, 105_344, "resnet101", (224, 224, 3)),
+    ("resnet152", "ResNet152", 517, 60_419_944, 60_268_520, 151_424, "resnet152", (224, 224, 3)),
+    ("resnet50v2", "ResNet50V2", 192, 25_613_800, 25_568_360, 45_440, "resnet50v2", (224, 224, 3)),
+    ("vgg16", "VGG16", 23, 138_357_544, 138_357_544, 0, "vgg16", (224, 224, 3)),
+    ("vgg19", "VGG19", 26, 143_667_240, 143_667_240, 0, "vgg19", (224, 224, 3)),
+    (
+        "mobilenetv2",
+        "MobileNetV2",
+        156,
+        3_538_984,
+        3_504_872,
+        34_112,
+        "mobilenetv2_1.00_224",
+        (224, 224, 3),
+    ),
+    ("densenet121", "DenseNet121", 429, 8_062_504, 7_978_856, 83_648, "densenet121", (224, 224, 3)),
 ]
 IDS = [row[0] for row in ZOO]
 
@@ -66,12 +76,12 @@ def spec_path(name: str) -> str:
 
 @pytest.mark.parametrize("row", ZOO, ids=IDS)
 def test_static_totals_and_layers(row):
-    name, _, layers, total, trainable, non_trainable, model_name = row
+    name, _, layers, total, trainable, non_trainable, model_name, shape = row
     graph = archspec.lower(spec_path(name))
     assert len(graph.nodes) == layers
     assert (graph.total, graph.trainable, graph.non_trainable) == (total, trainable, non_trainable)
     assert graph.output_shape == (None, 1000)
-    assert graph.node("input_layer").output_shape == (None, 224, 224, 3)
+    assert graph.node("input_layer").output_shape == (None, *shape)
     assert graph.model_name == model_name
 
 
@@ -260,10 +270,28 @@ def test_equals_keras_applications(row):
 
 # Non-default params: the include_top=False heads, width multipliers, odd input sizes.
 VARIANTS = [
-    ("resnet152", "ResNet152", {"include_top": False, "pooling": "max"}, (64, 64, 3)),
-    ("resnet50v2", "ResNet50V2", {"include_top": False, "pooling": "avg"}, (64, 64, 3)),
-    ("vgg19", "VGG19", {"include_top": False, "pooling": "max"}, (64, 64, 3)),
-    ("densenet121", "DenseNet121", {"include_top": False, "pooling": "avg"}, (64, 64, 3)),
+    (
+        "resnet152",
+        "ResNet152",
+        {"include_top": False, "pooling": "max"},
+        (64, 64, 3),
+        (224, 224, 3),
+    ),
+    (
+        "resnet50v2",
+        "ResNet50V2",
+        {"include_top": False, "pooling": "avg"},
+        (64, 64, 3),
+        (224, 224, 3),
+    ),
+    ("vgg19", "VGG19", {"include_top": False, "pooling": "max"}, (64, 64, 3), (224, 224, 3)),
+    (
+        "densenet121",
+        "DenseNet121",
+        {"include_top": False, "pooling": "avg"},
+        (64, 64, 3),
+        (224, 224, 3),
+    ),
     (
         "mobilenetv2",
         "MobileNetV2",
