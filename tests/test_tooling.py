@@ -169,26 +169,7 @@ def _same_graph(a, b) -> None:
     ]
 
 
-# archspec render drops `as`, `from` and a block's `inputs`/`outputs` (and a spec's
-# `outputs`), so a spec with named tensors renders as another model. Strict: an xfail
-# that passes once render keeps them fails here, to be taken off.
-RENDER_DROPS_TENSOR_NAMES = {
-    "specs/examples/detector.yaml",
-    "specs/examples/unet.yaml",
-    "specs/examples/vit.yaml",
-}
-RENDERED = [
-    pytest.param(
-        spec,
-        marks=pytest.mark.xfail(
-            spec in RENDER_DROPS_TENSOR_NAMES, reason="render drops tensor names", strict=True
-        ),
-    )
-    for spec in SPECS
-]
-
-
-@pytest.mark.parametrize("spec", RENDERED)
+@pytest.mark.parametrize("spec", SPECS)
 def test_render_is_a_spec_of_the_same_model(spec, cli, tmp_path):
     result = cli("render", spec, "--set", "classes=10")
     assert result.code == 0, result.err

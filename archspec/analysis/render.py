@@ -13,18 +13,29 @@ import copy
 
 import yaml
 
-from archspec.core.elaborate import Block, Branch, Call, Layer, Program, Stage
+from archspec.core.elaborate import Block, Branch, Call, Layer, Program, Reuse, Stage
 
-_ORDER = ["name", "model_name", "doc", "params", "naming", "input", "blocks", "layers"]
+_ORDER = [
+    "name", "model_name", "doc", "params", "naming", "input", "inputs", "outputs", "blocks",
+    "layers",
+]  # fmt: skip
+
+# the keys every item may carry, by their field in the Program's items
+_COMMON = (("name", "name"), ("role", "role"), ("when", "when"), ("from", "reads"), ("as", "binds"))
+
+
+def _common(item) -> dict:
+    out = {}
+    for key, field in _COMMON:
+        arg = getattr(item, field, None)
+        if arg is not None:
+            out[key] = arg.value
+    return out
 
 
 def _item(kind: str, args: dict, item) -> str | dict:
-    """``kind`` alone, or ``{kind: {arguments..., name, role, when}}``."""
-    values = {k: a.value for k, a in args.items()}
-    for key in ("name", "role", "when"):
-        arg = getattr(item, key, None)
-        if arg is not None:
-            values[key] = arg.value
+    """``kind`` alone, or ``{kind: {arguments..., name, role, when, from, as}}``."""
+    values = {k: a.value for k, a in args.items()} | _common(item)
     return {kind: values} if values else kind
 
 
@@ -35,10 +46,11 @@ def _items(items) -> list:
             out.append(_item(item.op.kind, item.args, item))
         elif isinstance(item, Call):
             out.append(_item(item.block, item.args, item))
+        elif isinstance(item, Reuse):
+            out.append({"reuse": {"layer": item.target.value} | _common(item)})
         elif isinstance(item, Stage):
-            out.append(
-                {"stage": {"id": item.id.value, "blocks": [_entry(e) for e in item.entries]}}
-            )
+            stage = {"id": item.id.value, "blocks": [_entry(e) for e in item.entries]}
+            out.append({"stage": stage | _common(item)})
     return out
 
 
@@ -74,6 +86,9 @@ def _param(decl) -> dict:
 def _block(block: Block) -> dict:
     out = {
         "doc": block.text,
+        "inputs": list(block.inputs) if block.inputs != ("input",) else None,
+        "outputs": list(block.outputs) if block.outputs else None,
+        "model": block.model,
         "params": {k: _param(d) for k, d in block.params.items()},
         "vars": {k: a.value for k, a in block.vars.items()},
         "layers": _items(block.layers),
