@@ -108,6 +108,8 @@ def assert_same_graph(actual, expected, *, atol: float = 1e-5) -> None:
         calls_a = [[t._keras_history[0].name for t in n.input_tensors] for n in a._inbound_nodes]
         calls_b = [[t._keras_history[0].name for t in n.input_tensors] for n in b._inbound_nodes]
         assert calls_a == calls_b, a.name
+        if hasattr(b, "layers") and hasattr(b, "inputs"):  # a nested model: its layers too
+            assert [x.name for x in a.layers] == [y.name for y in b.layers], a.name
     assert actual.count_params() == expected.count_params()
     assert list(actual.output_names) == list(expected.output_names)
     for a, b in zip(actual.layers, expected.layers):

@@ -157,6 +157,32 @@ def detector():
     return keras.Model(image, {"scores": scores, "boxes": boxes}, name="detector")
 
 
+def siamese():
+    import keras
+    from keras import layers
+
+    def tower():
+        image = keras.Input((105, 105, 1), name="tower_input")
+        x = image
+        for i, (filters, kernel) in enumerate(((64, 10), (128, 7), (128, 4), (256, 4)), start=1):
+            x = layers.Conv2D(filters, kernel, activation="relu", name=f"tower_conv{i}")(x)
+            if i < 4:
+                x = layers.MaxPooling2D(2, name=f"tower_pool{i}")(x)
+        x = layers.Flatten(name="tower_flatten")(x)
+        x = layers.Dense(4096, activation="sigmoid", name="tower_embedding")(x)
+        return keras.Model(image, x, name="tower")
+
+    left = keras.Input((105, 105, 1), name="left")
+    right = keras.Input((105, 105, 1), name="right")
+    twin = tower()
+    a, b = twin(left), twin(right)
+    p = layers.ReLU(name="a_over_b")(layers.Subtract(name="a_minus_b")([a, b]))
+    q = layers.ReLU(name="b_over_a")(layers.Subtract(name="b_minus_a")([b, a]))
+    x = layers.Add(name="l1_distance")([p, q])
+    x = layers.Dense(1, activation="sigmoid", name="similarity")(x)
+    return keras.Model([left, right], x, name="siamese")
+
+
 # example: (the model by hand, its generated function, total params)
 BY_HAND = {
     "unet": (unet, "UNet", 1_941_139),
@@ -164,6 +190,7 @@ BY_HAND = {
     "audio": (audio, "AudioClassifier", 392_364),
     "text": (text, "TextClassifier", 745_540),
     "detector": (detector, "Detector", 1_381_292),
+    "siamese": (siamese, "Siamese", 38_951_745),
 }
 
 
