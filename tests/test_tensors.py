@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -459,3 +461,35 @@ def test_a_sequential_model_is_a_chain(write, block, fragment):
     with pytest.raises(SpecError) as err:
         archspec.lower(path)
     assert fragment in str(err.value)
+
+
+TWO_OUTPUTS = """
+name: TwoOut
+input: {shape: [8, 8, 3]}
+blocks:
+  two:
+    outputs: [a, b]
+    layers:
+      - conv2d: {filters: 4, kernel_size: 1, name: "{{ prefix }}_a", as: a}
+      - conv2d: {filters: 4, kernel_size: 1, name: "{{ prefix }}_b", as: b}
+layers:
+  - two: {name: t, as: [p, q]}
+  - add: {from: [p, q], name: s}
+"""
+
+
+@pytest.mark.parametrize(
+    "text", [UNET, SIAMESE, CELLS_OK, RECURSIVE, NESTED, TWO_OUTPUTS], ids=lambda t: t.split()[1]
+)
+def test_generated_code_has_no_unused_or_undefined_names(text, write, tmp_path):
+    # pyflakes' checks (F): a block returning named tensors assigns nothing it leaves unused
+    path = write(text)
+    for style in ("structured", "flat"):
+        module = tmp_path / f"{style}.py"
+        module.write_text(module_source(path, style), encoding="utf-8")
+        proc = subprocess.run(
+            [sys.executable, "-m", "ruff", "check", "--isolated", "--select", "F", str(module)],
+            capture_output=True,
+            text=True,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr

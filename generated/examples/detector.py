@@ -38,7 +38,6 @@ def head(inputs, classes, anchors, name):
     scores = layers.Reshape([-1, classes], name=f"{prefix}_class_reshape")(x)
     x = layers.Conv2D(anchors * 4, 3, padding="same", name=f"{prefix}_box_conv")(inputs)
     boxes = layers.Reshape((-1, 4), name=f"{prefix}_box_reshape")(x)
-    x = boxes
     return scores, boxes
 
 

@@ -9,7 +9,6 @@ def down(inputs, filters, name):
     x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"{prefix}_conv1")(inputs)
     skip = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"{prefix}_conv2")(x)
     pooled = layers.MaxPooling2D(2, name=f"{prefix}_pool")(skip)
-    x = pooled
     return pooled, skip
 
 

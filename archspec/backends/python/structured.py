@@ -820,7 +820,8 @@ class Structured:
             current = outputs[0]
         for item in block.after:
             current = self._item(item, current, "x", scope, 1)
-        if current != x:
+        # a block returning named tensors, or a Sequential, has no result variable
+        if current != x and block.outputs is None and block.model != "sequential":
             fn.add(f"{INDENT}{x} = {current}")
 
 
