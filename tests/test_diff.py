@@ -475,28 +475,8 @@ def test_doc_examples_run(tmp_path):
 # ---- Keras: generated modules, saved models, and Keras's own loader ------------------------
 
 
-# A built model read back reorders dict outputs (detector: scores, boxes → boxes,
-# scores) and loses an input's dtype (text: int32 → None), so diff says "compatible".
-# Strict: once diff finds them identical this fails, to be taken off.
-DIFF_NOT_IDENTICAL = {
-    "specs/examples/detector.yaml": "dict outputs reordered",
-    "specs/examples/text.yaml": "input dtype lost",
-}
-
-
 @pytest.mark.keras
-@pytest.mark.parametrize(
-    "spec",
-    [
-        pytest.param(
-            spec,
-            marks=pytest.mark.xfail(
-                spec in DIFF_NOT_IDENTICAL, reason=DIFF_NOT_IDENTICAL.get(spec, ""), strict=True
-            ),
-        )
-        for spec in SPECS
-    ],
-)
+@pytest.mark.parametrize("spec", SPECS)
 def test_a_spec_is_identical_to_the_model_it_builds(spec):
     model = archspec.build(ROOT / spec)
     result = archspec.diff(ROOT / spec, model)

@@ -144,7 +144,9 @@ class _Lowering:
             return (scope.tensors[value],), None
         if isinstance(value, list):
             return tuple(scope.tensors[n] for n in value), None
-        return tuple(scope.tensors[n] for n in value.values()), tuple(value)
+        # Keras flattens a dict of outputs in the order of its keys (model.outputs)
+        keys = tuple(sorted(value))
+        return tuple(scope.tensors[value[k]] for k in keys), keys
 
     def _input(self, put, scope: Scope) -> str:
         iscope = Scope(scope.doc, put.shape.path[:-1], scope.context)
@@ -167,7 +169,7 @@ class _Lowering:
         name = self._arg(put.name, scope.context)
         name = self._layer_name(name, iscope, put.name.path)
         attrs = {"shape": tuple(shape)}
-        if put.dtype is not None:
+        if put.dtype not in (None, "float32"):  # float32 is Keras's (and a saved model's) default
             attrs["dtype"] = put.dtype
         self._add(
             Node(name, "input", "InputLayer", attrs, (), tuple(shape), where=self._where(iscope)),

@@ -98,6 +98,7 @@ def from_model(model, source: str = "", name: str | None = None) -> tuple[Graph,
         inputs=tuple(_producer(t) for t in model.inputs),
         outputs=outputs,
         source=source,
+        output_keys=tuple(sorted(model.output)) if isinstance(model.output, dict) else None,
     )
     return graph, reader.weights
 
@@ -246,7 +247,10 @@ def _node(layer) -> Node:
         counts[0 if w.trainable else 1] += size
     if cls == "InputLayer":
         shape = tuple(config["batch_shape"][1:])
-        return Node(layer.name, "input", cls, {"shape": shape}, (), shape)
+        attrs = {"shape": shape}
+        if config.get("dtype") not in (None, "float32"):
+            attrs["dtype"] = config["dtype"]
+        return Node(layer.name, "input", cls, attrs, (), shape)
     inputs, in_shapes = (), []
     if layer._inbound_nodes:
         tensors = _call_tensors(layer._inbound_nodes[0])
