@@ -202,25 +202,7 @@ def test_a_condition_that_reads_the_tensor_is_not_shared(write, tmp_path, monkey
     assert source.count("    if x.shape[-1] == 3:\n") == 2
 
 
-# The line map misses a plugin kind's statement (vit's pos_embed, a PositionEmbedding).
-# Strict: once it maps them this fails, to be taken off.
-LINE_MAP_MISSES_PLUGIN_LAYERS = {"specs/examples/vit.yaml"}
-
-
-@pytest.mark.parametrize(
-    "spec",
-    [
-        pytest.param(
-            spec,
-            marks=pytest.mark.xfail(
-                spec in LINE_MAP_MISSES_PLUGIN_LAYERS,
-                reason="line map misses plugin layers",
-                strict=True,
-            ),
-        )
-        for spec in SPECS
-    ],
-)
+@pytest.mark.parametrize("spec", SPECS)
 @pytest.mark.parametrize("style", STYLES)
 def test_line_map_points_at_the_statements_nodes(spec, style, monkeypatch):
     """Every layer statement's line maps to IR nodes whose names that statement makes:
@@ -232,13 +214,19 @@ def test_line_map_points_at_the_statements_nodes(spec, style, monkeypatch):
     graph = archspec.lower(spec)
     tree = ast.parse(generated.source)
     statements = {n.lineno: n for n in ast.walk(tree) if isinstance(n, ast.Assign)}
+    functions = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
     covered = set()
     for line, names in generated.lines.items():
         statement = ast.get_source_segment(generated.source, statements[line])
         assert statement is not None and lines[line - 1].strip()
         literal = re.search(r'name="([^"]*)"', statement)
         fstring = re.search(r'name=f"([^"]*)"', statement)
-        is_block_call = "layers." not in statement
+        # a call of one of the module's block functions (a layer is a class, from keras
+        # or from a plugin's module)
+        call = statements[line].value
+        while isinstance(call, ast.Call) and isinstance(call.func, ast.Call):
+            call = call.func
+        is_block_call = isinstance(call, ast.Call) and getattr(call.func, "id", None) in functions
         for node in names:
             if is_block_call:
                 assert node in {n.name for n in graph.nodes if n.block}, (line, statement)

@@ -44,10 +44,15 @@ def module(spec: str | os.PathLike, style: str = "structured") -> Module:
     """The generated module of one spec with its line map."""
     text, origins, graph = _unformatted(spec, style)
     source = formatted([text])[0]
-    lines = {
-        line: tuple(_made_by(graph).get(key, ())) if isinstance(key, int) else (key,)
-        for line, key in line_map(source, origins).items()
-    }
+    made_by = _made_by(graph)
+
+    def nodes(key) -> tuple[str, ...]:
+        # structured: an item's uid; flat: a node's name, or the nodes a call makes
+        if isinstance(key, int):
+            return tuple(made_by.get(key, ()))
+        return key if isinstance(key, tuple) else (key,)
+
+    lines = {line: nodes(key) for line, key in line_map(source, origins).items()}
     return Module(source, lines)
 
 

@@ -61,7 +61,7 @@ class _Flat:
         self.ns, self.needs = ns, needs
         self.names: dict[str, str] = {}  # node names → variables
         self.body: list[str] = []
-        self.origins: list[str] = []
+        self.origins: list[str | tuple[str, ...]] = []
         # Layers called again outside a nested model's second call (which calls the model).
         replayed = {n for b in self.g.blocks if b.shares for n in b.nodes}
         self.shared = {n.shares for n in self.g.nodes if n.shares and n.name not in replayed}
@@ -154,7 +154,8 @@ class _Flat:
         targets = ", ".join(ns.claim(o) for o in block.outputs)
         inputs = ", ".join(names[i] for i in block.inputs)
         self.body.append(f"{INDENT}{targets} = {model}({_listed(inputs)})")
-        self.origins.append(block.outputs[0])
+        # a call again makes the model's layers' nodes anew (tower_conv:1, ...)
+        self.origins.append(tuple(block.nodes) if block.shares else block.outputs[0])
         for name, var in zip(block.outputs, targets.split(", ")):
             names[name] = var
 
