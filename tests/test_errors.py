@@ -180,7 +180,7 @@ CASES = [
         ("--set", "classes=[1, 2]"),
         "2:1",
         "invalid-param",
-        ["param 'classes' expects a int", "Received: classes=[1, 2]"],
+        ["param 'classes' expects an int", "Received: classes=[1, 2]"],
     ),
     (
         "unknown block param",

@@ -171,14 +171,16 @@ def _same_graph(a, b) -> None:
 
 @pytest.mark.parametrize("spec", SPECS)
 def test_render_is_a_spec_of_the_same_model(spec, cli, tmp_path):
-    result = cli("render", spec, "--set", "classes=10")
+    # a param set on the command line is rendered as the param's value
+    changed = {"classes": 10} if "classes" in archspec.load(ROOT / spec).params else {}
+    result = cli("render", spec, *[f"--set={k}={v}" for k, v in changed.items()])
     assert result.code == 0, result.err
     rendered = tmp_path / "rendered.yaml"
     rendered.write_text(result.out)
     data = yaml.safe_load(result.out)
     assert "imports" not in data and "extends" not in data and "defaults" not in data
-    assert data["params"]["classes"] == 10
-    _same_graph(archspec.lower(rendered), archspec.lower(ROOT / spec, classes=10))
+    assert all(data["params"][k] == v for k, v in changed.items())
+    _same_graph(archspec.lower(rendered), archspec.lower(ROOT / spec, **changed))
     assert list(validator("spec.schema.json").iter_errors(data)) == []
 
 
@@ -241,3 +243,14 @@ def test_static_commands_do_not_import_tensorflow(command, tmp_path):
     assert proc.returncode == (1 if command[0] == "diff" else 0), (
         proc.stderr
     )  # diff: 1, they differ
+
+
+def test_an_input_shape_of_expressions(write):
+    # each size may be an expression, as the whole list may; the editor schema agrees
+    text = 'name: M\nparams: {n: 8}\ninput: {shape: ["{{ n }}", "{{ n * 2 }}", 3]}\nlayers: [flatten]\n'
+    path = write(text)
+    assert archspec.lower(path).node("input_layer").shape == (8, 16, 3)
+    assert list(validator("spec.schema.json").iter_errors(yaml.safe_load(text))) == []
+    with pytest.raises(archspec.SpecError) as err:
+        archspec.lower(write(text.replace("n * 2", "n / 3")))
+    assert ":3:16: error: input.shape: expected a list of positive sizes" in str(err.value)

@@ -285,13 +285,15 @@ def _apply_params(declared: dict, overrides: dict, doc: Document, where: Where |
             known = did_you_mean(key, declared) if declared else "; the spec declares no params"
             problems.append(Problem.of("unknown-param", at, key=key, owner="", hint=known))
         elif not _same_kind(declared[key], value):
+            kind = type(declared[key]).__name__
             problems.append(
                 Problem.of(
                     "invalid-param",
                     at,
                     key=key,
                     owner="",
-                    expected=f"a {type(declared[key]).__name__} like its default {declared[key]!r}",
+                    expected=f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} like its default "
+                    f"{declared[key]!r}",
                     received=received(value, key),
                 )
             )

@@ -250,7 +250,8 @@ PRESETS: dict[str, NamingScheme] = {
 class InputDecl(Strict):
     """A model input. Later items read it as a tensor by its name."""
 
-    shape: list[int | None] | str
+    # a list of sizes, any of them an expression, or one expression for the whole list
+    shape: list[int | None | str] | str
     name: Template = "input_layer"
     dtype: str | None = None
 
