@@ -239,3 +239,71 @@ def test_line_map_points_at_the_statements_nodes(spec, style, monkeypatch):
     # every layer is made by a statement: its own in the flat style; in the structured
     # style, a block's layers are also made by the calls of that block
     assert covered == {n.name for n in graph.nodes if n.op != "input"}
+
+
+# A name of null leaves a layer to Keras's session counters, as Keras's name=None does:
+# keras.applications' conv2d_bn helpers name their layers so when they are not given one.
+SESSION_NAMES = """
+name: M
+input: {shape: [8, 8, 3]}
+blocks:
+  conv_bn:
+    params: {label: {type: str, default: ""}}
+    layers:
+      - conv2d: {filters: 4, kernel_size: 1, name: "{{ label + '_conv' if label else None }}"}
+      - batch_norm: {name: "{{ label + '_bn' if label else None }}"}
+      - relu: {name: "{{ label or None }}"}
+      - scalar_add: {x2: 1.0, name: "{{ None }}"}
+layers:
+  - max_pool: {pool_size: 1}
+  - conv_bn
+  - relu
+  - conv_bn: {label: named}
+  - conv_bn
+  - max_pool: {pool_size: 1}
+"""
+
+
+def _session_names_by_hand():
+    import keras
+    from keras import layers
+
+    def conv_bn(x, label=None):
+        x = layers.Conv2D(4, 1, name=label and label + "_conv")(x)
+        x = layers.BatchNormalization(name=label and label + "_bn")(x)
+        return layers.ReLU(name=label)(x) + 1.0
+
+    inputs = keras.Input((8, 8, 3), name="input_layer")
+    x = layers.MaxPooling2D(1)(inputs)
+    x = conv_bn(x)
+    x = layers.ReLU()(x)  # made after the block's layers, as the spec's relu
+    x = conv_bn(conv_bn(x, "named"))
+    x = layers.MaxPooling2D(1)(x)
+    return keras.Model(inputs, x, name="M")
+
+
+def test_names_left_to_keras_count_in_the_order_layers_are_made(write):
+    graph = archspec.lower(write(SESSION_NAMES))
+    assert graph.session_names
+    # the model's own unnamed layers count with them, in the order the model makes them
+    assert [n.name for n in graph.nodes if n.op in ("conv2d", "max_pool", "relu", "scalar_add")] == [
+        "max_pooling2d", "conv2d", "re_lu", "add", "re_lu_1", "named_conv", "named", "add_1",
+        "conv2d_1", "re_lu_2", "add_2", "max_pooling2d_1",
+    ]  # fmt: skip
+
+
+@pytest.mark.keras
+def test_names_left_to_keras_are_keras_names(write, tmp_path, monkeypatch):
+    import keras
+
+    path = write(SESSION_NAMES)
+    keras.backend.clear_session()
+    expected = [op.name for op in _session_names_by_hand().operations]
+    keras.backend.clear_session()
+    assert [op.name for op in archspec.build(path).operations] == expected
+    monkeypatch.chdir(tmp_path)
+    for style in STYLES:
+        target = tmp_path / f"session_{style}.py"
+        target.write_text(module_source(path, style))
+        keras.backend.clear_session()
+        assert [op.name for op in import_module(target).M().operations] == expected, style

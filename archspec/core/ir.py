@@ -79,6 +79,9 @@ class Graph:
     params: dict = field(default_factory=dict)  # the spec's resolved params
     source: str = ""  # the spec file
     output_keys: tuple[str, ...] | None = None  # outputs by key (Keras's dict outputs)
+    # whether some layer's name is left to Keras's session counters (a name of null, as
+    # Keras's name=None): generated code then leaves every counter name to Keras
+    session_names: bool = False
 
     def node(self, name: str) -> Node:
         return self._index()[name]

@@ -29,8 +29,8 @@ from archspec.core.elaborate import (
     tensor_names,
 )
 from archspec.core.ir import BlockInstance, Graph, Node
-from archspec.core.naming import layer_naming_context, layer_template, letter
-from archspec.core.ops import OPS, ShapeError
+from archspec.core.naming import AutoNames, layer_naming_context, layer_template, letter
+from archspec.core.ops import OPS, ShapeError, keras_auto_name
 from archspec.core.ops.rules import fmt
 from archspec.diagnostics import (
     Problem,
@@ -80,11 +80,16 @@ class Scope:
 def lower(resolved: ResolvedSpec | Program) -> Graph:
     """Expand a resolved spec (or its Program) into its layer graph."""
     program = resolved if isinstance(resolved, Program) else elaborate(resolved)
-    return _Lowering(program).run()
+    graph = _Lowering(program).run()
+    if graph.session_names:
+        # Some names are Keras's counters': the model's unnamed layers count with them,
+        # in the order the model makes them, as in Keras.
+        graph = _Lowering(program, session_names=True).run()
+    return graph
 
 
 class _Lowering:
-    def __init__(self, program: Program):
+    def __init__(self, program: Program, session_names: bool = False):
         self.p = program
         self.nodes: list[Node] = []
         self.names: dict[str, Where] = {}
@@ -96,6 +101,8 @@ class _Lowering:
         self.models: dict[str, BlockInstance] = {}  # blocks built as nested models, by name
         self.calls: dict[str, int] = {}  # how many times each reused layer is applied again
         self.work = 0  # layers and block calls expanded, kept or left out by ``when``
+        self.session: AutoNames | None = None  # Keras's counters, for names left to them
+        self.session_names = session_names  # the model's unnamed layers too
 
     # ---- entry ----------------------------------------------------------------------------
 
@@ -131,6 +138,7 @@ class _Lowering:
             params=dict(p.params),
             source=p.resolved.path,
             output_keys=keys,
+            session_names=self.session is not None,
         )
 
     def _outputs(self, current: tuple, scope: Scope):
@@ -388,7 +396,10 @@ class _Lowering:
                 ) from None
             memo = self.memo[memo_key] = (validated.model_dump(), shape, trainable, non_trainable)
         attrs, shape, trainable, non_trainable = memo
-        name = explicit or item.auto_name or self._block_layer_name(item, attrs, role, scope)
+        if (item.name is not None and explicit is None) or (item.auto_name and self.session_names):
+            name = self._session_name(op)
+        else:
+            name = explicit or item.auto_name or self._block_layer_name(item, attrs, role, scope)
         name = self._layer_name(name, scope, path)
         self._add(
             Node(
@@ -409,6 +420,19 @@ class _Lowering:
         )
         self.layers[name] = self.nodes[-1]
         return name
+
+    def _session_name(self, op) -> str:
+        """The name Keras's session counters give a layer made with ``name=None`` here,
+        in the order the model makes its layers (``conv2d_3``), passing over the names
+        of the layers made so far (and, in the first pass, the names decided before
+        lowering for the model's unnamed layers, which the second pass hands out)."""
+        if self.session is None:
+            self.session = AutoNames()
+            static = set()
+            if not self.session_names:
+                static = {i.auto_name for i in self.p.items if isinstance(i, Layer) and i.auto_name}
+            self.taken = _Taken(static, self.names)
+        return self.session.next(keras_auto_name(op.keras_class), self.taken)
 
     def _block_layer_name(self, item: Layer, attrs: dict, role, scope: Scope) -> str:
         """An unnamed layer in a block: named by the naming scheme's template."""
@@ -848,6 +872,16 @@ class _Lowering:
         # A misspelt argument explains the required one that seems missing: name it first.
         problems.sort(key=lambda problem: problem.code != "unknown-argument")
         return SpecError(problems)
+
+
+class _Taken:
+    """The names Keras's counters must pass over: decided before lowering, or made."""
+
+    def __init__(self, static: set, made: dict):
+        self.static, self.made = static, made
+
+    def __contains__(self, name) -> bool:
+        return name in self.static or name in self.made
 
 
 def current_inputs(nodes) -> tuple[str, ...]:

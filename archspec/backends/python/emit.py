@@ -43,7 +43,7 @@ def generate(
         return _Flat(program, graph, source).module()
     if style != "structured":
         raise ValueError(f"unknown style '{style}'; expected structured or flat")
-    return structured.generate(program, source)
+    return structured.generate(program, source, graph.session_names)
 
 
 class _Flat:

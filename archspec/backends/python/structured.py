@@ -99,8 +99,11 @@ def _add(a, b):
 
 
 class Structured:
-    def __init__(self, program: Program, source: str):
+    def __init__(self, program: Program, source: str, session_names: bool = False):
         self.p, self.source = program, source
+        # Some layer is named by Keras's session counters: so are the model's unnamed
+        # layers, which then count in the order the model makes them, as the lowering's.
+        self.session_names = session_names
         self.needs = ModuleNeeds()
         self.kinds: dict[str, bool] = {}  # block kind → called only at stage positions
         self._scan_calls()
@@ -305,7 +308,7 @@ class Structured:
             arg = item.args[op.operation.operand]
             value = self._source(arg.value, scope, current, arg)
             expression = arithmetic(current, op.operation.operator, value)
-            name = self._layer_name(item, scope, current)
+            name = self._layer_name(item, scope, current) or "None"
             return self._emit(
                 target or scope.var(role), NAMED, [name, expression], "", current, item.when, scope,
                 item.uid, depth,
@@ -329,7 +332,9 @@ class Structured:
                 code = self._source(value, scope, current, arg)
             positional = positional and key in op.positional
             source.append(code if positional else f"{key}={code}")
-        source.append(f"name={self._layer_name(item, scope, current)}")
+        name = self._layer_name(item, scope, current)
+        if name is not None:
+            source.append(f"name={name}")
         if tail is None and op.call != "one":
             tail = call_tail(op, inputs)
         callee = self.needs.callee(op)
@@ -405,11 +410,12 @@ class Structured:
             raise _error(where, "an initializer must be written out, not computed")
         return initializer_source(parse_initializer(value))
 
-    def _layer_name(self, item: Layer, scope: _Scope, current: str) -> str:
+    def _layer_name(self, item: Layer, scope: _Scope, current: str) -> str | None:
+        """The source of a layer's name; None: Keras's session counter names it."""
         if item.name is not None:
             return self._source(item.name.value, scope, current, item.name)
         if scope.block is None:
-            return string(item.auto_name)
+            return None if self.session_names else string(item.auto_name)
         role = item.role.value if item.role is not None else None
         template = layer_template(self.p.naming, item.op, role)
         if template is None:
@@ -857,6 +863,6 @@ def _error(where, exc) -> SpecError:
     return SpecError.of("codegen-error", where.doc.where(path), detail=str(exc))
 
 
-def generate(program: Program, source: str) -> tuple[str, list[int]]:
+def generate(program: Program, source: str, session_names: bool = False):
     """The structured module of a Program (before layout), and each statement's item."""
-    return Structured(program, source).module()
+    return Structured(program, source, session_names).module()

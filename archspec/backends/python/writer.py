@@ -47,8 +47,10 @@ MODULE_NAMES = ("keras", "layers", "math", "make_divisible", "block_letter", NAM
 # the model's names would depend on what was built before it; no public Keras API names
 # an operation, hence the one private attribute.
 NAMED_SOURCE = f"""def {NAMED}(name, tensor):
-    # The operation that computed tensor (x + 3.0), named as the spec names it.
-    tensor._keras_history.operation.name = name
+    # The operation that computed tensor (x + 3.0), named as the spec names it (None:
+    # as Keras's session counter named it).
+    if name is not None:
+        tensor._keras_history.operation.name = name
     return tensor
 """
 
