@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 import archspec
+from archspec.core.ops import OPS
 
 # spec, keras.applications function, layers (with the input), total / trainable /
 # non-trainable params, keras's model name, keras's default input shape; the figures are
@@ -29,6 +30,16 @@ ZOO = [
         (224, 224, 3),
     ),
     ("densenet121", "DenseNet121", 429, 8_062_504, 7_978_856, 83_648, "densenet121", (224, 224, 3)),
+    (
+        "mobilenetv3small",
+        "MobileNetV3Small",
+        164,
+        2_554_968,
+        2_542_856,
+        12_112,
+        "MobileNetV3Small",
+        (None, None, 3),
+    ),
 ]
 IDS = [row[0] for row in ZOO]
 
@@ -64,6 +75,15 @@ HEADS = {
         "max": ["bn", "relu", "max_pool"],
         None: ["bn", "relu"],
     },
+    "mobilenetv3small": {
+        "top": [
+            *("conv_1", "conv_1_bn", "activation_17", "global_average_pooling2d", "conv_2"),
+            *("activation_18", "dropout", "logits", "flatten", "predictions"),
+        ],
+        "avg": ["conv_1", "conv_1_bn", "activation_17", "avg_pool"],
+        "max": ["conv_1", "conv_1_bn", "activation_17", "max_pool"],
+        None: ["conv_1", "conv_1_bn", "activation_17"],
+    },
 }
 
 
@@ -78,7 +98,9 @@ def spec_path(name: str) -> str:
 def test_static_totals_and_layers(row):
     name, _, layers, total, trainable, non_trainable, model_name, shape = row
     graph = archspec.lower(spec_path(name))
-    assert len(graph.nodes) == layers
+    # Keras's layers: arithmetic on a tensor (x + 3.0) is an operation node, not a layer
+    operations = [n for n in graph.nodes if getattr(OPS.get(n.op), "operation", None)]
+    assert len(graph.nodes) - len(operations) == layers
     assert (graph.total, graph.trainable, graph.non_trainable) == (total, trainable, non_trainable)
     assert graph.output_shape == (None, 1000)
     assert graph.node("input_layer").output_shape == (None, *shape)
@@ -303,6 +325,18 @@ VARIANTS = [
         "MobileNetV2",
         {"classes": 10, "alpha": 1.4, "classifier_activation": "linear"},
         (96, 96, 3),
+    ),
+    (
+        "mobilenetv3small",
+        "MobileNetV3Small",
+        {"include_top": False, "pooling": "avg"},
+        (96, 96, 3),
+    ),
+    (
+        "mobilenetv3small",
+        "MobileNetV3Small",
+        {"minimalistic": True, "alpha": 0.75, "include_preprocessing": False, "dropout_rate": 0.0},
+        (97, 131, 3),
     ),
 ]
 
