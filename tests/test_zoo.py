@@ -40,6 +40,16 @@ ZOO = [
         "MobileNetV3Small",
         (None, None, 3),
     ),
+    (
+        "mobilenetv3large",
+        "MobileNetV3Large",
+        194,
+        5_507_432,
+        5_483_032,
+        24_400,
+        "MobileNetV3Large",
+        (None, None, 3),
+    ),
 ]
 IDS = [row[0] for row in ZOO]
 
@@ -148,6 +158,25 @@ def test_mobilenetv2_width_and_padding():
     assert odd.node("expanded_conv_project").shape[-1] == 8  # make_divisible(int(16 * 0.35), 8)
     wide = archspec.lower(spec_path("mobilenetv2"), alpha=1.4)
     assert wide.node("Conv_1").shape[-1] == 1792  # widened only for alpha > 1
+
+
+def test_mobilenetv3_large_is_small_with_its_table():
+    small = archspec.load(spec_path("mobilenetv3small"))
+    large = archspec.load(spec_path("mobilenetv3large"))
+    assert large.spec.layers == small.spec.layers
+    changed = {k for k, v in large.params.items() if small.params[k] != v}
+    assert changed == {"stack", "relu_rows", "se_rows", "last_point_ch"}
+    graph = archspec.lower(large)
+    # the depthwise ReLU scaled by the first hard sigmoid, Keras's `x * (1 / 6)`
+    assert graph.node("expanded_conv_3_squeeze_excite_mul").inputs == ("re_lu_6", "multiply")
+    assert graph.node("multiply").op == "scalar_multiply"
+    assert graph.node("expanded_conv_12_depthwise_pad").attrs["padding"] == ((1, 2), (1, 2))
+    assert graph.node("expanded_conv_12_depthwise").attrs["kernel_size"] == (5, 5)
+    minimal = archspec.lower(spec_path("mobilenetv3large"), minimalistic=True)
+    assert minimal.node("expanded_conv_12_depthwise").attrs["kernel_size"] == (3, 3)
+    assert not [n for n in minimal.nodes if "squeeze_excite" in n.name]
+    assert [n.name for n in minimal.nodes if n.op == "activation"] == ["predictions"]
+    assert minimal.node("conv_1").inputs == ("expanded_conv_14_add",)
 
 
 def test_extends_changes_only_the_depth():
@@ -338,6 +367,13 @@ VARIANTS = [
         {"minimalistic": True, "alpha": 0.75, "include_preprocessing": False, "dropout_rate": 0.0},
         (97, 131, 3),
     ),
+    (
+        "mobilenetv3large",
+        "MobileNetV3Large",
+        {"include_top": False, "pooling": "max", "minimalistic": True},
+        (96, 96, 3),
+    ),
+    ("mobilenetv3large", "MobileNetV3Large", {"classes": 10, "alpha": 1.25}, (64, 64, 3)),
 ]
 
 
