@@ -38,8 +38,16 @@ def assert_same_model(
         assert actual.name == expected.name
     la, lb = actual.layers, expected.layers
     assert len(la) == len(lb), f"{len(la)} layers vs {len(lb)}"
-    pos_a = {layer.name: i for i, layer in enumerate(la)}
-    pos_b = {layer.name: i for i, layer in enumerate(lb)}
+    # positions among all operations: a layer may read an operation node (x + 3.0)
+    oa, ob = actual.operations, expected.operations
+    assert [type(o).__name__ for o in oa] == [type(o).__name__ for o in ob]
+    pos_a = {op.name: i for i, op in enumerate(oa)}
+    pos_b = {op.name: i for i, op in enumerate(ob)}
+    layers = {id(layer) for layer in la}
+    for a, b in zip(oa, ob):
+        if id(a) not in layers:  # an operation node: what it reads, and its name
+            assert [pos_a[n] for n in inbound(a)] == [pos_b[n] for n in inbound(b)], b.name
+            assert names != "all" or a.name == b.name, b.name
     for i, (a, b) in enumerate(zip(la, lb)):
         where = f"layer {i} ({a.name} vs {b.name})"
         assert type(a).__name__ == type(b).__name__, where
@@ -73,8 +81,9 @@ def assert_same_outputs(actual, expected, *, atol: float, seed: int = 0, batch: 
 
 def _sample(tensor, rng, batch: int = 2):
     """A batch for one model input: token ids (an embedding's valid range for any
-    vocabulary of 10 or more) for an integer input, else normal floats."""
-    shape = (batch, *tensor.shape[1:])
+    vocabulary of 10 or more) for an integer input, else normal floats; an unknown size
+    (MobileNetV3's default input) is 224, the size keras.applications' weights are for."""
+    shape = (batch, *(224 if d is None else d for d in tensor.shape[1:]))
     if "int" in str(tensor.dtype):
         return rng.integers(0, 10, shape).astype(str(tensor.dtype))
     return rng.standard_normal(shape).astype("float32")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 import archspec
+from archspec.core.ops import OPS
 
 # spec, keras.applications function, layers (with the input), total / trainable /
 # non-trainable params, keras's model name, keras's default input shape; the figures are
@@ -29,6 +30,26 @@ ZOO = [
         (224, 224, 3),
     ),
     ("densenet121", "DenseNet121", 429, 8_062_504, 7_978_856, 83_648, "densenet121", (224, 224, 3)),
+    (
+        "mobilenetv3small",
+        "MobileNetV3Small",
+        164,
+        2_554_968,
+        2_542_856,
+        12_112,
+        "MobileNetV3Small",
+        (None, None, 3),
+    ),
+    (
+        "mobilenetv3large",
+        "MobileNetV3Large",
+        194,
+        5_507_432,
+        5_483_032,
+        24_400,
+        "MobileNetV3Large",
+        (None, None, 3),
+    ),
 ]
 IDS = [row[0] for row in ZOO]
 
@@ -64,6 +85,15 @@ HEADS = {
         "max": ["bn", "relu", "max_pool"],
         None: ["bn", "relu"],
     },
+    "mobilenetv3small": {
+        "top": [
+            *("conv_1", "conv_1_bn", "activation_17", "global_average_pooling2d", "conv_2"),
+            *("activation_18", "dropout", "logits", "flatten", "predictions"),
+        ],
+        "avg": ["conv_1", "conv_1_bn", "activation_17", "avg_pool"],
+        "max": ["conv_1", "conv_1_bn", "activation_17", "max_pool"],
+        None: ["conv_1", "conv_1_bn", "activation_17"],
+    },
 }
 
 
@@ -78,7 +108,9 @@ def spec_path(name: str) -> str:
 def test_static_totals_and_layers(row):
     name, _, layers, total, trainable, non_trainable, model_name, shape = row
     graph = archspec.lower(spec_path(name))
-    assert len(graph.nodes) == layers
+    # Keras's layers: arithmetic on a tensor (x + 3.0) is an operation node, not a layer
+    operations = [n for n in graph.nodes if getattr(OPS.get(n.op), "operation", None)]
+    assert len(graph.nodes) - len(operations) == layers
     assert (graph.total, graph.trainable, graph.non_trainable) == (total, trainable, non_trainable)
     assert graph.output_shape == (None, 1000)
     assert graph.node("input_layer").output_shape == (None, *shape)
@@ -126,6 +158,25 @@ def test_mobilenetv2_width_and_padding():
     assert odd.node("expanded_conv_project").shape[-1] == 8  # make_divisible(int(16 * 0.35), 8)
     wide = archspec.lower(spec_path("mobilenetv2"), alpha=1.4)
     assert wide.node("Conv_1").shape[-1] == 1792  # widened only for alpha > 1
+
+
+def test_mobilenetv3_large_is_small_with_its_table():
+    small = archspec.load(spec_path("mobilenetv3small"))
+    large = archspec.load(spec_path("mobilenetv3large"))
+    assert large.spec.layers == small.spec.layers
+    changed = {k for k, v in large.params.items() if small.params[k] != v}
+    assert changed == {"stack", "relu_rows", "se_rows", "last_point_ch"}
+    graph = archspec.lower(large)
+    # the depthwise ReLU scaled by the first hard sigmoid, Keras's `x * (1 / 6)`
+    assert graph.node("expanded_conv_3_squeeze_excite_mul").inputs == ("re_lu_6", "multiply")
+    assert graph.node("multiply").op == "scalar_multiply"
+    assert graph.node("expanded_conv_12_depthwise_pad").attrs["padding"] == ((1, 2), (1, 2))
+    assert graph.node("expanded_conv_12_depthwise").attrs["kernel_size"] == (5, 5)
+    minimal = archspec.lower(spec_path("mobilenetv3large"), minimalistic=True)
+    assert minimal.node("expanded_conv_12_depthwise").attrs["kernel_size"] == (3, 3)
+    assert not [n for n in minimal.nodes if "squeeze_excite" in n.name]
+    assert [n.name for n in minimal.nodes if n.op == "activation"] == ["predictions"]
+    assert minimal.node("conv_1").inputs == ("expanded_conv_14_add",)
 
 
 def test_extends_changes_only_the_depth():
@@ -304,6 +355,25 @@ VARIANTS = [
         {"classes": 10, "alpha": 1.4, "classifier_activation": "linear"},
         (96, 96, 3),
     ),
+    (
+        "mobilenetv3small",
+        "MobileNetV3Small",
+        {"include_top": False, "pooling": "avg"},
+        (96, 96, 3),
+    ),
+    (
+        "mobilenetv3small",
+        "MobileNetV3Small",
+        {"minimalistic": True, "alpha": 0.75, "include_preprocessing": False, "dropout_rate": 0.0},
+        (97, 131, 3),
+    ),
+    (
+        "mobilenetv3large",
+        "MobileNetV3Large",
+        {"include_top": False, "pooling": "max", "minimalistic": True},
+        (96, 96, 3),
+    ),
+    ("mobilenetv3large", "MobileNetV3Large", {"classes": 10, "alpha": 1.25}, (64, 64, 3)),
 ]
 
 
