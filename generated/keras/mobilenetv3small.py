@@ -11,8 +11,10 @@ def make_divisible(value, divisor=8, min_value=None):
 
 
 def named(name, tensor):
-    # The operation that computed tensor (x + 3.0), named as the spec names it.
-    tensor._keras_history.operation.name = name
+    # The operation that computed tensor (x + 3.0), named as the spec names it (None:
+    # as Keras's session counter named it).
+    if name is not None:
+        tensor._keras_history.operation.name = name
     return tensor
 
 
