@@ -95,6 +95,7 @@ code("reserved-name", "'{name}' is reserved for every block call; pick another p
 code("extends-cycle", "extends: cycle: {cycle}")
 code("import-cycle", "import cycle: {cycle}")
 code("unknown-library", "unknown library '{name}'{hint}")
+code("unknown-spec", "unknown shipped spec '{name}' (a file's name ends in .yaml){hint}")
 code("duplicate-block", "block '{name}' is defined twice (first at {first})")
 code("unknown-preset", "naming: unknown preset '{name}'{hint}")
 # Semantics (the lowering)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 import archspec
+from archspec.frontend.resolve import shipped_specs
 from archspec.core.ops import OPS
 
 # spec, keras.applications function, layers (with the input), total / trainable /
@@ -326,22 +327,19 @@ VARIANTS = [
         "ResNet152",
         {"include_top": False, "pooling": "max"},
         (64, 64, 3),
-        (224, 224, 3),
     ),
     (
         "resnet50v2",
         "ResNet50V2",
         {"include_top": False, "pooling": "avg"},
         (64, 64, 3),
-        (224, 224, 3),
     ),
-    ("vgg19", "VGG19", {"include_top": False, "pooling": "max"}, (64, 64, 3), (224, 224, 3)),
+    ("vgg19", "VGG19", {"include_top": False, "pooling": "max"}, (64, 64, 3)),
     (
         "densenet121",
         "DenseNet121",
         {"include_top": False, "pooling": "avg"},
         (64, 64, 3),
-        (224, 224, 3),
     ),
     (
         "mobilenetv2",
@@ -391,3 +389,12 @@ def test_variants_equal_keras_applications(variant):
     reference = getattr(keras.applications, function)(weights=None, input_shape=shape, **params)
     assert_same_model(built, reference, names="explicit")
     assert_same_outputs(built, reference, atol=1e-5)
+
+
+def test_extends_names_a_shipped_spec(write):
+    # from anywhere: a variant of a shipped model is its name and a params change
+    path = write("extends: keras/resnet50\nname: Mine\nmodel_name: mine\nparams: {classes: 10}\n")
+    graph, base = archspec.lower(path), archspec.lower(spec_path("resnet50"), classes=10)
+    assert graph.model_name == "mine" and graph.output_shape == (None, 10)
+    assert _layers(graph) == _layers(base)
+    assert "keras/resnet50" in shipped_specs()

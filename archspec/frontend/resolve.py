@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import os
 import posixpath
+import re
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,12 +34,24 @@ from archspec.frontend.schema import PRESETS, BlockDef, Library, NamingScheme, S
 from archspec.limits import LIMITS
 
 LIBRARY_DIR = Path(__file__).parent.parent / "blocks"
+# The specs archspec ships (keras/resnet50, examples/unet), which ``extends`` names:
+# specs/ of the source tree, which the package links as archspec/zoo (and a wheel copies).
+_PACKAGED_ZOO = Path(__file__).parent.parent / "zoo"
+ZOO_DIR = _PACKAGED_ZOO if _PACKAGED_ZOO.is_dir() else Path(__file__).parents[2] / "specs"
+_SHIPPED_NAME = re.compile(r"^[a-z0-9_]+(/[a-z0-9_]+)*$")
 
 Reader = Callable[[str], str]
 
 
 def shipped_libraries() -> list[str]:
     return sorted(p.stem for p in LIBRARY_DIR.glob("*.yaml"))
+
+
+def shipped_specs() -> list[str]:
+    """The names of the specs archspec ships: ``keras/resnet50``, ``resnet50``."""
+    return sorted(
+        p.relative_to(ZOO_DIR).with_suffix("").as_posix() for p in ZOO_DIR.rglob("*.yaml")
+    )
 
 
 @dataclass(frozen=True)
@@ -76,9 +89,14 @@ class ResolvedSpec:
 
 
 def display_name(path: str) -> str:
-    """How a file is named in messages: shipped libraries as ``archspec/blocks/x.yaml``."""
+    """How a file is named in messages: shipped libraries as ``archspec/blocks/x.yaml``,
+    shipped specs as ``archspec/zoo/keras/x.yaml``."""
     p = Path(path)
-    return f"archspec/blocks/{p.name}" if p.parent == LIBRARY_DIR else path
+    if p.parent == LIBRARY_DIR:
+        return f"archspec/blocks/{p.name}"
+    if p.is_relative_to(ZOO_DIR) and p.is_absolute():
+        return f"archspec/zoo/{p.relative_to(ZOO_DIR).as_posix()}"
+    return path
 
 
 def _digest_key(file: str) -> str:
@@ -161,7 +179,14 @@ def _load_with_bases(path: str, files: _Files, chain: tuple) -> tuple[Document, 
     where = doc.where(("extends",))
     if not isinstance(ref, str):
         raise SpecError.of("wrong-type", where, expected="a file path", received=received(ref))
+    # a path (base.yaml, ../x), or the name of a shipped spec (keras/resnet50)
     base_path = posixpath.normpath(posixpath.join(posixpath.dirname(path), ref))
+    if not ref.endswith((".yaml", ".yml")) and _SHIPPED_NAME.match(ref):
+        if (ZOO_DIR / f"{ref}.yaml").is_file():
+            base_path = str(ZOO_DIR / f"{ref}.yaml")
+        elif not os.path.exists(base_path):
+            hint = did_you_mean(ref, shipped_specs())
+            raise SpecError.of("unknown-spec", where, name=ref, hint=hint)
     if base_path == path or base_path in [p for p, _ in chain]:
         cycle = " -> ".join([p for p, _ in chain] + [path, base_path])
         raise SpecError.of("extends-cycle", where, cycle=cycle)
