@@ -29,6 +29,16 @@ ZOO = [
         (224, 224, 3),
     ),
     ("densenet121", "DenseNet121", 429, 8_062_504, 7_978_856, 83_648, "densenet121", (224, 224, 3)),
+    (
+        "efficientnetv2b0",
+        "EfficientNetV2B0",
+        273,
+        7_200_312,
+        7_139_704,
+        60_608,
+        "efficientnetv2-b0",
+        (224, 224, 3),
+    ),
 ]
 IDS = [row[0] for row in ZOO]
 
@@ -63,6 +73,12 @@ HEADS = {
         "avg": ["bn", "relu", "avg_pool"],
         "max": ["bn", "relu", "max_pool"],
         None: ["bn", "relu"],
+    },
+    "efficientnetv2b0": {
+        "top": ["top_activation", "avg_pool", "top_dropout", "predictions"],
+        "avg": ["top_activation", "avg_pool"],
+        "max": ["top_activation", "max_pool"],
+        None: ["top_activation"],
     },
 }
 
@@ -126,6 +142,22 @@ def test_mobilenetv2_width_and_padding():
     assert odd.node("expanded_conv_project").shape[-1] == 8  # make_divisible(int(16 * 0.35), 8)
     wide = archspec.lower(spec_path("mobilenetv2"), alpha=1.4)
     assert wide.node("Conv_1").shape[-1] == 1792  # widened only for alpha > 1
+
+
+def test_efficientnetv2_rates_preprocessing_and_inputs():
+    graph = archspec.lower(spec_path("efficientnetv2b0"))
+    # the drop rate grows with the blocks before it, over the table's 21 repeats
+    assert graph.node("block2b_drop").attrs["rate"] == 0.2 * 2 / 21
+    assert graph.node("block6h_drop").attrs["noise_shape"] == (None, 1, 1, 1)
+    assert "block1a_drop" not in {n.name for n in graph.nodes}  # no residual: 32 -> 16
+    assert graph.node("block4a_se_excite").inputs == ("block4a_activation", "block4a_se_expand")
+    assert graph.node("block6b_add").inputs == ("block6b_drop", "block6a_project_bn")
+    assert [n.op for n in graph.nodes[1:3]] == ["rescaling", "normalization"]
+    # keras's obtain_input_shape: without the top and an input_shape, any size
+    open_size = archspec.lower(spec_path("efficientnetv2b0"), include_top=False)
+    assert open_size.node("input_layer").output_shape == (None, None, None, 3)
+    plain = archspec.lower(spec_path("efficientnetv2b0"), include_preprocessing=False)
+    assert plain.nodes[1].name == "stem_conv"
 
 
 def test_extends_changes_only_the_depth():
@@ -303,6 +335,18 @@ VARIANTS = [
         "MobileNetV2",
         {"classes": 10, "alpha": 1.4, "classifier_activation": "linear"},
         (96, 96, 3),
+    ),
+    (
+        "efficientnetv2b0",
+        "EfficientNetV2B0",
+        {"include_top": False, "pooling": "avg"},
+        (64, 64, 3),
+    ),
+    (
+        "efficientnetv2b0",
+        "EfficientNetV2B0",
+        {"include_top": False, "pooling": "max", "include_preprocessing": False},
+        (65, 65, 3),
     ),
 ]
 
