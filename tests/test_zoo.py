@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 import archspec
-from archspec.frontend.resolve import shipped_specs
 from archspec.core.ops import OPS
+from archspec.frontend.resolve import shipped_specs
 
 # spec, keras.applications function, layers (with the input), total / trainable /
 # non-trainable params, keras's model name, keras's default input shape; the figures are
@@ -50,6 +50,76 @@ ZOO = [
         24_400,
         "MobileNetV3Large",
         (None, None, 3),
+    ),
+    (
+        "efficientnetv2b0",
+        "EfficientNetV2B0",
+        273,
+        7_200_312,
+        7_139_704,
+        60_608,
+        "efficientnetv2-b0",
+        (224, 224, 3),
+    ),
+    (
+        "efficientnetv2b1",
+        "EfficientNetV2B1",
+        337,
+        8_212_124,
+        8_141_052,
+        71_072,
+        "efficientnetv2-b1",
+        (240, 240, 3),
+    ),
+    (
+        "efficientnetv2b2",
+        "EfficientNetV2B2",
+        352,
+        10_178_374,
+        10_096_086,
+        82_288,
+        "efficientnetv2-b2",
+        (260, 260, 3),
+    ),
+    (
+        "efficientnetv2b3",
+        "EfficientNetV2B3",
+        412,
+        14_467_622,
+        14_358_406,
+        109_216,
+        "efficientnetv2-b3",
+        (300, 300, 3),
+    ),
+    (
+        "efficientnetv2s",
+        "EfficientNetV2S",
+        516,
+        21_612_360,
+        21_458_488,
+        153_872,
+        "efficientnetv2-s",
+        (384, 384, 3),
+    ),
+    (
+        "efficientnetv2m",
+        "EfficientNetV2M",
+        743,
+        54_431_388,
+        54_139_356,
+        292_032,
+        "efficientnetv2-m",
+        (480, 480, 3),
+    ),
+    (
+        "efficientnetv2l",
+        "EfficientNetV2L",
+        1031,
+        119_027_848,
+        118_515_272,
+        512_576,
+        "efficientnetv2-l",
+        (480, 480, 3),
     ),
 ]
 IDS = [row[0] for row in ZOO]
@@ -94,6 +164,12 @@ HEADS = {
         "avg": ["conv_1", "conv_1_bn", "activation_17", "avg_pool"],
         "max": ["conv_1", "conv_1_bn", "activation_17", "max_pool"],
         None: ["conv_1", "conv_1_bn", "activation_17"],
+    },
+    "efficientnetv2b0": {
+        "top": ["top_activation", "avg_pool", "top_dropout", "predictions"],
+        "avg": ["top_activation", "avg_pool"],
+        "max": ["top_activation", "max_pool"],
+        None: ["top_activation"],
     },
 }
 
@@ -372,6 +448,40 @@ VARIANTS = [
         (96, 96, 3),
     ),
     ("mobilenetv3large", "MobileNetV3Large", {"classes": 10, "alpha": 1.25}, (64, 64, 3)),
+    (
+        "resnet152",
+        "ResNet152",
+        {"include_top": False, "pooling": "max"},
+        (64, 64, 3),
+        (224, 224, 3),
+    ),
+    (
+        "resnet50v2",
+        "ResNet50V2",
+        {"include_top": False, "pooling": "avg"},
+        (64, 64, 3),
+        (224, 224, 3),
+    ),
+    ("vgg19", "VGG19", {"include_top": False, "pooling": "max"}, (64, 64, 3), (224, 224, 3)),
+    (
+        "densenet121",
+        "DenseNet121",
+        {"include_top": False, "pooling": "avg"},
+        (64, 64, 3),
+        (224, 224, 3),
+    ),
+    (
+        "efficientnetv2b0",
+        "EfficientNetV2B0",
+        {"include_top": False, "pooling": "avg"},
+        (64, 64, 3),
+    ),
+    (
+        "efficientnetv2b0",
+        "EfficientNetV2B0",
+        {"include_top": False, "pooling": "max", "include_preprocessing": False},
+        (65, 65, 3),
+    ),
 ]
 
 
@@ -398,3 +508,19 @@ def test_extends_names_a_shipped_spec(write):
     assert graph.model_name == "mine" and graph.output_shape == (None, 10)
     assert _layers(graph) == _layers(base)
     assert "keras/resnet50" in shipped_specs()
+
+
+def test_efficientnetv2_rates_preprocessing_and_inputs():
+    graph = archspec.lower(spec_path("efficientnetv2b0"))
+    # the drop rate grows with the blocks before it, over the table's 21 repeats
+    assert graph.node("block2b_drop").attrs["rate"] == 0.2 * 2 / 21
+    assert graph.node("block6h_drop").attrs["noise_shape"] == (None, 1, 1, 1)
+    assert "block1a_drop" not in {n.name for n in graph.nodes}  # no residual: 32 -> 16
+    assert graph.node("block4a_se_excite").inputs == ("block4a_activation", "block4a_se_expand")
+    assert graph.node("block6b_add").inputs == ("block6b_drop", "block6a_project_bn")
+    assert [n.op for n in graph.nodes[1:3]] == ["rescaling", "normalization"]
+    # keras's obtain_input_shape: without the top and an input_shape, any size
+    open_size = archspec.lower(spec_path("efficientnetv2b0"), include_top=False)
+    assert open_size.node("input_layer").output_shape == (None, None, None, 3)
+    plain = archspec.lower(spec_path("efficientnetv2b0"), include_preprocessing=False)
+    assert plain.nodes[1].name == "stem_conv"
