@@ -29,6 +29,16 @@ ZOO = [
         (224, 224, 3),
     ),
     ("densenet121", "DenseNet121", 429, 8_062_504, 7_978_856, 83_648, "densenet121", (224, 224, 3)),
+    (
+        "inceptionv3",
+        "InceptionV3",
+        313,
+        23_851_784,
+        23_817_352,
+        34_432,
+        "inception_v3",
+        (299, 299, 3),
+    ),
 ]
 IDS = [row[0] for row in ZOO]
 
@@ -63,6 +73,12 @@ HEADS = {
         "avg": ["bn", "relu", "avg_pool"],
         "max": ["bn", "relu", "max_pool"],
         None: ["bn", "relu"],
+    },
+    "inceptionv3": {
+        "top": ["mixed10", "avg_pool", "predictions"],
+        "avg": ["mixed10", "global_average_pooling2d"],
+        "max": ["mixed10", "global_max_pooling2d"],
+        None: ["mixed10"],
     },
 }
 
@@ -304,6 +320,7 @@ VARIANTS = [
         {"classes": 10, "alpha": 1.4, "classifier_activation": "linear"},
         (96, 96, 3),
     ),
+    ("inceptionv3", "InceptionV3", {"include_top": False, "pooling": "avg"}, (75, 75, 3)),
 ]
 
 
