@@ -39,6 +39,16 @@ ZOO = [
         "inception_v3",
         (299, 299, 3),
     ),
+    (
+        "inceptionresnetv2",
+        "InceptionResNetV2",
+        782,
+        55_873_736,
+        55_813_192,
+        60_544,
+        "inception_resnet_v2",
+        (299, 299, 3),
+    ),
 ]
 IDS = [row[0] for row in ZOO]
 
@@ -79,6 +89,12 @@ HEADS = {
         "avg": ["mixed10", "global_average_pooling2d"],
         "max": ["mixed10", "global_max_pooling2d"],
         None: ["mixed10"],
+    },
+    "inceptionresnetv2": {
+        "top": ["conv_7b_ac", "avg_pool", "predictions"],
+        "avg": ["conv_7b_ac", "global_average_pooling2d"],
+        "max": ["conv_7b_ac", "global_max_pooling2d"],
+        None: ["conv_7b_ac"],
     },
 }
 
@@ -321,6 +337,12 @@ VARIANTS = [
         (96, 96, 3),
     ),
     ("inceptionv3", "InceptionV3", {"include_top": False, "pooling": "avg"}, (75, 75, 3)),
+    (
+        "inceptionresnetv2",
+        "InceptionResNetV2",
+        {"include_top": False, "pooling": "max"},
+        (75, 75, 3),
+    ),
 ]
 
 
