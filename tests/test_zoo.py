@@ -121,6 +121,26 @@ ZOO = [
         "efficientnetv2-l",
         (480, 480, 3),
     ),
+    (
+        "inceptionv3",
+        "InceptionV3",
+        313,
+        23_851_784,
+        23_817_352,
+        34_432,
+        "inception_v3",
+        (299, 299, 3),
+    ),
+    (
+        "inceptionresnetv2",
+        "InceptionResNetV2",
+        782,
+        55_873_736,
+        55_813_192,
+        60_544,
+        "inception_resnet_v2",
+        (299, 299, 3),
+    ),
 ]
 IDS = [row[0] for row in ZOO]
 
@@ -170,6 +190,18 @@ HEADS = {
         "avg": ["top_activation", "avg_pool"],
         "max": ["top_activation", "max_pool"],
         None: ["top_activation"],
+    },
+    "inceptionv3": {
+        "top": ["mixed10", "avg_pool", "predictions"],
+        "avg": ["mixed10", "global_average_pooling2d"],
+        "max": ["mixed10", "global_max_pooling2d"],
+        None: ["mixed10"],
+    },
+    "inceptionresnetv2": {
+        "top": ["conv_7b_ac", "avg_pool", "predictions"],
+        "avg": ["conv_7b_ac", "global_average_pooling2d"],
+        "max": ["conv_7b_ac", "global_max_pooling2d"],
+        None: ["conv_7b_ac"],
     },
 }
 
@@ -481,6 +513,13 @@ VARIANTS = [
         "EfficientNetV2B0",
         {"include_top": False, "pooling": "max", "include_preprocessing": False},
         (65, 65, 3),
+    ),
+    ("inceptionv3", "InceptionV3", {"include_top": False, "pooling": "avg"}, (75, 75, 3)),
+    (
+        "inceptionresnetv2",
+        "InceptionResNetV2",
+        {"include_top": False, "pooling": "max"},
+        (75, 75, 3),
     ),
 ]
 
