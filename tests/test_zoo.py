@@ -29,6 +29,16 @@ ZOO = [
         (224, 224, 3),
     ),
     ("densenet121", "DenseNet121", 429, 8_062_504, 7_978_856, 83_648, "densenet121", (224, 224, 3)),
+    (
+        "efficientnetb0",
+        "EfficientNetB0",
+        240,
+        5_330_571,
+        5_288_548,
+        42_023,
+        "efficientnetb0",
+        (224, 224, 3),
+    ),
 ]
 IDS = [row[0] for row in ZOO]
 
@@ -63,6 +73,12 @@ HEADS = {
         "avg": ["bn", "relu", "avg_pool"],
         "max": ["bn", "relu", "max_pool"],
         None: ["bn", "relu"],
+    },
+    "efficientnetb0": {
+        "top": ["top_activation", "avg_pool", "top_dropout", "predictions"],
+        "avg": ["top_activation", "avg_pool"],
+        "max": ["top_activation", "max_pool"],
+        None: ["top_bn", "top_activation"],
     },
 }
 
