@@ -390,6 +390,24 @@ VARIANTS = [
         {"classes": 10, "alpha": 1.4, "classifier_activation": "linear"},
         (96, 96, 3),
     ),
+    (
+        "efficientnetb0",
+        "EfficientNetB0",
+        {"include_top": False, "pooling": "avg"},
+        (97, 97, 3),
+    ),
+    (
+        "efficientnetb3",
+        "EfficientNetB3",
+        {"include_top": False, "pooling": "max"},
+        (64, 64, 3),
+    ),
+    (
+        "efficientnetb1",
+        "EfficientNetB1",
+        {"classes": 10, "classifier_activation": "linear"},
+        (75, 75, 3),
+    ),
 ]
 
 
@@ -405,5 +423,63 @@ def test_variants_equal_keras_applications(variant):
     keras.backend.clear_session()
     built = archspec.build(spec_path(name), input_shape=list(shape), **params)
     reference = getattr(keras.applications, function)(weights=None, input_shape=shape, **params)
+    assert_same_model(built, reference, names="explicit")
+    assert_same_outputs(built, reference, atol=1e-5)
+
+
+def test_efficientnet_sizes_pads_and_drop_rates():
+    # keras's obtain_input_shape: the default size with the top, else any size
+    assert archspec.lower(spec_path("efficientnetb7")).node("input_layer").shape == (600, 600, 3)
+    graph = archspec.lower(spec_path("efficientnetb0"), include_top=False)
+    assert graph.node("input_layer").output_shape == (None, None, None, 3)
+    assert graph.node("block2a_dwconv_pad").attrs["padding"] == ((0, 1), (0, 1))
+    # correct_pad: k // 2 at the end, one less at the start of an even side
+    odd = archspec.lower(spec_path("efficientnetb0"), include_top=False, input_shape=[97, 97, 3])
+    assert odd.node("stem_conv_pad").attrs["padding"] == ((1, 1), (1, 1))
+    assert odd.node("block3a_dwconv_pad").attrs["padding"] == ((2, 2), (2, 2))  # 5x5 on 25x25
+    assert odd.node("block1a_se_excite").inputs == ("block1a_activation", "block1a_se_expand")
+    # drop_connect_rate * b / blocks over the model's 16 blocks, b counted from 0
+    rates = {n.name: n.attrs["rate"] for n in graph.nodes if n.op == "dropout"}
+    assert rates == {
+        f"block{k}_drop": 0.2 * b / 16
+        for k, b in [("2b", 2), ("3b", 4), ("4b", 6), ("4c", 7), ("5b", 9), ("5c", 10)]
+        + [("6b", 12), ("6c", 13), ("6d", 14)]
+    }
+    b7 = archspec.lower(spec_path("efficientnetb7"))
+    assert [b.prefix for b in b7.blocks if b.stage == 6][-1] == "block6m"  # ceil(3.1 * 4) = 13
+    assert b7.node("top_conv").shape[-1] == 2560 and b7.node("top_dropout").attrs["rate"] == 0.5
+
+
+@pytest.mark.keras
+def test_efficientnet_builder_params_equal_keras():
+    """EfficientNet's own params, which keras's B0-B7 fix, against keras's builder; and
+    the unknown input size keras gives include_top=False."""
+    import keras
+    from keras.src.applications.efficientnet import EfficientNet
+    from keras_compare import assert_same_model, assert_same_outputs
+
+    keras.backend.clear_session()
+    built = archspec.build(spec_path("efficientnetb0"), include_top=False, pooling="max")
+    reference = keras.applications.EfficientNetB0(weights=None, include_top=False, pooling="max")
+    assert built.input_shape == reference.input_shape == (None, None, None, 3)
+    assert_same_model(built, reference, names="explicit")
+    params = {
+        "dropout_rate": 0.0,
+        "drop_connect_rate": 0.5,
+        "depth_divisor": 16,
+        "activation": "relu",
+    }
+    scaled = {"width_coefficient": 1.3, "depth_coefficient": 0.8}
+    keras.backend.clear_session()
+    built = archspec.build(spec_path("efficientnetb0"), input_shape=[65, 65, 3], **scaled, **params)
+    reference = EfficientNet(
+        *scaled.values(),
+        224,
+        weights=None,
+        input_shape=(65, 65, 3),
+        name="efficientnetb0",
+        **params,
+    )
+    assert "top_dropout" not in {layer.name for layer in built.layers}
     assert_same_model(built, reference, names="explicit")
     assert_same_outputs(built, reference, atol=1e-5)
