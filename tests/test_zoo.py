@@ -141,6 +141,86 @@ ZOO = [
         "inception_resnet_v2",
         (299, 299, 3),
     ),
+    (
+        "efficientnetb0",
+        "EfficientNetB0",
+        240,
+        5_330_571,
+        5_288_548,
+        42_023,
+        "efficientnetb0",
+        (224, 224, 3),
+    ),
+    (
+        "efficientnetb1",
+        "EfficientNetB1",
+        342,
+        7_856_239,
+        7_794_184,
+        62_055,
+        "efficientnetb1",
+        (240, 240, 3),
+    ),
+    (
+        "efficientnetb2",
+        "EfficientNetB2",
+        342,
+        9_177_569,
+        9_109_994,
+        67_575,
+        "efficientnetb2",
+        (260, 260, 3),
+    ),
+    (
+        "efficientnetb3",
+        "EfficientNetB3",
+        387,
+        12_320_535,
+        12_233_232,
+        87_303,
+        "efficientnetb3",
+        (300, 300, 3),
+    ),
+    (
+        "efficientnetb4",
+        "EfficientNetB4",
+        477,
+        19_466_823,
+        19_341_616,
+        125_207,
+        "efficientnetb4",
+        (380, 380, 3),
+    ),
+    (
+        "efficientnetb5",
+        "EfficientNetB5",
+        579,
+        30_562_527,
+        30_389_784,
+        172_743,
+        "efficientnetb5",
+        (456, 456, 3),
+    ),
+    (
+        "efficientnetb6",
+        "EfficientNetB6",
+        669,
+        43_265_143,
+        43_040_704,
+        224_439,
+        "efficientnetb6",
+        (528, 528, 3),
+    ),
+    (
+        "efficientnetb7",
+        "EfficientNetB7",
+        816,
+        66_658_687,
+        66_347_960,
+        310_727,
+        "efficientnetb7",
+        (600, 600, 3),
+    ),
 ]
 IDS = [row[0] for row in ZOO]
 
@@ -202,6 +282,12 @@ HEADS = {
         "avg": ["conv_7b_ac", "global_average_pooling2d"],
         "max": ["conv_7b_ac", "global_max_pooling2d"],
         None: ["conv_7b_ac"],
+    },
+    "efficientnetb0": {
+        "top": ["top_activation", "avg_pool", "top_dropout", "predictions"],
+        "avg": ["top_activation", "avg_pool"],
+        "max": ["top_activation", "max_pool"],
+        None: ["top_bn", "top_activation"],
     },
 }
 
@@ -521,6 +607,24 @@ VARIANTS = [
         {"include_top": False, "pooling": "max"},
         (75, 75, 3),
     ),
+    (
+        "efficientnetb0",
+        "EfficientNetB0",
+        {"include_top": False, "pooling": "avg"},
+        (97, 97, 3),
+    ),
+    (
+        "efficientnetb3",
+        "EfficientNetB3",
+        {"include_top": False, "pooling": "max"},
+        (64, 64, 3),
+    ),
+    (
+        "efficientnetb1",
+        "EfficientNetB1",
+        {"classes": 10, "classifier_activation": "linear"},
+        (75, 75, 3),
+    ),
 ]
 
 
@@ -563,3 +667,61 @@ def test_efficientnetv2_rates_preprocessing_and_inputs():
     assert open_size.node("input_layer").output_shape == (None, None, None, 3)
     plain = archspec.lower(spec_path("efficientnetv2b0"), include_preprocessing=False)
     assert plain.nodes[1].name == "stem_conv"
+
+
+def test_efficientnet_sizes_pads_and_drop_rates():
+    # keras's obtain_input_shape: the default size with the top, else any size
+    assert archspec.lower(spec_path("efficientnetb7")).node("input_layer").shape == (600, 600, 3)
+    graph = archspec.lower(spec_path("efficientnetb0"), include_top=False)
+    assert graph.node("input_layer").output_shape == (None, None, None, 3)
+    assert graph.node("block2a_dwconv_pad").attrs["padding"] == ((0, 1), (0, 1))
+    # correct_pad: k // 2 at the end, one less at the start of an even side
+    odd = archspec.lower(spec_path("efficientnetb0"), include_top=False, input_shape=[97, 97, 3])
+    assert odd.node("stem_conv_pad").attrs["padding"] == ((1, 1), (1, 1))
+    assert odd.node("block3a_dwconv_pad").attrs["padding"] == ((2, 2), (2, 2))  # 5x5 on 25x25
+    assert odd.node("block1a_se_excite").inputs == ("block1a_activation", "block1a_se_expand")
+    # drop_connect_rate * b / blocks over the model's 16 blocks, b counted from 0
+    rates = {n.name: n.attrs["rate"] for n in graph.nodes if n.op == "dropout"}
+    assert rates == {
+        f"block{k}_drop": 0.2 * b / 16
+        for k, b in [("2b", 2), ("3b", 4), ("4b", 6), ("4c", 7), ("5b", 9), ("5c", 10)]
+        + [("6b", 12), ("6c", 13), ("6d", 14)]
+    }
+    b7 = archspec.lower(spec_path("efficientnetb7"))
+    assert [b.prefix for b in b7.blocks if b.stage == 6][-1] == "block6m"  # ceil(3.1 * 4) = 13
+    assert b7.node("top_conv").shape[-1] == 2560 and b7.node("top_dropout").attrs["rate"] == 0.5
+
+
+@pytest.mark.keras
+def test_efficientnet_builder_params_equal_keras():
+    """EfficientNet's own params, which keras's B0-B7 fix, against keras's builder; and
+    the unknown input size keras gives include_top=False."""
+    import keras
+    from keras.src.applications.efficientnet import EfficientNet
+    from keras_compare import assert_same_model, assert_same_outputs
+
+    keras.backend.clear_session()
+    built = archspec.build(spec_path("efficientnetb0"), include_top=False, pooling="max")
+    reference = keras.applications.EfficientNetB0(weights=None, include_top=False, pooling="max")
+    assert built.input_shape == reference.input_shape == (None, None, None, 3)
+    assert_same_model(built, reference, names="explicit")
+    params = {
+        "dropout_rate": 0.0,
+        "drop_connect_rate": 0.5,
+        "depth_divisor": 16,
+        "activation": "relu",
+    }
+    scaled = {"width_coefficient": 1.3, "depth_coefficient": 0.8}
+    keras.backend.clear_session()
+    built = archspec.build(spec_path("efficientnetb0"), input_shape=[65, 65, 3], **scaled, **params)
+    reference = EfficientNet(
+        *scaled.values(),
+        224,
+        weights=None,
+        input_shape=(65, 65, 3),
+        name="efficientnetb0",
+        **params,
+    )
+    assert "top_dropout" not in {layer.name for layer in built.layers}
+    assert_same_model(built, reference, names="explicit")
+    assert_same_outputs(built, reference, atol=1e-5)
