@@ -29,6 +29,16 @@ ZOO = [
         (224, 224, 3),
     ),
     ("densenet121", "DenseNet121", 429, 8_062_504, 7_978_856, 83_648, "densenet121", (224, 224, 3)),
+    (
+        "nasnetmobile",
+        "NASNetMobile",
+        771,
+        5_326_716,
+        5_289_978,
+        36_738,
+        "nasnet_mobile",
+        (224, 224, 3),
+    ),
 ]
 IDS = [row[0] for row in ZOO]
 
@@ -63,6 +73,12 @@ HEADS = {
         "avg": ["bn", "relu", "avg_pool"],
         "max": ["bn", "relu", "max_pool"],
         None: ["bn", "relu"],
+    },
+    "nasnetmobile": {
+        "top": ["activation_187", "global_average_pooling2d", "predictions"],
+        "avg": ["activation_187", "global_average_pooling2d"],
+        "max": ["activation_187", "global_max_pooling2d"],
+        None: ["activation_187"],
     },
 }
 
@@ -126,6 +142,27 @@ def test_mobilenetv2_width_and_padding():
     assert odd.node("expanded_conv_project").shape[-1] == 8  # make_divisible(int(16 * 0.35), 8)
     wide = archspec.lower(spec_path("mobilenetv2"), alpha=1.4)
     assert wide.node("Conv_1").shape[-1] == 1792  # widened only for alpha > 1
+
+
+def test_nasnet_adjusts_p_by_its_shape():
+    graph = archspec.lower(spec_path("nasnetmobile"))
+    names = {n.name for n in graph.nodes}
+    # the first cell reads its input twice, unadjusted (keras's p=None)
+    assert not {"adjust_bn_stem_1", "adjust_relu_1_stem_1"} & names
+    # a larger p is halved by two strided 1x1 paths, the second shifted by a pixel...
+    assert graph.node("adjust_bn_stem_2").inputs == ("concatenate",)
+    assert graph.node("cropping2d_1").inputs == ("zero_padding2d_1",)
+    assert graph.node("adjust_conv_1_5").output_shape == (None, 14, 14, 44)
+    # ...a p of the same size but other channels is projected
+    assert graph.node("adjust_bn_1").inputs == ("adjust_conv_projection_1",)
+    assert graph.node("reduction_concat_reduce_4").inputs == (
+        "reduction_add_2_reduce_4",
+        "reduction_add3_reduce_4",
+        "add_2",
+        "reduction_add4_reduce_4",
+    )
+    # the stack after a reduction halves the last normal cell (NASNetLarge: the one before)
+    assert graph.node("adjust_relu_1_5").inputs == ("normal_concat_3",)
 
 
 def test_extends_changes_only_the_depth():
@@ -304,6 +341,8 @@ VARIANTS = [
         {"classes": 10, "alpha": 1.4, "classifier_activation": "linear"},
         (96, 96, 3),
     ),
+    # odd sizes: correct_pad pads the strided separable convolutions by parity
+    ("nasnetmobile", "NASNetMobile", {"include_top": False, "pooling": "avg"}, (97, 97, 3)),
 ]
 
 
@@ -321,3 +360,19 @@ def test_variants_equal_keras_applications(variant):
     reference = getattr(keras.applications, function)(weights=None, input_shape=shape, **params)
     assert_same_model(built, reference, names="explicit")
     assert_same_outputs(built, reference, atol=1e-5)
+
+
+@pytest.mark.keras
+def test_nasnet_unknown_sizes_equal_keras_applications():
+    """keras's NASNet of unknown sizes never halves p (None equals None); the model it
+    builds fails when called (its adds meet two sizes), so only the graphs compare."""
+    import keras
+    from keras_compare import assert_same_model
+
+    keras.backend.clear_session()
+    shape = [None, None, 3]
+    built = archspec.build(spec_path("nasnetmobile"), include_top=False, input_shape=shape)
+    reference = keras.applications.NASNetMobile(
+        weights=None, include_top=False, input_shape=tuple(shape)
+    )
+    assert_same_model(built, reference, names="all")
