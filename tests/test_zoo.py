@@ -39,6 +39,16 @@ ZOO = [
         "nasnet_mobile",
         (224, 224, 3),
     ),
+    (
+        "nasnetlarge",
+        "NASNetLarge",
+        1041,
+        88_949_818,
+        88_753_150,
+        196_668,
+        "nasnet_large",
+        (331, 331, 3),
+    ),
 ]
 IDS = [row[0] for row in ZOO]
 
@@ -163,6 +173,15 @@ def test_nasnet_adjusts_p_by_its_shape():
     )
     # the stack after a reduction halves the last normal cell (NASNetLarge: the one before)
     assert graph.node("adjust_relu_1_5").inputs == ("normal_concat_3",)
+    large = archspec.lower(spec_path("nasnetlarge"))
+    assert large.node("adjust_relu_1_7").inputs == ("normal_concat_4",)
+    # without the top its sizes are unknown; keras compares None with None and only projects
+    unknown = archspec.lower(spec_path("nasnetlarge"), include_top=False)
+    assert (len(unknown.nodes), unknown.total) == (1012, 84_887_922)
+    assert unknown.node("input_layer").output_shape == (None, None, None, 3)
+    assert unknown.node("adjust_bn_stem_2").inputs == ("adjust_conv_projection_stem_2",)
+    assert "adjust_bn_0" not in {n.name for n in unknown.nodes}
+    assert unknown.nodes[-1].name == "activation_262"
 
 
 def test_extends_changes_only_the_depth():
@@ -343,6 +362,7 @@ VARIANTS = [
     ),
     # odd sizes: correct_pad pads the strided separable convolutions by parity
     ("nasnetmobile", "NASNetMobile", {"include_top": False, "pooling": "avg"}, (97, 97, 3)),
+    ("nasnetlarge", "NASNetLarge", {"include_top": False, "pooling": "max"}, (64, 64, 3)),
 ]
 
 
