@@ -221,6 +221,26 @@ ZOO = [
         "efficientnetb7",
         (600, 600, 3),
     ),
+    (
+        "nasnetmobile",
+        "NASNetMobile",
+        771,
+        5_326_716,
+        5_289_978,
+        36_738,
+        "nasnet_mobile",
+        (224, 224, 3),
+    ),
+    (
+        "nasnetlarge",
+        "NASNetLarge",
+        1041,
+        88_949_818,
+        88_753_150,
+        196_668,
+        "nasnet_large",
+        (331, 331, 3),
+    ),
 ]
 IDS = [row[0] for row in ZOO]
 
@@ -288,6 +308,12 @@ HEADS = {
         "avg": ["top_activation", "avg_pool"],
         "max": ["top_activation", "max_pool"],
         None: ["top_bn", "top_activation"],
+    },
+    "nasnetmobile": {
+        "top": ["activation_187", "global_average_pooling2d", "predictions"],
+        "avg": ["activation_187", "global_average_pooling2d"],
+        "max": ["activation_187", "global_max_pooling2d"],
+        None: ["activation_187"],
     },
 }
 
@@ -625,6 +651,8 @@ VARIANTS = [
         {"classes": 10, "classifier_activation": "linear"},
         (75, 75, 3),
     ),
+    ("nasnetmobile", "NASNetMobile", {"include_top": False, "pooling": "avg"}, (97, 97, 3)),
+    ("nasnetlarge", "NASNetLarge", {"include_top": False, "pooling": "max"}, (64, 64, 3)),
 ]
 
 
@@ -725,3 +753,49 @@ def test_efficientnet_builder_params_equal_keras():
     assert "top_dropout" not in {layer.name for layer in built.layers}
     assert_same_model(built, reference, names="explicit")
     assert_same_outputs(built, reference, atol=1e-5)
+
+
+def test_nasnet_adjusts_p_by_its_shape():
+    graph = archspec.lower(spec_path("nasnetmobile"))
+    names = {n.name for n in graph.nodes}
+    # the first cell reads its input twice, unadjusted (keras's p=None)
+    assert not {"adjust_bn_stem_1", "adjust_relu_1_stem_1"} & names
+    # a larger p is halved by two strided 1x1 paths, the second shifted by a pixel...
+    assert graph.node("adjust_bn_stem_2").inputs == ("concatenate",)
+    assert graph.node("cropping2d_1").inputs == ("zero_padding2d_1",)
+    assert graph.node("adjust_conv_1_5").output_shape == (None, 14, 14, 44)
+    # ...a p of the same size but other channels is projected
+    assert graph.node("adjust_bn_1").inputs == ("adjust_conv_projection_1",)
+    assert graph.node("reduction_concat_reduce_4").inputs == (
+        "reduction_add_2_reduce_4",
+        "reduction_add3_reduce_4",
+        "add_2",
+        "reduction_add4_reduce_4",
+    )
+    # the stack after a reduction halves the last normal cell (NASNetLarge: the one before)
+    assert graph.node("adjust_relu_1_5").inputs == ("normal_concat_3",)
+    large = archspec.lower(spec_path("nasnetlarge"))
+    assert large.node("adjust_relu_1_7").inputs == ("normal_concat_4",)
+    # without the top its sizes are unknown; keras compares None with None and only projects
+    unknown = archspec.lower(spec_path("nasnetlarge"), include_top=False)
+    assert (len(unknown.nodes), unknown.total) == (1012, 84_887_922)
+    assert unknown.node("input_layer").output_shape == (None, None, None, 3)
+    assert unknown.node("adjust_bn_stem_2").inputs == ("adjust_conv_projection_stem_2",)
+    assert "adjust_bn_0" not in {n.name for n in unknown.nodes}
+    assert unknown.nodes[-1].name == "activation_262"
+
+
+@pytest.mark.keras
+def test_nasnet_unknown_sizes_equal_keras_applications():
+    """keras's NASNet of unknown sizes never halves p (None equals None); the model it
+    builds fails when called (its adds meet two sizes), so only the graphs compare."""
+    import keras
+    from keras_compare import assert_same_model
+
+    keras.backend.clear_session()
+    shape = [None, None, 3]
+    built = archspec.build(spec_path("nasnetmobile"), include_top=False, input_shape=shape)
+    reference = keras.applications.NASNetMobile(
+        weights=None, include_top=False, input_shape=tuple(shape)
+    )
+    assert_same_model(built, reference, names="all")
