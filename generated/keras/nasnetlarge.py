@@ -102,7 +102,6 @@ def reduction_a_cell(
     x5 = layers.Add(name=f"reduction_add4_{block_id}")([x5_1, x5_2])
     out = layers.Concatenate(name=f"reduction_concat_{block_id}")([x2, x3, x4, x5])
     next_p = pick(ip, p, second=skip_reduction, name=f"{prefix}_pick")
-    x = next_p
     return out, next_p
 
 
@@ -186,7 +185,6 @@ def normal_a_cell(ip, p, filters, num_blocks, stage, index, serial):
     )
     x5 = layers.Add(name=f"normal_add_5_{block_id}")([x5_1, h])
     out = layers.Concatenate(name=f"normal_concat_{block_id}")([p, x1, x2, x3, x4, x5])
-    x = out
     return out, ip
 
 
