@@ -16,6 +16,29 @@ ROOT = Path(__file__).resolve().parent.parent
 # The hand-written seed ResNet-50 lives with the benchmarks, which time against it.
 sys.path.insert(0, str(ROOT / "benchmarks"))
 SPECS = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "specs").rglob("*.yaml"))
+# One zoo model per family (the smallest): the Keras tests that build every spec again
+# (generated flat modules, diffs of saved models) take these of the zoo, whose every
+# model tests/test_zoo.py builds beside keras.applications and its structured module.
+ZOO_SAMPLE = [
+    f"specs/keras/{name}.yaml"
+    for name in (
+        "resnet50",
+        "resnet50v2",
+        "vgg16",
+        "mobilenet",
+        "mobilenetv2",
+        "mobilenetv3small",
+        "densenet121",
+        "efficientnetb0",
+        "efficientnetv2b0",
+        "inceptionv3",
+        "inceptionresnetv2",
+        "nasnetmobile",
+        "convnexttiny",
+        "xception",
+    )  # fmt: skip
+]
+BUILT_SPECS = [s for s in SPECS if not s.startswith("specs/keras/") or s in ZOO_SAMPLE]
 
 # Property-based tests: "ci" (the default) keeps a run bounded and repeatable on a busy
 # machine; HYPOTHESIS_PROFILE=deep explores far more examples, on demand.
