@@ -60,6 +60,46 @@ ZOO = [
         "convnext_tiny",
         (224, 224, 3),
     ),
+    (
+        "convnextsmall",
+        "ConvNeXtSmall",
+        261,
+        50_223_688,
+        50_223_688,
+        0,
+        "convnext_small",
+        (224, 224, 3),
+    ),
+    (
+        "convnextbase",
+        "ConvNeXtBase",
+        261,
+        88_591_464,
+        88_591_464,
+        0,
+        "convnext_base",
+        (224, 224, 3),
+    ),
+    (
+        "convnextlarge",
+        "ConvNeXtLarge",
+        261,
+        197_767_336,
+        197_767_336,
+        0,
+        "convnext_large",
+        (224, 224, 3),
+    ),
+    (
+        "convnextxlarge",
+        "ConvNeXtXLarge",
+        261,
+        350_196_968,
+        350_196_968,
+        0,
+        "convnext_xlarge",
+        (224, 224, 3),
+    ),
 ]
 IDS = [row[0] for row in ZOO]
 
@@ -440,6 +480,16 @@ def test_variants_equal_keras_applications(variant):
 
 
 # ---- ConvNeXt: the arguments keras's constructors leave at their defaults ------------------
+
+
+def test_convnext_sizes_change_only_params():
+    tiny = archspec.load(spec_path("convnexttiny"))
+    for size in ("small", "base", "large", "xlarge"):
+        other = archspec.load(spec_path(f"convnext{size}"))
+        assert other.spec.layers == tiny.spec.layers
+        changed = {k for k, v in other.params.items() if tiny.params[k] != v}
+        assert changed <= {"name", "depths", "projection_dims"}, size
+        assert other.params["name"] == f"convnext_{size}"
 
 
 def test_convnext_drop_path_schedule():
