@@ -12,7 +12,6 @@ def stem(inputs, filters, name):
     model = keras.Sequential(name=prefix)
     model.add(layers.Conv2D(filters, 4, strides=4, name=f"{prefix}_conv"))
     model.add(layers.LayerNormalization(epsilon=1e-06, name=f"{prefix}_layernorm"))
-    x = inputs
     return model
 
 
@@ -56,7 +55,6 @@ def downsampling_block(inputs, filters, model_name, i, name):
         layers.LayerNormalization(epsilon=1e-06, name=f"{model_name}_downsampling_layernorm_{i}")
     )
     model.add(layers.Conv2D(filters, 2, strides=2, name=f"{model_name}_downsampling_conv_{i}"))
-    x = inputs
     return model
 
 
