@@ -3,7 +3,8 @@ archspec finds them only when a spec names a kind it lacks, and spec text never 
 
 A third-party plugin is installed for real (a ``*.dist-info`` directory on ``sys.path``,
 which ``importlib.metadata`` reads as pip would leave it); archspec's own plugins
-(keras.applications' LayerScale and CustomScaleLayer, archspec's PositionEmbedding) are
+(keras.applications' LayerScale, StochasticDepth and CustomScaleLayer, the sum of two
+tensors as an Add operation, archspec's PositionEmbedding) are
 found through the entry points of archspec's pyproject.toml. The kinds they register have
 their hand-worked rows here (tests/test_ops.py has the built-in catalogue's), and the
 keras-marked tests build them against keras.applications' own classes.
@@ -336,6 +337,11 @@ CASES = [
     # x + scale · r: no weights
     ("custom_scale_layer", {"scale": 0.17}, [(35, 35, 320), (35, 35, 320)], (35, 35, 320),
      (0, 0), 0),
+    # drops whole examples' paths in training: no weights
+    ("stochastic_depth", {"drop_path_rate": 0.1}, [(7, 7, 96)], (7, 7, 96), (0, 0), 0),
+    # x + y of two tensors, broadcast as the add layer's
+    ("tensor_add", {}, [(7, 7, 96), (7, 7, 96)], (7, 7, 96), (0, 0), 0),
+    ("tensor_add", {}, [(7, 7, 96), (1, 1, 96)], (7, 7, 96), (0, 0), 0),
     # one embedding per position: 197 · 64 = 12,608
     ("position_embedding", {}, [(197, 64)], (197, 64), (12_608, 0), 0),
     ("position_embedding", {"embeddings_initializer": {"random_normal": {"stddev": 0.02}}},
@@ -350,6 +356,7 @@ ERRORS = [
     ("custom_scale_layer", {"scale": 1.0}, [(4, 3)] * 3, "takes two inputs", "shape-mismatch"),
     ("custom_scale_layer", {"scale": 1.0}, [(4, 3), (4, 2)], "inputs of different shapes",
      "shape-mismatch"),
+    ("tensor_add", {}, [(4, 3), (4, 2)], "inputs of different shapes", "shape-mismatch"),
     ("position_embedding", {}, [(4, 4, 3)], "expects an input of shape (sequence_length, features)",
      "shape-mismatch"),
     ("position_embedding", {}, [(None, 8)], "sequence length must be known", "unknown-size"),
@@ -461,6 +468,43 @@ def _same_everywhere(path: str, expected, tmp_path: Path, atol: float = 1e-5) ->
 @pytest.mark.keras
 def test_keras_applications_layers_equal_keras_own(catalogue, write, tmp_path):
     _same_everywhere(write(SCALED), _by_hand(), tmp_path)
+
+
+# ConvNeXt's residual, ``inputs + layer(x)``, with its layer a StochasticDepth: the sum
+# of two tensors is Keras's Add operation (not a layer), under the name the spec gives.
+RESIDUAL = """
+name: Residual
+input: {shape: [8, 8, 4]}
+layers:
+  - conv2d: {filters: 4, kernel_size: 3, padding: same, name: conv}
+  - stochastic_depth: {drop_path_rate: 0.25, name: drop}
+  - tensor_add: {from: [input_layer, drop], name: add}
+  - dense: {units: 2, name: fc}
+"""
+
+
+@pytest.mark.keras
+def test_a_residual_sum_is_keras_add_operation(catalogue, write, tmp_path):
+    import keras
+    from keras.src.applications.convnext import StochasticDepth
+    from keras_compare import assert_same_model, assert_same_outputs
+
+    keras.backend.clear_session()  # the sum's name is Keras's first "add"
+    inputs = keras.Input(shape=(8, 8, 4), name="input_layer")
+    x = StochasticDepth(0.25, name="drop")(
+        keras.layers.Conv2D(4, 3, padding="same", name="conv")(inputs)
+    )
+    x = keras.layers.Dense(2, name="fc")(inputs + x)
+    expected = keras.Model(inputs, x, name="Residual")
+    path = write(RESIDUAL)
+    built = archspec.build(path)
+    assert built.get_config() == expected.get_config()
+    assert_same_model(built, expected, names="all")
+    assert_same_outputs(built, expected, atol=1e-5)
+    for style in ("structured", "flat"):
+        module = tmp_path / f"residual_{style}.py"
+        module.write_text(module_source(path, style), encoding="utf-8")
+        assert _import(module).Residual().get_config() == built.get_config(), style
 
 
 @pytest.mark.keras

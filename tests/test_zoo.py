@@ -244,6 +244,56 @@ ZOO = [
         "nasnet_large",
         (331, 331, 3),
     ),
+    (
+        "convnexttiny",
+        "ConvNeXtTiny",
+        135,
+        28_589_128,
+        28_589_128,
+        0,
+        "convnext_tiny",
+        (224, 224, 3),
+    ),
+    (
+        "convnextsmall",
+        "ConvNeXtSmall",
+        261,
+        50_223_688,
+        50_223_688,
+        0,
+        "convnext_small",
+        (224, 224, 3),
+    ),
+    (
+        "convnextbase",
+        "ConvNeXtBase",
+        261,
+        88_591_464,
+        88_591_464,
+        0,
+        "convnext_base",
+        (224, 224, 3),
+    ),
+    (
+        "convnextlarge",
+        "ConvNeXtLarge",
+        261,
+        197_767_336,
+        197_767_336,
+        0,
+        "convnext_large",
+        (224, 224, 3),
+    ),
+    (
+        "convnextxlarge",
+        "ConvNeXtXLarge",
+        261,
+        350_196_968,
+        350_196_968,
+        0,
+        "convnext_xlarge",
+        (224, 224, 3),
+    ),
 ]
 IDS = [row[0] for row in ZOO]
 
@@ -318,6 +368,17 @@ HEADS = {
         "max": ["activation_187", "global_max_pooling2d"],
         None: ["activation_187"],
     },
+    "convnexttiny": {
+        "top": [
+            "add_17",
+            "convnext_tiny_head_gap",
+            "convnext_tiny_head_layernorm",
+            "convnext_tiny_head_dense",
+        ],
+        "avg": ["add_17", "global_average_pooling2d", "layer_normalization"],
+        "max": ["add_17", "global_max_pooling2d", "layer_normalization"],
+        None: ["add_17", "layer_normalization"],
+    },
 }
 
 
@@ -332,9 +393,7 @@ def spec_path(name: str) -> str:
 def test_static_totals_and_layers(row):
     name, _, layers, total, trainable, non_trainable, model_name, shape = row
     graph = archspec.lower(spec_path(name))
-    # Keras's layers: arithmetic on a tensor (x + 3.0) is an operation node, not a layer
-    operations = [n for n in graph.nodes if getattr(OPS.get(n.op), "operation", None)]
-    assert len(graph.nodes) - len(operations) == layers
+    assert keras_layers(graph) == layers
     assert (graph.total, graph.trainable, graph.non_trainable) == (total, trainable, non_trainable)
     assert graph.output_shape == (None, 1000)
     assert graph.node("input_layer").output_shape == (None, *shape)
@@ -641,6 +700,36 @@ VARIANTS = [
     ),
     ("nasnetmobile", "NASNetMobile", {"include_top": False, "pooling": "avg"}, (97, 97, 3)),
     ("nasnetlarge", "NASNetLarge", {"include_top": False, "pooling": "max"}, (64, 64, 3)),
+    (
+        "resnet152",
+        "ResNet152",
+        {"include_top": False, "pooling": "max"},
+        (64, 64, 3),
+        (224, 224, 3),
+    ),
+    (
+        "resnet50v2",
+        "ResNet50V2",
+        {"include_top": False, "pooling": "avg"},
+        (64, 64, 3),
+        (224, 224, 3),
+    ),
+    ("vgg19", "VGG19", {"include_top": False, "pooling": "max"}, (64, 64, 3), (224, 224, 3)),
+    (
+        "densenet121",
+        "DenseNet121",
+        {"include_top": False, "pooling": "avg"},
+        (64, 64, 3),
+        (224, 224, 3),
+    ),
+    ("convnexttiny", "ConvNeXtTiny", {"include_top": False, "pooling": "avg"}, (64, 64, 3)),
+    (
+        "convnexttiny",
+        "ConvNeXtTiny",
+        {"include_top": False, "pooling": None, "include_preprocessing": False},
+        (96, 80, 3),
+    ),
+    ("convnexttiny", "ConvNeXtTiny", {"classes": 10, "classifier_activation": None}, (64, 64, 3)),
 ]
 
 
@@ -787,3 +876,77 @@ def test_nasnet_unknown_sizes_equal_keras_applications():
         weights=None, include_top=False, input_shape=tuple(shape)
     )
     assert_same_model(built, reference, names="all")
+
+
+def keras_layers(graph) -> int:
+    """How many layers Keras lists (``len(model.layers)``, the input included): a block
+    built as a nested model is one layer and its layers are none of them; arithmetic on
+    tensors (``x + 3.0``, ConvNeXt's ``inputs + x``) records operations, not layers."""
+    nested = [b for b in graph.blocks if b.model]
+    inside = {n for b in nested for n in b.nodes}
+    outer = [
+        b for b in nested if not any(b is not o and set(b.nodes) < set(o.nodes) for o in nested)
+    ]
+    operations = [
+        n
+        for n in graph.nodes
+        if n.name not in inside
+        and n.op in OPS
+        and (OPS[n.op].operation is not None or OPS[n.op].module == "keras.src.ops.numpy")
+    ]
+    return len(graph.nodes) - len(inside) + len(outer) - len(operations)
+
+
+def test_convnext_sizes_change_only_params():
+    tiny = archspec.load(spec_path("convnexttiny"))
+    for size in ("small", "base", "large", "xlarge"):
+        other = archspec.load(spec_path(f"convnext{size}"))
+        assert other.spec.layers == tiny.spec.layers
+        changed = {k for k, v in other.params.items() if tiny.params[k] != v}
+        assert changed <= {"name", "depths", "projection_dims"}, size
+        assert other.params["name"] == f"convnext_{size}"
+
+
+def test_convnext_drop_path_schedule():
+    graph = archspec.lower(spec_path("convnexttiny"), drop_path_rate=0.3)
+    rates = [n.attrs["drop_path_rate"] for n in graph.nodes if n.op == "stochastic_depth"]
+    # np.linspace(0.0, 0.3, 18) with its first, zero, an identity activation
+    assert len(rates) == 17 and rates[-1] == 0.3
+    assert graph.node("convnext_tiny_stage_0_block_0_identity").op == "activation"
+
+
+@pytest.mark.keras
+def test_convnext_without_top_takes_any_size_as_keras():
+    import keras
+    import numpy as np
+    from keras_compare import assert_same_model
+
+    keras.backend.clear_session()
+    built = archspec.build(spec_path("convnexttiny"), include_top=False)
+    reference = keras.applications.ConvNeXtTiny(weights=None, include_top=False)
+    assert built.input_shape == reference.input_shape == (None, None, None, 3)
+    assert_same_model(built, reference, names="explicit")
+    for a, b in zip(built.layers, reference.layers):
+        a.set_weights(b.get_weights())
+    x = np.random.default_rng(0).standard_normal((1, 64, 48, 3)).astype("float32")
+    got, want = built(x, training=False), reference(x, training=False)
+    assert float(np.max(np.abs(np.asarray(got) - np.asarray(want)))) <= 1e-5
+
+
+@pytest.mark.keras
+def test_convnext_drop_path_equals_keras():
+    import keras
+    import numpy as np
+    from keras.src.applications.convnext import ConvNeXt
+    from keras_compare import assert_same_model, assert_same_outputs
+
+    keras.backend.clear_session()
+    params = {"depths": [1, 1, 2, 1], "projection_dims": [8, 16, 24, 32], "drop_path_rate": 0.2}
+    built = archspec.build(
+        spec_path("convnexttiny"), input_shape=[64, 64, 3], name="convnext", classes=5, **params
+    )
+    reference = ConvNeXt(weights=None, input_shape=(64, 64, 3), classes=5, **params)
+    assert_same_model(built, reference, names="explicit")
+    assert_same_outputs(built, reference, atol=1e-5)
+    rates = [layer.drop_path_rate for layer in built.layers if hasattr(layer, "drop_path_rate")]
+    assert rates == [float(r) for r in np.linspace(0.0, 0.2, 5)][1:]

@@ -1,5 +1,6 @@
 """The custom layers of keras.applications, as those models use them: ConvNeXt's
-``LayerScale`` and InceptionResNetV2's ``CustomScaleLayer``.
+``LayerScale`` and ``StochasticDepth``, InceptionResNetV2's ``CustomScaleLayer``, and
+the sum of two tensors that ConvNeXt's residual writes as ``inputs + x``.
 
 Keras saves them with their module (``keras.src.applications.convnext``), and loads them
 from it, so the classes are named by that path.
@@ -11,6 +12,7 @@ from functools import cache
 
 from archspec.core.ops.custom import (
     Args,
+    NoArgs,
     PositiveInt,
     ShapeError,
     Weight,
@@ -19,6 +21,7 @@ from archspec.core.ops.custom import (
     register_layer,
     rule_of,
 )
+from archspec.core.ops.registry import register
 
 
 @cache
@@ -95,4 +98,42 @@ register_layer(
     suffix="scale",
     category="merge",
     merge=True,
+)
+
+
+@cache
+def stochastic_depth_args() -> type[Args]:
+    """StochasticDepth's argument (no default)."""
+
+    class StochasticDepthArgs(Args):
+        drop_path_rate: float
+
+    return StochasticDepthArgs
+
+
+register_layer(
+    "stochastic_depth",
+    keras_class="keras.src.applications.convnext:StochasticDepth",
+    args=stochastic_depth_args,
+    primary="drop_path_rate",
+    positional=("drop_path_rate",),  # as ConvNeXt writes it
+    suffix="stochastic_depth",
+)
+
+# ConvNeXt's residual is ``inputs + layer(x)``: Python's + on two tensors, which Keras
+# records as an ``Add`` operation of keras.src.ops.numpy (not a layer; named by the
+# counter layers share: add, add_1, ...), called with the two tensors. The built-in
+# arithmetic kinds (scalar_add) take a tensor and a constant; this one takes two tensors,
+# positionally, hence ``register`` (``register_layer`` has no ``call``). Its shape is the
+# broadcast of the two, as the ``add`` layer's.
+register(
+    kind="tensor_add",
+    keras_class="Add",
+    module="keras.src.ops.numpy",
+    args=NoArgs,
+    shape=rule_of("add"),
+    suffix="add",
+    category="merge",
+    call="args",
+    arity=(2, 2),
 )
