@@ -154,8 +154,10 @@ class _Flat:
         targets = ", ".join(ns.claim(o) for o in block.outputs)
         inputs = ", ".join(names[i] for i in block.inputs)
         self.body.append(f"{INDENT}{targets} = {model}({_listed(inputs)})")
-        # a call again makes the model's layers' nodes anew (tower_conv:1, ...)
-        self.origins.append(tuple(block.nodes) if block.shares else block.outputs[0])
+        # A Sequential's layers are made by its .add lines and called here; a call again
+        # makes the model's layers' nodes anew (tower_conv:1, ...).
+        made = block.shares or block.model == "sequential"
+        self.origins.append(tuple(block.nodes) if made else block.outputs[0])
         for name, var in zip(block.outputs, targets.split(", ")):
             names[name] = var
 
