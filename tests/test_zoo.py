@@ -29,6 +29,46 @@ ZOO = [
         (224, 224, 3),
     ),
     ("densenet121", "DenseNet121", 429, 8_062_504, 7_978_856, 83_648, "densenet121", (224, 224, 3)),
+    (
+        "resnet101v2",
+        "ResNet101V2",
+        379,
+        44_675_560,
+        44_577_896,
+        97_664,
+        "resnet101v2",
+        (224, 224, 3),
+    ),
+    (
+        "resnet152v2",
+        "ResNet152V2",
+        566,
+        60_380_648,
+        60_236_904,
+        143_744,
+        "resnet152v2",
+        (224, 224, 3),
+    ),
+    (
+        "densenet169",
+        "DenseNet169",
+        597,
+        14_307_880,
+        14_149_480,
+        158_400,
+        "densenet169",
+        (224, 224, 3),
+    ),
+    (
+        "densenet201",
+        "DenseNet201",
+        709,
+        20_242_984,
+        20_013_928,
+        229_056,
+        "densenet201",
+        (224, 224, 3),
+    ),
 ]
 IDS = [row[0] for row in ZOO]
 
@@ -304,6 +344,8 @@ VARIANTS = [
         {"classes": 10, "alpha": 1.4, "classifier_activation": "linear"},
         (96, 96, 3),
     ),
+    ("resnet101v2", "ResNet101V2", {"include_top": False, "pooling": "max"}, (96, 96, 3)),
+    ("densenet201", "DenseNet201", {"include_top": False, "pooling": "max"}, (64, 64, 3)),
 ]
 
 
