@@ -69,6 +69,16 @@ ZOO = [
         "densenet201",
         (224, 224, 3),
     ),
+    (
+        "mobilenet",
+        "MobileNet",
+        91,
+        4_253_864,
+        4_231_976,
+        21_888,
+        "mobilenet_1.00_224",
+        (224, 224, 3),
+    ),
 ]
 IDS = [row[0] for row in ZOO]
 
@@ -103,6 +113,12 @@ HEADS = {
         "avg": ["bn", "relu", "avg_pool"],
         "max": ["bn", "relu", "max_pool"],
         None: ["bn", "relu"],
+    },
+    "mobilenet": {
+        "top": ["global_average_pooling2d", "dropout", "conv_preds", "reshape_2", "predictions"],
+        "avg": ["conv_pw_13_relu", "global_average_pooling2d"],
+        "max": ["conv_pw_13_relu", "global_max_pooling2d"],
+        None: ["conv_pw_13_bn", "conv_pw_13_relu"],
     },
 }
 
@@ -166,6 +182,17 @@ def test_mobilenetv2_width_and_padding():
     assert odd.node("expanded_conv_project").shape[-1] == 8  # make_divisible(int(16 * 0.35), 8)
     wide = archspec.lower(spec_path("mobilenetv2"), alpha=1.4)
     assert wide.node("Conv_1").shape[-1] == 1792  # widened only for alpha > 1
+
+
+def test_mobilenet_input_follows_include_top():
+    # keras's obtain_input_shape: 224 x 224 with the top, any size without it
+    headless = archspec.lower(spec_path("mobilenet"), include_top=False)
+    assert headless.node("input_layer").output_shape == (None, None, None, 3)
+    assert headless.model_name == "mobilenet_1.00_None"
+    small = archspec.lower(spec_path("mobilenet"), input_shape=[128, 128, 3], alpha=0.25)
+    assert small.model_name == "mobilenet_0.25_128"
+    assert small.node("conv_pw_13").shape[-1] == 256  # int(1024 * 0.25), no rounding to 8
+    assert small.node("conv_pad_2").attrs["padding"] == ((0, 1), (0, 1))
 
 
 def test_extends_changes_only_the_depth():
@@ -346,6 +373,19 @@ VARIANTS = [
     ),
     ("resnet101v2", "ResNet101V2", {"include_top": False, "pooling": "max"}, (96, 96, 3)),
     ("densenet201", "DenseNet201", {"include_top": False, "pooling": "max"}, (64, 64, 3)),
+    ("mobilenet", "MobileNet", {"include_top": False, "pooling": "avg"}, (128, 128, 3)),
+    (
+        "mobilenet",
+        "MobileNet",
+        {"include_top": False, "pooling": "max", "alpha": 0.5, "depth_multiplier": 2},
+        (96, 96, 3),
+    ),
+    (
+        "mobilenet",
+        "MobileNet",
+        {"alpha": 0.75, "classes": 10, "dropout": 0.2, "classifier_activation": "linear"},
+        (128, 128, 3),
+    ),
 ]
 
 
