@@ -79,6 +79,7 @@ ZOO = [
         "mobilenet_1.00_224",
         (224, 224, 3),
     ),
+    ("xception", "Xception", 134, 22_910_480, 22_855_952, 54_528, "xception", (299, 299, 3)),
 ]
 IDS = [row[0] for row in ZOO]
 
@@ -119,6 +120,12 @@ HEADS = {
         "avg": ["conv_pw_13_relu", "global_average_pooling2d"],
         "max": ["conv_pw_13_relu", "global_max_pooling2d"],
         None: ["conv_pw_13_bn", "conv_pw_13_relu"],
+    },
+    "xception": {
+        "top": ["block14_sepconv2_bn", "block14_sepconv2_act", "avg_pool", "predictions"],
+        "avg": ["block14_sepconv2_bn", "block14_sepconv2_act", "global_average_pooling2d"],
+        "max": ["block14_sepconv2_bn", "block14_sepconv2_act", "global_max_pooling2d"],
+        None: ["block14_sepconv2_bn", "block14_sepconv2_act"],
     },
 }
 
@@ -193,6 +200,19 @@ def test_mobilenet_input_follows_include_top():
     assert small.model_name == "mobilenet_0.25_128"
     assert small.node("conv_pw_13").shape[-1] == 256  # int(1024 * 0.25), no rounding to 8
     assert small.node("conv_pad_2").attrs["padding"] == ((0, 1), (0, 1))
+
+
+def test_xception_flows_and_keras_auto_names():
+    graph = archspec.lower(spec_path("xception"))
+    # keras leaves each shortcut and add unnamed; they carry its auto names, in model order
+    assert graph.node("add").inputs == ("block2_pool", "batch_normalization")
+    assert graph.node("add_3").inputs == ("block5_sepconv3_bn", "add_2")
+    assert graph.node("add_11").inputs == ("block13_pool", "batch_normalization_3")
+    assert graph.node("conv2d_3").inputs == ("add_10",)
+    assert "block2_sepconv1_act" not in {n.name for n in graph.nodes}
+    assert graph.node("block13_sepconv2").shape == (19, 19, 1024)
+    headless = archspec.lower(spec_path("xception"), include_top=False)
+    assert headless.node("input_layer").output_shape == (None, None, None, 3)
 
 
 def test_extends_changes_only_the_depth():
@@ -386,6 +406,8 @@ VARIANTS = [
         {"alpha": 0.75, "classes": 10, "dropout": 0.2, "classifier_activation": "linear"},
         (128, 128, 3),
     ),
+    ("xception", "Xception", {"include_top": False, "pooling": "avg"}, (128, 128, 3)),
+    ("xception", "Xception", {"include_top": False, "pooling": "max"}, (71, 71, 3)),
 ]
 
 
