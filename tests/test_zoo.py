@@ -193,8 +193,10 @@ def test_mobilenetv2_width_and_padding():
 
 def test_mobilenet_input_follows_include_top():
     # keras's obtain_input_shape: 224 x 224 with the top, any size without it
+    for name in ("mobilenet", "resnet152v2", "densenet201"):
+        headless = archspec.lower(spec_path(name), include_top=False)
+        assert headless.node("input_layer").output_shape == (None, None, None, 3)
     headless = archspec.lower(spec_path("mobilenet"), include_top=False)
-    assert headless.node("input_layer").output_shape == (None, None, None, 3)
     assert headless.model_name == "mobilenet_1.00_None"
     small = archspec.lower(spec_path("mobilenet"), input_shape=[128, 128, 3], alpha=0.25)
     assert small.model_name == "mobilenet_0.25_128"
