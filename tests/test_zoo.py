@@ -294,6 +294,57 @@ ZOO = [
         "convnext_xlarge",
         (224, 224, 3),
     ),
+    (
+        "resnet101v2",
+        "ResNet101V2",
+        379,
+        44_675_560,
+        44_577_896,
+        97_664,
+        "resnet101v2",
+        (224, 224, 3),
+    ),
+    (
+        "resnet152v2",
+        "ResNet152V2",
+        566,
+        60_380_648,
+        60_236_904,
+        143_744,
+        "resnet152v2",
+        (224, 224, 3),
+    ),
+    (
+        "densenet169",
+        "DenseNet169",
+        597,
+        14_307_880,
+        14_149_480,
+        158_400,
+        "densenet169",
+        (224, 224, 3),
+    ),
+    (
+        "densenet201",
+        "DenseNet201",
+        709,
+        20_242_984,
+        20_013_928,
+        229_056,
+        "densenet201",
+        (224, 224, 3),
+    ),
+    (
+        "mobilenet",
+        "MobileNet",
+        91,
+        4_253_864,
+        4_231_976,
+        21_888,
+        "mobilenet_1.00_224",
+        (224, 224, 3),
+    ),
+    ("xception", "Xception", 134, 22_910_480, 22_855_952, 54_528, "xception", (299, 299, 3)),
 ]
 IDS = [row[0] for row in ZOO]
 
@@ -378,6 +429,18 @@ HEADS = {
         "avg": ["add_17", "global_average_pooling2d", "layer_normalization"],
         "max": ["add_17", "global_max_pooling2d", "layer_normalization"],
         None: ["add_17", "layer_normalization"],
+    },
+    "mobilenet": {
+        "top": ["global_average_pooling2d", "dropout", "conv_preds", "reshape_2", "predictions"],
+        "avg": ["conv_pw_13_relu", "global_average_pooling2d"],
+        "max": ["conv_pw_13_relu", "global_max_pooling2d"],
+        None: ["conv_pw_13_bn", "conv_pw_13_relu"],
+    },
+    "xception": {
+        "top": ["block14_sepconv2_bn", "block14_sepconv2_act", "avg_pool", "predictions"],
+        "avg": ["block14_sepconv2_bn", "block14_sepconv2_act", "global_average_pooling2d"],
+        "max": ["block14_sepconv2_bn", "block14_sepconv2_act", "global_max_pooling2d"],
+        None: ["block14_sepconv2_bn", "block14_sepconv2_act"],
     },
 }
 
@@ -730,6 +793,23 @@ VARIANTS = [
         (96, 80, 3),
     ),
     ("convnexttiny", "ConvNeXtTiny", {"classes": 10, "classifier_activation": None}, (64, 64, 3)),
+    ("resnet101v2", "ResNet101V2", {"include_top": False, "pooling": "max"}, (96, 96, 3)),
+    ("densenet201", "DenseNet201", {"include_top": False, "pooling": "max"}, (64, 64, 3)),
+    ("mobilenet", "MobileNet", {"include_top": False, "pooling": "avg"}, (128, 128, 3)),
+    (
+        "mobilenet",
+        "MobileNet",
+        {"include_top": False, "pooling": "max", "alpha": 0.5, "depth_multiplier": 2},
+        (96, 96, 3),
+    ),
+    (
+        "mobilenet",
+        "MobileNet",
+        {"alpha": 0.75, "classes": 10, "dropout": 0.2, "classifier_activation": "linear"},
+        (128, 128, 3),
+    ),
+    ("xception", "Xception", {"include_top": False, "pooling": "avg"}, (128, 128, 3)),
+    ("xception", "Xception", {"include_top": False, "pooling": "max"}, (71, 71, 3)),
 ]
 
 
@@ -950,3 +1030,29 @@ def test_convnext_drop_path_equals_keras():
     assert_same_outputs(built, reference, atol=1e-5)
     rates = [layer.drop_path_rate for layer in built.layers if hasattr(layer, "drop_path_rate")]
     assert rates == [float(r) for r in np.linspace(0.0, 0.2, 5)][1:]
+
+
+def test_mobilenet_input_follows_include_top():
+    # keras's obtain_input_shape: 224 x 224 with the top, any size without it
+    for name in ("mobilenet", "resnet152v2", "densenet201"):
+        headless = archspec.lower(spec_path(name), include_top=False)
+        assert headless.node("input_layer").output_shape == (None, None, None, 3)
+    headless = archspec.lower(spec_path("mobilenet"), include_top=False)
+    assert headless.model_name == "mobilenet_1.00_None"
+    small = archspec.lower(spec_path("mobilenet"), input_shape=[128, 128, 3], alpha=0.25)
+    assert small.model_name == "mobilenet_0.25_128"
+    assert small.node("conv_pw_13").shape[-1] == 256  # int(1024 * 0.25), no rounding to 8
+    assert small.node("conv_pad_2").attrs["padding"] == ((0, 1), (0, 1))
+
+
+def test_xception_flows_and_keras_auto_names():
+    graph = archspec.lower(spec_path("xception"))
+    # keras leaves each shortcut and add unnamed; they carry its auto names, in model order
+    assert graph.node("add").inputs == ("block2_pool", "batch_normalization")
+    assert graph.node("add_3").inputs == ("block5_sepconv3_bn", "add_2")
+    assert graph.node("add_11").inputs == ("block13_pool", "batch_normalization_3")
+    assert graph.node("conv2d_3").inputs == ("add_10",)
+    assert "block2_sepconv1_act" not in {n.name for n in graph.nodes}
+    assert graph.node("block13_sepconv2").shape == (19, 19, 1024)
+    headless = archspec.lower(spec_path("xception"), include_top=False)
+    assert headless.node("input_layer").output_shape == (None, None, None, 3)
