@@ -10,6 +10,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,22 @@ def test_the_layer_table_is_the_catalogue():
     text = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
     documented = text[text.index(BEGIN) : text.index(END) + len(END)]
     assert documented == catalogue_table(), "regenerate it: catalogue_table() in docs/language.md"
+
+
+def test_the_language_names_every_shipped_library():
+    from archspec.frontend.resolve import shipped_libraries
+
+    row = next(
+        line
+        for line in (ROOT / "docs/language.md").read_text().splitlines()
+        if line.startswith("| `imports` |")
+    )
+    assert [name for name in shipped_libraries() if f"`{name}`" not in row] == []
+
+
+def test_the_readme_zoo_table_is_fresh():
+    sys.path.insert(0, str(ROOT / "tools"))
+    import zoo_table
+
+    assert zoo_table.main(["--check"]) == 0, "regenerate it: python tools/zoo_table.py"
+    assert zoo_table.table().count("| [`specs/keras/") == 40  # all of keras.applications
