@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import ast
-import importlib.util
 import os
 import re
 import shutil
@@ -16,6 +15,7 @@ import pytest
 from conftest import BUILT_SPECS, ROOT, SPECS
 
 import archspec
+from archspec.backends.python import sharing
 from archspec.backends.python.codegen import module_source, write
 from archspec.backends.python.emit import module_path
 
@@ -23,10 +23,8 @@ STYLES = ["structured", "flat"]
 
 
 def import_module(path: Path):
-    spec = importlib.util.spec_from_file_location(f"generated_{path.stem}_{abs(hash(path))}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    # as a member of a package for its folder: a variant's module imports its base's
+    return sharing.import_module(path, f"generated_{path.stem}_{abs(hash(path))}")
 
 
 def model_function(module, spec_path: str):

@@ -2,48 +2,7 @@
 import keras
 from keras import layers
 
-
-def conv_block(inputs, stage, index, growth_rate=32):
-    """A dense layer; adds growth_rate channels to its input."""
-    prefix = f"conv{stage}_block{index}"
-    x = layers.BatchNormalization(
-        axis=3,
-        momentum=0.99,
-        epsilon=1.001e-05,
-        name=f"{prefix}_0_bn",
-    )(inputs)
-    x = layers.Activation("relu", name=f"{prefix}_0_relu")(x)
-    x = layers.Conv2D(4 * growth_rate, 1, use_bias=False, name=f"{prefix}_1_conv")(x)
-    x = layers.BatchNormalization(
-        axis=3,
-        momentum=0.99,
-        epsilon=1.001e-05,
-        name=f"{prefix}_1_bn",
-    )(x)
-    x = layers.Activation("relu", name=f"{prefix}_1_relu")(x)
-    x = layers.Conv2D(growth_rate, 3, padding="same", use_bias=False, name=f"{prefix}_2_conv")(x)
-    x = layers.Concatenate(axis=3, name=f"{prefix}_concat")([inputs, x])
-    return x
-
-
-def transition_block(inputs, name, reduction=0.5):
-    """bn, relu, a 1x1 convolution that keeps `reduction` of the channels, 2x2 average pool."""
-    prefix = name
-    x = layers.BatchNormalization(
-        axis=3,
-        momentum=0.99,
-        epsilon=1.001e-05,
-        name=f"{prefix}_bn",
-    )(inputs)
-    x = layers.Activation("relu", name=f"{prefix}_relu")(x)
-    x = layers.Conv2D(
-        int(inputs.shape[-1] * reduction),
-        1,
-        use_bias=False,
-        name=f"{prefix}_conv",
-    )(x)
-    x = layers.AveragePooling2D(2, strides=2, name=f"{prefix}_pool")(x)
-    return x
+from .densenet121 import conv_block, transition_block
 
 
 def DenseNet169(

@@ -2,49 +2,7 @@
 import keras
 from keras import layers
 
-
-def block2(inputs, filters, stage, index, kernel_size=3, stride=1, conv_shortcut=False):
-    """Pre-activation bottleneck: bn, relu, then 1x1 -> kxk (stride) -> 1x1; add, no relu."""
-    prefix = f"conv{stage}_block{index}"
-    y = layers.BatchNormalization(
-        axis=3,
-        momentum=0.99,
-        epsilon=1.001e-05,
-        name=f"{prefix}_preact_bn",
-    )(inputs)
-    y = layers.Activation("relu", name=f"{prefix}_preact_relu")(y)
-    start1 = inputs if ("layers" if conv_shortcut else "input") == "input" else y
-    shortcut = start1
-    if conv_shortcut:
-        shortcut = layers.Conv2D(4 * filters, 1, strides=stride, name=f"{prefix}_0_conv")(shortcut)
-    if (not conv_shortcut) and (stride > 1):
-        shortcut = layers.MaxPooling2D(1, strides=stride, name=None)(shortcut)
-    x = layers.Conv2D(filters, 1, use_bias=False, name=f"{prefix}_1_conv")(y)
-    x = layers.BatchNormalization(
-        axis=3,
-        momentum=0.99,
-        epsilon=1.001e-05,
-        name=f"{prefix}_1_bn",
-    )(x)
-    x = layers.Activation("relu", name=f"{prefix}_1_relu")(x)
-    x = layers.ZeroPadding2D(1, name=f"{prefix}_2_pad")(x)
-    x = layers.Conv2D(
-        filters,
-        kernel_size,
-        strides=stride,
-        use_bias=False,
-        name=f"{prefix}_2_conv",
-    )(x)
-    x = layers.BatchNormalization(
-        axis=3,
-        momentum=0.99,
-        epsilon=1.001e-05,
-        name=f"{prefix}_2_bn",
-    )(x)
-    x = layers.Activation("relu", name=f"{prefix}_2_relu")(x)
-    x = layers.Conv2D(4 * filters, 1, name=f"{prefix}_3_conv")(x)
-    x = layers.Add(name=f"{prefix}_out")([shortcut, x])
-    return x
+from .resnet50v2 import block2
 
 
 def ResNet101V2(

@@ -2,45 +2,7 @@
 import keras
 from keras import layers
 
-
-def block1(inputs, filters, stage, index, kernel_size=3, stride=1, conv_shortcut=False):
-    """Bottleneck 1x1 -> kxk -> 1x1 (4 x filters), stride on the first 1x1; add; relu."""
-    prefix = f"conv{stage}_block{index}"
-    shortcut = inputs
-    if conv_shortcut:
-        shortcut = layers.Conv2D(4 * filters, 1, strides=stride, name=f"{prefix}_0_conv")(shortcut)
-        shortcut = layers.BatchNormalization(
-            axis=3,
-            momentum=0.99,
-            epsilon=1.001e-05,
-            name=f"{prefix}_0_bn",
-        )(shortcut)
-    x = layers.Conv2D(filters, 1, strides=stride, name=f"{prefix}_1_conv")(inputs)
-    x = layers.BatchNormalization(
-        axis=3,
-        momentum=0.99,
-        epsilon=1.001e-05,
-        name=f"{prefix}_1_bn",
-    )(x)
-    x = layers.Activation("relu", name=f"{prefix}_1_relu")(x)
-    x = layers.Conv2D(filters, kernel_size, padding="same", name=f"{prefix}_2_conv")(x)
-    x = layers.BatchNormalization(
-        axis=3,
-        momentum=0.99,
-        epsilon=1.001e-05,
-        name=f"{prefix}_2_bn",
-    )(x)
-    x = layers.Activation("relu", name=f"{prefix}_2_relu")(x)
-    x = layers.Conv2D(4 * filters, 1, name=f"{prefix}_3_conv")(x)
-    x = layers.BatchNormalization(
-        axis=3,
-        momentum=0.99,
-        epsilon=1.001e-05,
-        name=f"{prefix}_3_bn",
-    )(x)
-    x = layers.Add(name=f"{prefix}_add")([shortcut, x])
-    x = layers.Activation("relu", name=f"{prefix}_out")(x)
-    return x
+from .resnet50 import block1
 
 
 def ResNet152(

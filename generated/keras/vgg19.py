@@ -2,23 +2,7 @@
 import keras
 from keras import layers
 
-
-def vgg_conv(inputs, filters, stage, index):
-    """One 3x3 same-padded convolution with relu."""
-    x = layers.Conv2D(
-        filters,
-        3,
-        padding="same",
-        activation="relu",
-        name=f"block{stage}_conv{index}",
-    )(inputs)
-    return x
-
-
-def vgg_pool(inputs, stage):
-    """The 2x2 stride-2 max pool that ends a VGG stage."""
-    x = layers.MaxPooling2D(2, strides=2, name=f"block{stage}_pool")(inputs)
-    return x
+from .vgg16 import vgg_conv, vgg_pool
 
 
 def VGG19(

@@ -10,11 +10,9 @@ imports Keras, and only inside its functions.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import inspect
 import os
 import re
-import sys
 from pathlib import Path
 
 import pydantic
@@ -45,17 +43,15 @@ def load_module(path: str | os.PathLike, params: dict | None = None) -> tuple[Gr
     (the public function named with a capital, as codegen names it after the spec) is
     called with ``params`` as keyword arguments."""
     _must_exist(path)
-    name = "_archspec_module_" + re.sub(r"\W", "_", Path(path).stem)
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise UsageError(f"{path}: cannot import: not a Python module")
-    module = importlib.util.module_from_spec(spec)
+    from archspec.backends.python.sharing import import_module
+
+    name = re.sub(r"\W", "_", Path(path).stem)
+    if not name.isidentifier():
+        name = "_" + name
     try:
-        spec.loader.exec_module(module)
+        module = import_module(path, name)
     except Exception as exc:  # noqa: BLE001 - whatever the module raises
         raise UsageError(f"{path}: cannot import: {type(exc).__name__}: {exc}") from None
-    finally:
-        sys.modules.pop(name, None)
     function = model_function(module, path)
     try:
         model = function(**(params or {}))

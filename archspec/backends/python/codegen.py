@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from archspec.backends.python.emit import generate, module_path, same_except_version
+from archspec.backends.python.sharing import share
 from archspec.backends.python.writer import line_map
 from archspec.core.elaborate import elaborate_file
 from archspec.core.lowering import lower
@@ -92,8 +93,21 @@ def _unformatted(spec: str | os.PathLike, style: str):
 RUFF_ARGS = ["format", "--isolated", "--quiet", "--line-length", "100", "--target-version", "py311"]
 
 
-def formatted(texts: list[str]) -> list[str]:
-    """Format module texts with one ruff run."""
+# Imports a variant's module no longer uses, once it imports its base's functions.
+TIDY_ARGS = [
+    "check",
+    "--isolated",
+    "--quiet",
+    "--fix",
+    "--select",
+    "F401,I001",
+    "--target-version",
+    "py311",
+]
+
+
+def formatted(texts: list[str], tidy: bool = False) -> list[str]:
+    """Format module texts with one ruff run (``tidy``: drop unused imports first)."""
     try:
         from ruff.__main__ import find_ruff_bin
 
@@ -104,6 +118,8 @@ def formatted(texts: list[str]) -> list[str]:
         paths = [Path(folder, f"module{i}.py") for i in range(len(texts))]
         for path, text in zip(paths, texts):
             path.write_text(text, encoding="utf-8")
+        if tidy:
+            subprocess.run([ruff, *TIDY_ARGS, *map(str, paths)], capture_output=True, text=True)
         proc = subprocess.run([ruff, *RUFF_ARGS, *map(str, paths)], capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"ruff could not format the generated code: {proc.stderr.strip()}")
@@ -122,9 +138,19 @@ class Drift:
 
 
 def plan(specs: list[str], out_dir: str, style: str) -> dict[Path, str]:
-    """Generate every module in memory first, so that one bad spec writes nothing."""
+    """Generate every module in memory first, so that one bad spec writes nothing. In
+    the structured style a variant generated beside its base imports the base's block
+    functions (sharing.py)."""
     paths = [module_path(spec, out_dir) for spec in specs]
-    return dict(zip(paths, formatted([_unformatted(spec, style)[0] for spec in specs])))
+    modules = dict(zip(paths, formatted([_unformatted(spec, style)[0] for spec in specs])))
+    if style != "structured":
+        return modules
+    shared = share(specs, modules)
+    changed = [p for p in paths if shared[p] != modules[p]]
+    # the imports the shared functions alone used go; ruff sorts the new ones in
+    for path, text in zip(changed, formatted([shared[p] for p in changed], tidy=True)):
+        modules[path] = text
+    return modules
 
 
 def write(modules: dict[Path, str]) -> list[Path]:
