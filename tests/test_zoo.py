@@ -829,6 +829,24 @@ def test_variants_equal_keras_applications(variant):
     assert_same_outputs(built, reference, atol=1e-5)
 
 
+INCEPTION_VARIANTS = [v for v in VARIANTS if v[0].startswith("inception")]
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("variant", INCEPTION_VARIANTS, ids=[v[0] for v in INCEPTION_VARIANTS])
+def test_inception_headless_keeps_keras_counter_names(variant):
+    # the null-named layers and the unnamed global pool count on in a fresh session
+    import keras
+    from keras_compare import assert_same_model
+
+    name, function, params, shape = variant
+    keras.backend.clear_session()
+    reference = getattr(keras.applications, function)(weights=None, input_shape=shape, **params)
+    keras.backend.clear_session()
+    built = archspec.build(spec_path(name), input_shape=list(shape), **params)
+    assert_same_model(built, reference, names="all")
+
+
 def test_extends_names_a_shipped_spec(write):
     # from anywhere: a variant of a shipped model is its name and a params change
     path = write("extends: keras/resnet50\nname: Mine\nmodel_name: mine\nparams: {classes: 10}\n")
