@@ -93,14 +93,14 @@ def EfficientNetV2L(
     )
     x = inputs
     if (include_preprocessing and v1_preprocessing) and ((input_shape or [3])[-1] == 3):
-        x = layers.Rescaling(1 / 255, name=None)(x)
+        x = layers.Rescaling(1 / 255)(x)
         x = layers.Normalization(
             axis=3,
             mean=(0.485, 0.456, 0.406),
             variance=[0.229**2, 0.224**2, 0.225**2],
         )(x)
     if include_preprocessing and (not (v1_preprocessing and ((input_shape or [3])[-1] == 3))):
-        x = layers.Rescaling(1 / 128, offset=-1, name=None)(x)
+        x = layers.Rescaling(1 / 128, offset=-1)(x)
     x = layers.Conv2D(
         max(8, (int((blocks_args[0]["input_filters"] * width_coefficient) + 4) // 8) * 8),
         3,

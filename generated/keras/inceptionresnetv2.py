@@ -28,7 +28,7 @@ def inception_a(inputs, pool_filters, name, filters=64):
     x = conv2d_bn(inputs, filters=64, kernel_size=1, name=f"{prefix}_conv2d_bn")
     x = conv2d_bn(x, filters=96, kernel_size=3, name=f"{prefix}_conv2d_bn")
     x = conv2d_bn(x, filters=96, kernel_size=3, name=f"{prefix}_conv2d_bn")
-    branch4 = layers.AveragePooling2D(3, strides=1, padding="same", name=None)(inputs)
+    branch4 = layers.AveragePooling2D(3, strides=1, padding="same")(inputs)
     branch4 = conv2d_bn(branch4, filters=pool_filters, kernel_size=1, name=f"{prefix}_conv2d_bn")
     x = layers.Concatenate(axis=3, name=prefix)([branch1, branch2, x, branch4])
     return x
@@ -45,7 +45,7 @@ def block35(inputs, scale, stage, index, activation="relu"):
     x = conv2d_bn(x, filters=64, kernel_size=3, name=f"{prefix}_conv2d_bn")
     x = layers.Concatenate(axis=3, name=f"{prefix}_mixed")([branch1, branch2, x])
     up = layers.Conv2D(inputs.shape[-1], 1, padding="same", name=f"{prefix}_conv")(x)
-    x = CustomScaleLayer(scale, name=None)([inputs, up])
+    x = CustomScaleLayer(scale)([inputs, up])
     if activation:
         x = layers.Activation(activation, name=f"{prefix}_ac")(x)
     return x
@@ -72,7 +72,7 @@ def reduction_a(inputs, filters, tower, name):
         padding="valid",
         name=f"{prefix}_conv2d_bn",
     )
-    branch3 = layers.MaxPooling2D(3, strides=2, name=None)(inputs)
+    branch3 = layers.MaxPooling2D(3, strides=2)(inputs)
     x = layers.Concatenate(axis=3, name=prefix)([branch1, x, branch3])
     return x
 
@@ -86,7 +86,7 @@ def block17(inputs, scale, stage, index, activation="relu"):
     x = conv2d_bn(x, filters=192, kernel_size=[7, 1], name=f"{prefix}_conv2d_bn")
     x = layers.Concatenate(axis=3, name=f"{prefix}_mixed")([shortcut, x])
     up = layers.Conv2D(inputs.shape[-1], 1, padding="same", name=f"{prefix}_conv")(x)
-    x = CustomScaleLayer(scale, name=None)([inputs, up])
+    x = CustomScaleLayer(scale)([inputs, up])
     if activation:
         x = layers.Activation(activation, name=f"{prefix}_ac")(x)
     return x
@@ -123,7 +123,7 @@ def reduction_b_v2(inputs, name):
         padding="valid",
         name=f"{prefix}_conv2d_bn",
     )
-    branch4 = layers.MaxPooling2D(3, strides=2, name=None)(inputs)
+    branch4 = layers.MaxPooling2D(3, strides=2)(inputs)
     x = layers.Concatenate(axis=3, name=prefix)([branch1, branch2, x, branch4])
     return x
 
@@ -137,7 +137,7 @@ def block8(inputs, scale, stage, index, activation="relu"):
     x = conv2d_bn(x, filters=256, kernel_size=[3, 1], name=f"{prefix}_conv2d_bn")
     x = layers.Concatenate(axis=3, name=f"{prefix}_mixed")([shortcut, x])
     up = layers.Conv2D(inputs.shape[-1], 1, padding="same", name=f"{prefix}_conv")(x)
-    x = CustomScaleLayer(scale, name=None)([inputs, up])
+    x = CustomScaleLayer(scale)([inputs, up])
     if activation:
         x = layers.Activation(activation, name=f"{prefix}_ac")(x)
     return x

@@ -27,7 +27,7 @@ def inception_a(inputs, pool_filters, name, filters=64):
     x = conv2d_bn(inputs, filters=64, kernel_size=1, name=f"{prefix}_conv2d_bn")
     x = conv2d_bn(x, filters=96, kernel_size=3, name=f"{prefix}_conv2d_bn")
     x = conv2d_bn(x, filters=96, kernel_size=3, name=f"{prefix}_conv2d_bn")
-    branch4 = layers.AveragePooling2D(3, strides=1, padding="same", name=None)(inputs)
+    branch4 = layers.AveragePooling2D(3, strides=1, padding="same")(inputs)
     branch4 = conv2d_bn(branch4, filters=pool_filters, kernel_size=1, name=f"{prefix}_conv2d_bn")
     x = layers.Concatenate(axis=3, name=prefix)([branch1, branch2, x, branch4])
     return x
@@ -54,7 +54,7 @@ def reduction_a(inputs, filters, tower, name):
         padding="valid",
         name=f"{prefix}_conv2d_bn",
     )
-    branch3 = layers.MaxPooling2D(3, strides=2, name=None)(inputs)
+    branch3 = layers.MaxPooling2D(3, strides=2)(inputs)
     x = layers.Concatenate(axis=3, name=prefix)([branch1, x, branch3])
     return x
 
@@ -71,7 +71,7 @@ def inception_b(inputs, filters, name):
     x = conv2d_bn(x, filters=filters, kernel_size=[1, 7], name=f"{prefix}_conv2d_bn")
     x = conv2d_bn(x, filters=filters, kernel_size=[7, 1], name=f"{prefix}_conv2d_bn")
     x = conv2d_bn(x, filters=192, kernel_size=[1, 7], name=f"{prefix}_conv2d_bn")
-    branch4 = layers.AveragePooling2D(3, strides=1, padding="same", name=None)(inputs)
+    branch4 = layers.AveragePooling2D(3, strides=1, padding="same")(inputs)
     branch4 = conv2d_bn(branch4, filters=192, kernel_size=1, name=f"{prefix}_conv2d_bn")
     x = layers.Concatenate(axis=3, name=prefix)([branch1, branch2, x, branch4])
     return x
@@ -100,7 +100,7 @@ def reduction_b(inputs, name):
         padding="valid",
         name=f"{prefix}_conv2d_bn",
     )
-    branch3 = layers.MaxPooling2D(3, strides=2, name=None)(inputs)
+    branch3 = layers.MaxPooling2D(3, strides=2)(inputs)
     x = layers.Concatenate(axis=3, name=prefix)([branch1, x, branch3])
     return x
 
@@ -117,8 +117,8 @@ def inception_c(inputs, i, name):
     d = conv2d_bn(x, filters=384, kernel_size=3, name=f"{prefix}_conv2d_bn")
     d1 = conv2d_bn(d, filters=384, kernel_size=[1, 3], name=f"{prefix}_conv2d_bn")
     d2 = conv2d_bn(d, filters=384, kernel_size=[3, 1], name=f"{prefix}_conv2d_bn")
-    x = layers.Concatenate(axis=3, name=None)([d1, d2])
-    branch4 = layers.AveragePooling2D(3, strides=1, padding="same", name=None)(inputs)
+    x = layers.Concatenate(axis=3)([d1, d2])
+    branch4 = layers.AveragePooling2D(3, strides=1, padding="same")(inputs)
     branch4 = conv2d_bn(branch4, filters=192, kernel_size=1, name=f"{prefix}_conv2d_bn")
     x = layers.Concatenate(axis=3, name=prefix)([branch1, branch2, x, branch4])
     return x

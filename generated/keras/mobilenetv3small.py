@@ -45,9 +45,9 @@ def inverted_res_block(
             name=f"{p}expand_bn",
         )(y)
     if serial and uses_relu:
-        y = layers.ReLU(name=None)(y)
+        y = layers.ReLU()(y)
     if serial and (not uses_relu):
-        y = layers.Activation("hard_swish", name=None)(y)
+        y = layers.Activation("hard_swish")(y)
     if stride == 2:
         y = layers.ZeroPadding2D(pad, name=f"{p}depthwise_pad")(y)
     y = layers.DepthwiseConv2D(
@@ -64,9 +64,9 @@ def inverted_res_block(
         name=f"{p}depthwise_bn",
     )(y)
     if uses_relu:
-        y = layers.ReLU(name=None)(y)
+        y = layers.ReLU()(y)
     if not uses_relu:
-        y = layers.Activation("hard_swish", name=None)(y)
+        y = layers.Activation("hard_swish")(y)
     if se:
         y = squeeze_excite(y, filters=expanded, p=p, name=f"{prefix}_squeeze_excite")
     y = layers.Conv2D(filters, 1, padding="same", use_bias=False, name=f"{p}project")(y)
@@ -94,7 +94,7 @@ def squeeze_excite(inputs, filters, p, name):
     x = layers.ReLU(name=f"{p}squeeze_excite_relu")(x)
     x = layers.Conv2D(filters, 1, padding="same", name=f"{p}squeeze_excite_conv_1")(x)
     x = named(None, x + 3.0)
-    x = layers.ReLU(6.0, name=None)(x)
+    x = layers.ReLU(6.0)(x)
     x = named(None, x * (1 / 6))
     x = layers.Multiply(name=f"{p}squeeze_excite_mul")([inputs, x])
     return x

@@ -14,7 +14,7 @@ def reduction_a_cell(ip, p, filters, block_id, stage, index, first=False, skip_r
         first=first,
         name=f"{prefix}_adjust_block",
     )
-    x = layers.Activation("relu", name=None)(ip)
+    x = layers.Activation("relu")(ip)
     x = layers.Conv2D(
         filters,
         1,
@@ -75,7 +75,7 @@ def reduction_a_cell(ip, p, filters, block_id, stage, index, first=False, skip_r
         padding="same",
         name=f"reduction_left4_{block_id}",
     )(x1)
-    x4 = layers.Add(name=None)([x2, x4_1])
+    x4 = layers.Add()([x2, x4_1])
     x5_1 = separable_conv_block(
         x1,
         filters=filters,
@@ -94,7 +94,7 @@ def normal_a_cell(ip, p, filters, num_blocks, stage, index):
     prefix = f"conv{stage}_block{index}"
     block_id = str((((stage - 1) * num_blocks) + index) - 1)
     p = adjust_block(p, ip, filters=filters, block_id=block_id, name=f"{prefix}_adjust_block")
-    x = layers.Activation("relu", name=None)(ip)
+    x = layers.Activation("relu")(ip)
     x = layers.Conv2D(
         filters,
         1,
@@ -175,8 +175,8 @@ def adjust_block(p, ip, filters, block_id, name, first=False):
         )(p1)
     x = r
     if halve:
-        x = layers.ZeroPadding2D(((0, 1), (0, 1)), name=None)(x)
-        x = layers.Cropping2D(((1, 0), (1, 0)), name=None)(x)
+        x = layers.ZeroPadding2D(((0, 1), (0, 1)))(x)
+        x = layers.Cropping2D(((1, 0), (1, 0)))(x)
         x = layers.AveragePooling2D(1, strides=2, name=f"adjust_avg_pool_2_{block_id}")(x)
     p2 = x
     if halve:
@@ -190,7 +190,7 @@ def adjust_block(p, ip, filters, block_id, name, first=False):
         )(p2)
     x = p1
     if halve:
-        x = layers.Concatenate(name=None)([p1, p2])
+        x = layers.Concatenate()([p1, p2])
     if project:
         x = layers.Conv2D(
             filters,
@@ -221,7 +221,7 @@ def separable_conv_block(inputs, filters, block_id, name, kernel_size=3, strides
             kernel_size // 2,
         ],
     ]
-    x = layers.Activation("relu", name=None)(inputs)
+    x = layers.Activation("relu")(inputs)
     if strides == 2:
         x = layers.ZeroPadding2D(pad, name=f"separable_conv_1_pad_{block_id}")(x)
     x = layers.SeparableConv2D(
@@ -237,7 +237,7 @@ def separable_conv_block(inputs, filters, block_id, name, kernel_size=3, strides
         epsilon=0.001,
         name=f"separable_conv_1_bn_{block_id}",
     )(x)
-    x = layers.Activation("relu", name=None)(x)
+    x = layers.Activation("relu")(x)
     x = layers.SeparableConv2D(
         filters,
         kernel_size,

@@ -18,7 +18,7 @@ def block2(inputs, filters, stage, index, kernel_size=3, stride=1, conv_shortcut
     if conv_shortcut:
         shortcut = layers.Conv2D(4 * filters, 1, strides=stride, name=f"{prefix}_0_conv")(shortcut)
     if (not conv_shortcut) and (stride > 1):
-        shortcut = layers.MaxPooling2D(1, strides=stride, name=None)(shortcut)
+        shortcut = layers.MaxPooling2D(1, strides=stride)(shortcut)
     x = layers.Conv2D(filters, 1, use_bias=False, name=f"{prefix}_1_conv")(y)
     x = layers.BatchNormalization(
         axis=3,

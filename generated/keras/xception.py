@@ -46,10 +46,9 @@ def xception_block(inputs, filters, serial, conv_shortcut=False, first_act=True)
             strides=2,
             padding="same",
             use_bias=False,
-            name=None,
         )(shortcut)
-        shortcut = layers.BatchNormalization(axis=-1, name=None)(shortcut)
-    x = layers.Add(name=None)([x, shortcut])
+        shortcut = layers.BatchNormalization(axis=-1)(shortcut)
+    x = layers.Add()([x, shortcut])
     return x
 
 

@@ -333,7 +333,7 @@ class Structured:
             positional = positional and key in op.positional
             source.append(code if positional else f"{key}={code}")
         name = self._layer_name(item, scope, current)
-        if name is not None:
+        if name not in (None, "None"):  # None: Keras's session counter names it
             source.append(f"name={name}")
         if tail is None and op.call != "one":
             tail = call_tail(op, inputs)
