@@ -300,3 +300,12 @@ def test_a_block_called_in_stages_and_by_name(write, tmp_path, monkeypatch):
     deeper = import_module(tmp_path / "mixed_structured.py").Mixed(depth=5)
     assert len(deeper.layers) == len(built.layers) + 2 * 3  # conv, bn, add per res block
     assert_same_model(deeper, archspec.build("mixed.yaml", depth=5), names="all")
+
+
+def test_codegen_leaves_the_working_directory_alone(tmp_path, cli, monkeypatch):
+    # a module set with no variant to share runs no ruff over the current directory
+    untidy = tmp_path / "mine.py"
+    untidy.write_text("import os\nimport sys\nx=1\n")
+    monkeypatch.chdir(tmp_path)
+    assert cli("codegen", str(ROOT / "specs/resnet50.yaml"), "-o", str(tmp_path / "out")).code == 0
+    assert untidy.read_text() == "import os\nimport sys\nx=1\n"

@@ -108,6 +108,8 @@ TIDY_ARGS = [
 
 def formatted(texts: list[str], tidy: bool = False) -> list[str]:
     """Format module texts with one ruff run (``tidy``: drop unused imports first)."""
+    if not texts:
+        return []  # (ruff given no file works on the current directory)
     try:
         from ruff.__main__ import find_ruff_bin
 
