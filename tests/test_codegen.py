@@ -309,3 +309,16 @@ def test_codegen_leaves_the_working_directory_alone(tmp_path, cli, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert cli("codegen", str(ROOT / "specs/resnet50.yaml"), "-o", str(tmp_path / "out")).code == 0
     assert untidy.read_text() == "import os\nimport sys\nx=1\n"
+
+
+def test_a_variant_imports_its_base_functions(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    shared = (ROOT / "generated/keras/resnet101.py").read_text()
+    assert "from .resnet50 import block1\n" in shared and "def block1(" not in shared
+    assert "from .nasnetmobile import" in (ROOT / "generated/keras/nasnetlarge.py").read_text()
+    # one variant alone, beside its base's module, is written as the whole set writes it
+    assert cli("codegen", "specs/keras/resnet101.yaml", "--check").code == 0
+    # ... and without it, it is a module on its own
+    assert cli("codegen", "specs/keras/resnet101.yaml", "-o", str(tmp_path)).code == 0
+    alone = (tmp_path / "keras/resnet101.py").read_text()
+    assert "def block1(" in alone and "from ." not in alone

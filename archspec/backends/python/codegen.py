@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from archspec.backends.python.emit import generate, module_path, same_except_version
-from archspec.backends.python.sharing import share
+from archspec.backends.python.sharing import base_spec, share
 from archspec.backends.python.writer import line_map
 from archspec.core.elaborate import elaborate_file
 from archspec.core.lowering import lower
@@ -143,6 +143,16 @@ def plan(specs: list[str], out_dir: str, style: str) -> dict[Path, str]:
     """Generate every module in memory first, so that one bad spec writes nothing. In
     the structured style a variant generated beside its base imports the base's block
     functions (sharing.py)."""
+    requested = len(specs)
+    if style == "structured":
+        # A variant's base whose module is already there: it is shared as if both were
+        # generated now, so that one variant alone is written as the whole set writes it.
+        given = {Path(s).resolve() for s in specs}
+        for spec in list(specs):
+            base = base_spec(spec)
+            while base is not None and base not in given and module_path(base, out_dir).exists():
+                specs, given = [*specs, str(base)], given | {base}
+                base = base_spec(str(base))
     paths = [module_path(spec, out_dir) for spec in specs]
     modules = dict(zip(paths, formatted([_unformatted(spec, style)[0] for spec in specs])))
     if style != "structured":
@@ -152,7 +162,7 @@ def plan(specs: list[str], out_dir: str, style: str) -> dict[Path, str]:
     # the imports the shared functions alone used go; ruff sorts the new ones in
     for path, text in zip(changed, formatted([shared[p] for p in changed], tidy=True)):
         modules[path] = text
-    return modules
+    return {p: modules[p] for p in paths[:requested]}
 
 
 def write(modules: dict[Path, str]) -> list[Path]:
