@@ -77,6 +77,7 @@ class ResolvedSpec:
     naming: NamingScheme
     path: str
     files: dict[str, str] = field(default_factory=dict)  # every file read → its text
+    base: str | None = None  # the spec it extends, if any
 
     def digest(self) -> str:
         """sha256 over the spec and every base and library it uses, in a stable order."""
@@ -118,6 +119,7 @@ class _Files:
     def __init__(self, read: Reader):
         self.read = read
         self.texts: dict[str, str] = {}
+        self.bases: dict[str, str] = {}  # a spec → the spec it extends
 
     def document(self, path: str, where: Where | None) -> Document:
         if path not in self.texts:
@@ -162,7 +164,9 @@ def load(
         _load_library(lib_path, where, files, blocks, seen, ())
     naming = _naming(spec, doc)
     values = _apply_params(spec.params, params or {}, doc, param_where)
-    return ResolvedSpec(spec, doc, values, blocks, naming, path, dict(files.texts))
+    return ResolvedSpec(
+        spec, doc, values, blocks, naming, path, dict(files.texts), files.bases.get(path)
+    )
 
 
 def _load_with_bases(path: str, files: _Files, chain: tuple) -> tuple[Document, list]:
@@ -190,6 +194,7 @@ def _load_with_bases(path: str, files: _Files, chain: tuple) -> tuple[Document, 
     if base_path == path or base_path in [p for p, _ in chain]:
         cycle = " -> ".join([p for p, _ in chain] + [path, base_path])
         raise SpecError.of("extends-cycle", where, cycle=cycle)
+    files.bases[path] = base_path
     base, base_imports = _load_with_bases(base_path, files, chain + ((path, where),))
     merged = _merge(base, doc)
     return merged, base_imports + [i for i in imports if i[0] not in dict(base_imports)]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from archspec.backends.python.emit import generate, module_path, same_except_version
-from archspec.backends.python.sharing import base_spec, share
+from archspec.backends.python.sharing import share
 from archspec.backends.python.writer import line_map
 from archspec.core.elaborate import elaborate_file
 from archspec.core.lowering import lower
@@ -82,7 +82,10 @@ def _made_by(graph) -> dict[int, list[str]]:
 
 
 def _unformatted(spec: str | os.PathLike, style: str):
-    program = elaborate_file(spec)
+    return _generated(elaborate_file(spec), spec, style)
+
+
+def _generated(program, spec: str | os.PathLike, style: str):
     graph = lower(program)
     text, origins = generate(program, graph, source=display_path(spec), style=style)
     return text, origins, graph
@@ -143,26 +146,35 @@ def plan(specs: list[str], out_dir: str, style: str) -> dict[Path, str]:
     """Generate every module in memory first, so that one bad spec writes nothing. In
     the structured style a variant generated beside its base imports the base's block
     functions (sharing.py)."""
-    requested = len(specs)
+    programs = {spec: elaborate_file(spec) for spec in specs}
+
+    def base_of(spec: str) -> str | None:
+        return programs[spec].resolved.base if spec in programs else None
+
+    requested = list(specs)
     if style == "structured":
-        # A variant's base whose module is already there: it is shared as if both were
+        # A variant's base whose module is already there is shared as if both were
         # generated now, so that one variant alone is written as the whole set writes it.
         given = {Path(s).resolve() for s in specs}
-        for spec in list(specs):
-            base = base_spec(spec)
-            while base is not None and base not in given and module_path(base, out_dir).exists():
-                specs, given = [*specs, str(base)], given | {base}
-                base = base_spec(str(base))
+        for spec in requested:
+            base = base_of(spec)
+            while base is not None and Path(base).resolve() not in given:
+                if not module_path(base, out_dir).exists():
+                    break
+                programs[base] = elaborate_file(base)
+                specs, given = [*specs, base], given | {Path(base).resolve()}
+                base = base_of(base)
     paths = [module_path(spec, out_dir) for spec in specs]
-    modules = dict(zip(paths, formatted([_unformatted(spec, style)[0] for spec in specs])))
+    texts = [_generated(programs[spec], spec, style)[0] for spec in specs]
+    modules = dict(zip(paths, formatted(texts)))
     if style != "structured":
         return modules
-    shared = share(specs, modules)
+    shared = share(specs, modules, base_of)
     changed = [p for p in paths if shared[p] != modules[p]]
     # the imports the shared functions alone used go; ruff sorts the new ones in
     for path, text in zip(changed, formatted([shared[p] for p in changed], tidy=True)):
         modules[path] = text
-    return {p: modules[p] for p in paths[:requested]}
+    return {p: modules[p] for p in paths[: len(requested)]}
 
 
 def write(modules: dict[Path, str]) -> list[Path]:

@@ -14,10 +14,6 @@ import keyword
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from archspec.frontend.resolve import ZOO_DIR
-
 
 @dataclass(frozen=True)
 class _Function:
@@ -25,21 +21,6 @@ class _Function:
     start: int  # its first and last line (1-based)
     end: int
     calls: frozenset[str]  # the names it reads that are functions of the module
-
-
-def base_spec(spec: str) -> Path | None:
-    """The spec ``spec`` extends, if it extends one: a path beside it or a shipped name."""
-    try:
-        data = yaml.safe_load(Path(spec).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return None
-    ref = data.get("extends") if isinstance(data, dict) else None
-    if not isinstance(ref, str):
-        return None
-    if ref.endswith((".yaml", ".yml")):
-        return (Path(spec).parent / ref).resolve()
-    shipped = ZOO_DIR / f"{ref}.yaml"
-    return shipped.resolve() if shipped.is_file() else None
 
 
 def _functions(text: str) -> tuple[dict[str, _Function], str | None]:
@@ -62,14 +43,15 @@ def _functions(text: str) -> tuple[dict[str, _Function], str | None]:
     return out, (defs[-1].name if defs else None)
 
 
-def share(specs: list[str], modules: dict[Path, str]) -> dict[Path, str]:
+def share(specs: list[str], modules: dict[Path, str], base_of) -> dict[Path, str]:
     """``modules`` (path → source, one per spec, in order) with each variant's copies of
-    its base's functions replaced by an import from the module that defines them."""
+    its base's functions replaced by an import from the module that defines them.
+    ``base_of(spec)`` is the spec a spec extends, or None."""
     paths = dict(zip((str(Path(s).resolve()) for s in specs), modules))
     bases: dict[Path, Path] = {}
-    for spec, path in paths.items():
-        base = base_spec(spec)
-        base_path = paths.get(str(base)) if base is not None else None
+    for spec, path in zip(specs, modules):
+        base = base_of(spec)
+        base_path = paths.get(str(Path(base).resolve())) if base is not None else None
         if (
             base_path is not None
             and base_path.parent == path.parent
