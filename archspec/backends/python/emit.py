@@ -176,7 +176,7 @@ class _Flat:
         origins.append(node.name)
         if op.operation is not None:  # x + 3.0, under the node's name
             needs.use(NAMED)
-            value = _value_source(node.attrs[op.operation.operand])
+            value = self._value_source(node.attrs[op.operation.operand])
             expression = arithmetic(inputs[0], op.operation.operator, value)
             body += call_lines(var, NAMED, [string(node.name), expression], "", 1)
             return
@@ -192,8 +192,7 @@ class _Flat:
             return
         body += call_lines(var, callee, args, tail, 1)
 
-    @staticmethod
-    def _args(node: Node) -> list[str]:
+    def _args(self, node: Node) -> list[str]:
         """Every argument that differs from what Keras does when it is left out."""
         op = OPS[node.op]
         always = {k for k, f in op.args.model_fields.items() if f.is_required()} | set(op.implied)
@@ -201,23 +200,22 @@ class _Flat:
         out = []
         for key, value in node.attrs.items():
             if key in always or omitted[key] != value:
-                out.append(f"{key}={_value_source(value)}")
+                out.append(f"{key}={self._value_source(value)}")
         out.append(f"name={string(node.name)}")
         return out
+
+    def _value_source(self, value) -> str:
+        if is_initializer(value):
+            return initializer_source(value)
+        if is_nested_layer(value):  # every argument by keyword, as the flat style writes them
+            op = OPS[value["kind"]]
+            args = ", ".join(f"{k}={self._value_source(v)}" for k, v in value["args"].items())
+            return f"{self.needs.stock(op.keras_class)}({args})"
+        return literal(value)
 
 
 def _listed(variables: str) -> str:
     return f"[{variables}]" if ", " in variables else variables
-
-
-def _value_source(value) -> str:
-    if is_initializer(value):
-        return initializer_source(value)
-    if is_nested_layer(value):  # every argument by keyword, as the flat style writes them
-        op = OPS[value["kind"]]
-        args = ", ".join(f"{k}={_value_source(v)}" for k, v in value["args"].items())
-        return f"layers.{op.keras_class}({args})"
-    return literal(value)
 
 
 def module_path(spec: str | Path, out_dir: str | Path) -> Path:

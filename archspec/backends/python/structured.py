@@ -388,7 +388,7 @@ class Structured:
                 code = self._source(inner, scope, current, arg)
             positional = positional and key in op.positional
             source.append(code if positional else f"{key}={code}")
-        return f"layers.{op.keras_class}({', '.join(source)})"
+        return f"{self.needs.stock(op.keras_class)}({', '.join(source)})"
 
     def _add_to_sequential(self, model, callee, source, current, item, scope, depth) -> str:
         """``model.add(layers.X(...))``: a layer of a block built as a sequential model."""

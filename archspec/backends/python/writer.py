@@ -168,10 +168,13 @@ def initializer_source(value: dict) -> str:
 @dataclass
 class ModuleNeeds:
     """What a module needs besides its functions: the expression helpers it uses, and the
-    custom layer classes it imports, each under the name the module namespace gave it."""
+    layer classes it calls: stock ones through ``layers``, custom ones each imported under
+    the name the module namespace gave it."""
 
     helpers: set = field(default_factory=set)
     classes: dict = field(default_factory=dict)  # (module, class) → name in the module
+    # The imports its statements use: ``layers``, and (module, class) keys of ``classes``.
+    used: set = field(default_factory=set)
 
     def use(self, name: str) -> None:
         self.helpers.add(name)
@@ -187,20 +190,49 @@ class ModuleNeeds:
     def callee(self, op) -> str:
         """How the module names a layer's class: ``layers.Conv2D``, or an imported one."""
         if op.module is None:
-            return f"layers.{op.keras_class}"
+            return self.stock(op.keras_class)
+        self.used.add((op.module, op.keras_class))
         return self.classes[(op.module, op.keras_class)]
 
+    def stock(self, keras_class: str) -> str:
+        """``layers.Conv2D``: a stock layer's class."""
+        self.used.add("layers")
+        return f"layers.{keras_class}"
+
     def from_imports(self) -> tuple[list[str], list[str]]:
-        """The module's ``from`` imports, sorted as ruff's isort sorts them: Keras's and
-        other packages', then archspec's own (a first-party section where generated/ is
-        linted)."""
-        found = {("keras", "layers", "layers")}
-        found |= {(module, cls, name) for (module, cls), name in self.classes.items()}
+        """The module's ``from`` imports of the classes it uses, one line per module (an
+        aliased class on a line of its own), sorted as ruff's isort sorts them: Keras's
+        and other packages', then archspec's own (a first-party section where generated/
+        is linted)."""
+        found = {(m, c, n) for (m, c), n in self.classes.items() if (m, c) in self.used}
+        if "layers" in self.used:
+            found.add(("keras", "layers", "layers"))
+        statements: dict[tuple, list] = {}  # (module, alias or None) → its members
+        for module, cls, name in found:
+            alias = name if name != cls else None
+            statements.setdefault((module, alias, cls if alias else None), []).append(cls)
         lines = ([], [])
-        for module, cls, name in sorted(found, key=lambda f: (f[0].lower(), f[1])):
-            line = f"from {module} import {cls}" + (f" as {name}" if name != cls else "")
+        for (module, alias, _), members in sorted(
+            statements.items(), key=lambda s: _statement_key(s[0][0], s[1], s[0][1])
+        ):
+            members.sort(key=_member_key)
+            line = f"from {module} import {', '.join(members)}" + (f" as {alias}" if alias else "")
             lines[module.split(".")[0] == "archspec"].append(line)
         return lines
+
+
+def _member_key(name: str) -> tuple:
+    """isort's order of imported names (ruff's ``order-by-type``): constants, classes,
+    then the rest, each case-insensitively."""
+    kind = 0 if len(name) > 1 and name.isupper() else 1 if name[0].isupper() else 2
+    return (kind, name.lower(), name)
+
+
+def _statement_key(module: str, members: list, alias: str | None) -> tuple:
+    """A ``from`` statement's place: by module, then by its first name, plain before
+    aliased."""
+    first = min(members, key=_member_key)
+    return (module.lower(), module, _member_key(first), alias is not None, alias or "")
 
 
 @dataclass
