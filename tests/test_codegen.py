@@ -335,6 +335,19 @@ ACCEPTED = {
           - layer_scale: {init_values: 0.1, projection_dim: 8}
           - stochastic_depth: {drop_path_rate: 0.1}
         """,
+    # a block called by a name written out inside a block: its prefix joined in an f-string
+    "nested_call_named_literally": """
+        name: Nested
+        blocks:
+          squeeze:
+            layers: [{dense: {units: 4, role: a}}]
+          unit:
+            layers:
+              - dense: {units: 4, role: b}
+              - squeeze: {name: se}
+        input: {shape: [4]}
+        layers: [unit]
+        """,
 }
 
 

@@ -9,6 +9,7 @@ text can reach the generated source except as a checked name or an escaped liter
 
 from __future__ import annotations
 
+import ast
 import keyword
 import math
 import re
@@ -77,6 +78,7 @@ _PERCENT = re.compile(
 
 def _join(parts: list[tuple[str, str, str]]) -> str:
     """Text and expressions as one string: an f-string when the expressions allow it."""
+    parts = [_folded(p) for p in parts]
     parts = [p for p in parts if p[0] == "expr" or p[1]]
     if all(kind == "text" for kind, _, _ in parts):
         return string("".join(text for _, text, _ in parts))
@@ -94,6 +96,20 @@ def _join(parts: list[tuple[str, str, str]]) -> str:
         else (f"format({code}, {string(spec)})" if spec else f"str({code})")
         for kind, code, spec in parts
     )
+
+
+def _folded(part: tuple[str, str, str]) -> tuple[str, str, str]:
+    """An expression that is a string literal (a name written out, ``"se"``) as text:
+    ``str("se")`` is what ruff flags (UP018), and its quotes keep an f-string out."""
+    kind, code, spec = part
+    if kind == "expr" and not spec and code.startswith('"'):
+        try:
+            value = ast.literal_eval(code)
+        except (ValueError, SyntaxError):
+            return part
+        if isinstance(value, str):
+            return ("text", value, "")
+    return part
 
 
 def _has_expression(value) -> bool:
