@@ -348,6 +348,19 @@ ACCEPTED = {
         input: {shape: [4]}
         layers: [unit]
         """,
+    # an initializer's argument computed: in the model, and from a block's param
+    "initializer_argument_computed": """
+        name: Computed
+        blocks:
+          unit:
+            params: {n: int}
+            layers:
+              - dense: {units: 2, role: a, kernel_initializer: {variance_scaling: {scale: "{{ 1 / n }}", seed: 1}}}
+        input: {shape: [4]}
+        layers:
+          - dense: {units: 2, kernel_initializer: {variance_scaling: {scale: "{{ 1 / 3 }}"}}}
+          - unit: {n: 2}
+        """,
 }
 
 

@@ -112,11 +112,12 @@ def _folded(part: tuple[str, str, str]) -> tuple[str, str, str]:
     return part
 
 
-def _has_expression(value) -> bool:
+def has_expression(value) -> bool:
+    """Whether a value holds an expression, at any depth."""
     if isinstance(value, list | tuple):
-        return any(_has_expression(v) for v in value)
+        return any(has_expression(v) for v in value)
     if isinstance(value, dict):
-        return any(_has_expression(v) for v in value.values())
+        return any(has_expression(v) for v in value.values())
     return is_expression(value)
 
 
@@ -168,7 +169,7 @@ class Translator:
         """Python source for a spec value that may hold expressions."""
         if isinstance(value, str) and is_expression(value):
             return self.template(value)
-        if isinstance(value, list | tuple) and _has_expression(value):
+        if isinstance(value, list | tuple) and has_expression(value):
             items = [self.value(v) for v in value]
             if isinstance(value, tuple):
                 return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"

@@ -44,7 +44,7 @@ from archspec.core.ops import Op, lookup
 from archspec.core.ops.args import is_nested_layer, keeps_lists, nests_layer, parse_initializer
 from archspec.diagnostics import SpecError, Where
 from archspec.lang.evaluate import ExpressionError, is_expression
-from archspec.lang.to_python import Translator, literal, string
+from archspec.lang.to_python import Translator, has_expression, literal, string
 
 POSITION_NAMES = ("stage", "block", "index", "serial")
 
@@ -322,7 +322,7 @@ class Structured:
                 continue
             value = arg.value if arg is not None else spec_field.default
             if key.endswith("_initializer"):
-                code = self._initializer(value, arg or item)
+                code = self._initializer(value, arg or item, scope, current)
             elif nests_layer(spec_field):
                 code = self._nested_layer(value, scope, current, arg)
             else:
@@ -382,7 +382,7 @@ class Structured:
                 positional = False
                 continue
             if key.endswith("_initializer"):
-                code = self._initializer(given[key], arg)
+                code = self._initializer(given[key], arg, scope, current)
             else:
                 inner = given[key] if keeps_lists(spec_field) else tuples(given[key])
                 code = self._source(inner, scope, current, arg)
@@ -405,10 +405,28 @@ class Structured:
         scope.fn.close_conditional(depth, condition)
         return current
 
-    def _initializer(self, value, where) -> str:
+    def _initializer(self, value, where, scope: _Scope, current: str) -> str:
+        """An initializer written out; the arguments it computes (``scale: "{{ 1 / 3 }}"``)
+        are translated, the rest checked and written as literals."""
         if is_expression(value) or isinstance(value, list):
             raise _error(where, "an initializer must be written out, not computed")
-        return initializer_source(parse_initializer(value))
+        computed, order = {}, None
+        if isinstance(value, dict) and len(value) == 1:
+            ((kind, config),) = value.items()
+            if isinstance(config, dict):
+                computed = {k: v for k, v in config.items() if has_expression(v)}
+                value, order = (
+                    {kind: {k: v for k, v in config.items() if k not in computed}},
+                    config,
+                )
+        try:
+            parsed = parse_initializer(value)
+        except ValueError as exc:
+            raise _error(where, exc) from None
+        if computed:  # the arguments in the order written
+            parsed = {**parsed, "config": {k: parsed["config"].get(k) for k in order}}
+        sources = {k: self._source(v, scope, current, where) for k, v in computed.items()}
+        return initializer_source(parsed, sources)
 
     def _layer_name(self, item: Layer, scope: _Scope, current: str) -> str | None:
         """The source of a layer's name; None: Keras's session counter names it."""

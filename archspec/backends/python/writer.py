@@ -160,8 +160,14 @@ def arithmetic(tensor: str, operator: str, value: str) -> str:
     return f"{tensor} {operator} {value if term else f'({value})'}"
 
 
-def initializer_source(value: dict) -> str:
-    args = ", ".join(f"{identifier(k)}={literal(v)}" for k, v in value["config"].items())
+def initializer_source(value: dict, computed: dict | None = None) -> str:
+    """``keras.initializers.VarianceScaling(scale=2.0)``; ``computed``: the source of
+    arguments the spec computes (``scale=1 / 3``)."""
+    computed = computed or {}
+    args = ", ".join(
+        f"{identifier(k)}={computed[k] if k in computed else literal(v)}"
+        for k, v in value["config"].items()
+    )
     return f"keras.initializers.{value['class_name']}({args})"
 
 
