@@ -361,6 +361,16 @@ ACCEPTED = {
           - dense: {units: 2, kernel_initializer: {variance_scaling: {scale: "{{ 1 / 3 }}"}}}
           - unit: {n: 2}
         """,
+    # tests of none: `x is none`, `x is not none`, and `!= none` written as `is not None`
+    "none_tests": """
+        name: NoneTests
+        params: {width: null, depth: 2}
+        input: {shape: [4]}
+        layers:
+          - dense: {units: 2, when: width is not none, name: a}
+          - dense: {units: 3, when: "width != none", name: b}
+          - dense: {units: 5, when: width is none and depth is even, name: c}
+        """,
 }
 
 

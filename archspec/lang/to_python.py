@@ -41,6 +41,20 @@ _ATOMIC = (
 )
 
 
+# Jinja's tests (``x is none``) as Python: those by identity, and those by arithmetic
+# (their operands, in order, and how many arguments they take), as Jinja defines them.
+_IDENTITY_TESTS = {"none": "None", "true": "True", "false": "False"}
+_ARITHMETIC_TESTS = {
+    "even": ("{0} % 2 == 0", 0),
+    "odd": ("{0} % 2 == 1", 0),
+    "divisibleby": ("{0} % {1} == 0", 1),
+}
+
+
+def _is_none(node) -> bool:
+    return isinstance(node, nodes.Const) and node.value is None
+
+
 def identifier(name: str) -> str:
     """A legal Python identifier for a spec name (``class`` → ``class_``)."""
     name = re.sub(r"\W", "_", name)
@@ -232,6 +246,26 @@ class Translator:
             spec = match["flags"] + "d"
         return match["before"], self._expr(node.right), spec, match["after"]
 
+    def _test(self, node, negated: bool = False) -> str:
+        """``x is none``, ``n is divisibleby(4)``: Jinja's tests the language translates."""
+        if node.name not in _IDENTITY_TESTS and node.name not in _ARITHMETIC_TESTS:
+            known = ", ".join((*_IDENTITY_TESTS, *_ARITHMETIC_TESTS))
+            raise ExpressionError(
+                f"the test '{node.name}' cannot be generated as Python; these can: {known}"
+            )
+        if node.dyn_args or node.dyn_kwargs or node.kwargs:
+            raise ExpressionError(f"the test '{node.name}' takes no keyword arguments")
+        args = [self._wrap(a) for a in node.args]
+        if node.name in _IDENTITY_TESTS:
+            if args:
+                raise ExpressionError(f"the test '{node.name}' takes no arguments")
+            operator = "is not" if negated else "is"
+            return f"{self._wrap(node.node)} {operator} {_IDENTITY_TESTS[node.name]}"
+        template, count = _ARITHMETIC_TESTS[node.name]
+        if len(args) != count:
+            raise ExpressionError(f"the test '{node.name}' takes {count} argument(s)")
+        return template.format(self._wrap(node.node), *args)
+
     # ---- nodes ----------------------------------------------------------------------------
 
     def _wrap(self, node) -> str:
@@ -259,7 +293,11 @@ class Translator:
         if isinstance(node, nodes.Pos):
             return f"+{self._wrap(node.node)}"
         if isinstance(node, nodes.Not):
+            if isinstance(node.node, nodes.Test) and node.node.name in _IDENTITY_TESTS:
+                return self._test(node.node, negated=True)
             return f"not {self._wrap(node.node)}"
+        if isinstance(node, nodes.Test):
+            return self._test(node)
         if isinstance(node, nodes.And):
             return f"{self._wrap(node.left)} and {self._wrap(node.right)}"
         if isinstance(node, nodes.Or):
@@ -267,9 +305,14 @@ class Translator:
         if isinstance(node, nodes.Concat):
             return " + ".join(f"str({self._expr(n)})" for n in node.nodes)
         if isinstance(node, nodes.Compare):
-            out = self._wrap(node.expr)
+            out, left = self._wrap(node.expr), node.expr
             for op in node.ops:
-                out += f" {COMPARISONS[op.op]} {self._wrap(op.expr)}"
+                symbol = COMPARISONS[op.op]
+                if op.op in ("eq", "ne") and (_is_none(left) or _is_none(op.expr)):
+                    # the same for the values specs hold, and what linters want (E711)
+                    symbol = "is" if op.op == "eq" else "is not"
+                out += f" {symbol} {self._wrap(op.expr)}"
+                left = op.expr
             return out
         if isinstance(node, nodes.CondExpr):
             if node.expr2 is None:
