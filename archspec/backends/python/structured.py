@@ -223,11 +223,11 @@ class Structured:
         outputs = self._model_outputs(current, scope)
         model_inputs = input_vars[0] if len(input_vars) == 1 else f"[{', '.join(input_vars)}]"
         scope.fn.add(f"{INDENT}return keras.Model({model_inputs}, {outputs}, name={model_name})")
-        signature = ", ".join(f"{params[k]}={literal(tuples(v))}" for k, v in p.params.items())
+        signature, defaults = _defaults({params[k]: v for k, v in p.params.items()})
         return {
-            "signature": f"def {self.model_function_name}({signature}):",
+            "signature": f"def {self.model_function_name}({', '.join(signature)}):",
             "doc": docstring_lines(p.text, 1),
-            "body": scope.fn.lines,
+            "body": defaults + scope.fn.lines,
             "origins": scope.fn.origins,
         }
 
@@ -730,11 +730,9 @@ class Structured:
         uses = needed & set(POSITION_NAMES)
         self.positions[block.name] = uses
         required = [params[k] for k, d in block.params.items() if d.required]
-        optional = [
-            f"{params[k]}={literal(tuples(d.default))}"
-            for k, d in block.params.items()
-            if not d.required
-        ]
+        optional, defaults = _defaults(
+            {params[k]: d.default for k, d in block.params.items() if not d.required}
+        )
         signature = [
             *inputs,
             *required,
@@ -774,7 +772,7 @@ class Structured:
         return {
             "signature": f"def {self.function_names[block.name]}({', '.join(signature)}):",
             "doc": docstring_lines(block.text, 1),
-            "body": head + var_lines + body,
+            "body": defaults + head + var_lines + body,
             "origins": scope.fn.origins,
         }
 
@@ -857,6 +855,21 @@ def call_tail(op: Op, inputs: list[str]) -> str:
         return f"[{', '.join(argument)}]" if isinstance(argument, list) else argument
 
     return f"({', '.join(source(a) for a in op.call_arguments(inputs))})"
+
+
+def _defaults(defaults: dict) -> tuple[list[str], list[str]]:
+    """Parameters with their defaults (lists as tuples), and the lines that set a mapping's:
+    a mutable default would be shared between calls (ruff's B006), so it is None in the
+    signature and made anew in the body."""
+    parameters, lines = [], []
+    for var, value in defaults.items():
+        value = tuples(value)
+        if isinstance(value, dict):
+            parameters.append(f"{var}=None")
+            lines += [f"{INDENT}if {var} is None:", f"{INDENT * 2}{var} = {literal(value)}"]
+        else:
+            parameters.append(f"{var}={literal(value)}")
+    return parameters, lines
 
 
 def _output_names(outputs: Arg | None) -> list[str]:
