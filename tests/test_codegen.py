@@ -371,6 +371,22 @@ ACCEPTED = {
           - dense: {units: 3, when: "width != none", name: b}
           - dense: {units: 5, when: width is none and depth is even, name: c}
         """,
+    # a mapping's item read as an attribute (row.units, as Jinja reads it); a mapping as a
+    # default (made in the body: a mutable default is what ruff's B006 flags)
+    "mapping_attributes": """
+        name: Mappings
+        params: {row: {units: 3, name: top}}
+        blocks:
+          unit:
+            params: {cfg: any, extra: {type: any, default: {units: 1}}}
+            layers:
+              - dense: {units: "{{ cfg.units * 2 + extra.units }}", role: a}
+        input: {shape: [4]}
+        layers:
+          - dense: {units: "{{ row.units }}", name: "{{ row.name }}"}
+          - unit: {cfg: {units: 2}}
+          - unit: {cfg: "{{ row }}"}
+        """,
 }
 
 

@@ -335,7 +335,12 @@ class Translator:
             ):
                 python = TENSOR_ATTRIBUTES[node.attr].python
                 return python.format(t=self.tensors[node.node.name])
-            raise ExpressionError(f"attribute '{node.attr}' cannot be generated as Python")
+            # Anything else the sandbox resolves as Jinja does for a value without such an
+            # attribute: by item, so ``row.units`` is a mapping's ``row["units"]``. A name
+            # a mapping has as an attribute (``row.keys``) the sandbox refuses, so here too.
+            if hasattr(dict, node.attr):
+                raise ExpressionError(f"attribute '{node.attr}' cannot be generated as Python")
+            return f"{self._wrap(node.node)}[{string(node.attr)}]"
         if isinstance(node, nodes.List):
             return "[" + ", ".join(self._expr(i) for i in node.items) + "]"
         if isinstance(node, nodes.Tuple):
