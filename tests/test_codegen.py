@@ -387,6 +387,19 @@ ACCEPTED = {
           - unit: {cfg: {units: 2}}
           - unit: {cfg: "{{ row }}"}
         """,
+    # calls outside stages of a block that reads serial: each gets the running count
+    "serial_outside_stages": """
+        name: Serial
+        params: {n: 2}
+        blocks:
+          numbered:
+            layers: [{dense: {units: 4, name: "conv_{{ serial }}"}}]
+        input: {shape: [4]}
+        layers:
+          - numbered
+          - stage: {id: 2, blocks: ["numbered x {{ n }}"]}
+          - numbered
+        """,
 }
 
 

@@ -533,6 +533,10 @@ class Structured:
             f"{self._param_name(item.block, k)}={self._source(a.value, scope, current, a)}"
             for k, a in item.args.items()
         ]
+        if item.serial is not None and "serial" in self.positions[item.block]:
+            # outside blocks a call has the model's running block count, as a stage's do
+            serial = self._terms(item.serial, scope, current)
+            source.append(f"{self._param_name(item.block, 'serial')}={serial}")
         if item.name is not None:
             name = self._source(item.name.value, scope, current, item.name)
         else:
