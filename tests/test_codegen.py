@@ -400,6 +400,32 @@ ACCEPTED = {
           - stage: {id: 2, blocks: ["numbered x {{ n }}"]}
           - numbered
         """,
+    # blocks whose every branch is left out: the layers' output (or the input) goes on
+    "branches_all_left_out": """
+        name: LeftOut
+        params: {enabled: false}
+        blocks:
+          optional:
+            params: {enabled: bool}
+            branches:
+              - when: enabled
+                layers: [{dense: {units: 4, role: a}}]
+          merged:
+            params: {enabled: bool}
+            layers: [{dense: {units: 4, role: c}}]
+            branches:
+              - when: enabled
+                layers: [{dense: {units: 4, role: a}}]
+              - when: enabled
+                layers: []
+            merge: add
+        input: {shape: [4]}
+        layers:
+          - optional: {enabled: "{{ enabled }}"}
+          - merged: {enabled: "{{ enabled }}"}
+          - optional: {enabled: true}
+          - merged: {enabled: true}
+        """,
 }
 
 

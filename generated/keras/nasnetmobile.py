@@ -263,8 +263,10 @@ def pick(a, b, second, name):
         branches.append(b)
     if len(branches) > 1:
         x = layers.Add(name=f"{prefix}_add")(branches)
-    else:
+    elif branches:
         x = branches[0]
+    else:
+        x = a
     return x
 
 

@@ -833,12 +833,27 @@ class Structured:
                 fn.add(f"{INDENT * depth}{scope.var('branches')}.append({out})")
             outputs.append(out)
         x = scope.var("x")
+        # Every branch left out: the layers' output (the block's first input) goes on.
+        passed_on = after_layers.split(", ")[0]
+        all_conditional = all(
+            b.when is not None and b.when.value is not True for b in block.branches
+        )
         if block.merge is not None and conditional:
             branches = scope.var("branches")
             fn.add(f"{INDENT}if len({branches}) > 1:")
             self._layer(block.merge, [branches], "x", scope, 2, tail=f"({branches})")
-            fn.add(f"{INDENT}else:")
-            fn.add(f"{INDENT * 2}{x} = {branches}[0]")
+            if all_conditional:
+                fn.add(f"{INDENT}elif {branches}:")
+                fn.add(f"{INDENT * 2}{x} = {branches}[0]")
+                fn.add(f"{INDENT}else:")
+                fn.add(f"{INDENT * 2}{x} = {passed_on}")
+            else:
+                fn.add(f"{INDENT}else:")
+                fn.add(f"{INDENT * 2}{x} = {branches}[0]")
+            current = x
+        elif conditional:  # one branch, left out or not
+            branches = scope.var("branches")
+            fn.add(f"{INDENT}{x} = {branches}[0] if {branches} else {passed_on}")
             current = x
         elif block.merge is not None:
             current = self._layer(block.merge, outputs, "x", scope, 1)
