@@ -426,6 +426,22 @@ ACCEPTED = {
           - optional: {enabled: true}
           - merged: {enabled: true}
         """,
+    # a call left out, reading two tensors and bound to one name: the first goes on
+    "left_out_call_reading_two": """
+        name: Fewer
+        params: {flag: false}
+        blocks:
+          two:
+            inputs: [u, v]
+            layers: [{add: {from: [u, v], role: a}}]
+        input: {shape: [4]}
+        layers:
+          - dense: {units: 4, name: c, as: c}
+          - dense: {units: 4, name: d, as: d}
+          - two: {from: [c, d], when: flag, as: y}
+          - two: {from: [c, d], when: not flag, as: z}
+          - add: {from: [y, z], name: out}
+        """,
 }
 
 

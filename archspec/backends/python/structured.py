@@ -469,15 +469,22 @@ class Structured:
             condition = self._translator(scope, current).condition(when.value)
         except ExpressionError as exc:
             raise _error(when, exc) from None
+        # Left out, the item passes its inputs on: the first of them to each target (a
+        # call reading several tensors may have fewer outputs, and the other way round).
+        targets, inputs = target.split(", "), current.split(", ")
+        pairs = list(zip(targets, inputs))
         if current != target:
-            scope.fn.add(f"{INDENT * depth}{target} = {current}")
+            left, right = (", ".join(side) for side in zip(*pairs))
+            scope.fn.add(f"{INDENT * depth}{left} = {right}")
         if re.search(rf"\b{re.escape(target)}\b", condition):
             scope.fn.add(f"{INDENT * depth}if {condition}:")
         else:
             scope.fn.conditional(depth, condition)
-        if tail == f"({current})":
-            tail = f"({target})"
-        args = [target if a == current else a for a in args]
+        if len(targets) == len(inputs):
+            # the targets hold the inputs now: the statement reads them
+            if tail == f"({current})":
+                tail = f"({target})"
+            args = [target if a == current else a for a in args]
         scope.fn.statement(call_lines(target, callee, args, tail, depth + 1), uid)
         scope.fn.close_conditional(depth, condition)
         return target
