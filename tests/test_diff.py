@@ -546,3 +546,16 @@ def test_keras_applications_model_against_the_zoo_spec(tmp_path):
     model.save(path)
     result = archspec.diff(ROOT / "specs/keras/mobilenetv2.yaml", path)
     assert result.verdict == "identical", result.render(layers=True)
+
+
+@pytest.mark.keras
+def test_the_canonical_forms_are_keras_own():
+    import keras
+
+    from archspec.analysis.diff.match import ACTIVATION_ALIASES, INITIALIZER_DEFAULTS
+
+    for name, defaults in INITIALIZER_DEFAULTS.items():
+        config = getattr(keras.initializers, name)().get_config()
+        assert {k: config[k] for k in defaults} == defaults, name
+    for alias, saved in ACTIVATION_ALIASES.items():
+        assert keras.layers.Activation(alias).get_config()["activation"] == saved

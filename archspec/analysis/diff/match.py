@@ -180,13 +180,34 @@ def _block_members(graph: Graph) -> dict[str, list[str]]:
     return out
 
 
+# Keras's defaults of its initializers' arguments (a saved model leaves them out) and
+# the activations it saves under another name (Activation("swish") saves "silu").
+INITIALIZER_DEFAULTS = {
+    "VarianceScaling": {"scale": 1.0, "mode": "fan_in", "distribution": "truncated_normal"},
+    "RandomUniform": {"minval": -0.05, "maxval": 0.05},
+    "RandomNormal": {"mean": 0.0, "stddev": 0.05},
+    "TruncatedNormal": {"mean": 0.0, "stddev": 0.05},
+    "Orthogonal": {"gain": 1.0},
+    "Constant": {"value": 0.0},
+}
+ACTIVATION_ALIASES = {"swish": "silu", "hard_swish": "hard_silu"}
+
+
 def _canon(key: str, value):
     """Values that build the same layer compare equal: no activation is ``linear``, an
-    initializer's unset (None) arguments are left out, lists are tuples."""
+    initializer's unset (None) or default arguments are left out, an activation's alias
+    is its saved name, lists are tuples."""
     if key == "activation" and value is None:
         return "linear"
+    if key == "activation" and isinstance(value, str):
+        return ACTIVATION_ALIASES.get(value, value)
     if is_initializer(value):
-        config = {k: _canon(k, v) for k, v in (value["config"] or {}).items() if v is not None}
+        defaults = INITIALIZER_DEFAULTS.get(value["class_name"], {})
+        config = {
+            k: _canon(k, v)
+            for k, v in (value["config"] or {}).items()
+            if v is not None and (k not in defaults or defaults[k] != v)
+        }
         return {"class_name": value["class_name"], "config": config}
     if isinstance(value, list | tuple):
         return tuple(_canon("", v) for v in value)
