@@ -763,28 +763,6 @@ VARIANTS = [
     ),
     ("nasnetmobile", "NASNetMobile", {"include_top": False, "pooling": "avg"}, (97, 97, 3)),
     ("nasnetlarge", "NASNetLarge", {"include_top": False, "pooling": "max"}, (64, 64, 3)),
-    (
-        "resnet152",
-        "ResNet152",
-        {"include_top": False, "pooling": "max"},
-        (64, 64, 3),
-        (224, 224, 3),
-    ),
-    (
-        "resnet50v2",
-        "ResNet50V2",
-        {"include_top": False, "pooling": "avg"},
-        (64, 64, 3),
-        (224, 224, 3),
-    ),
-    ("vgg19", "VGG19", {"include_top": False, "pooling": "max"}, (64, 64, 3), (224, 224, 3)),
-    (
-        "densenet121",
-        "DenseNet121",
-        {"include_top": False, "pooling": "avg"},
-        (64, 64, 3),
-        (224, 224, 3),
-    ),
     ("convnexttiny", "ConvNeXtTiny", {"include_top": False, "pooling": "avg"}, (64, 64, 3)),
     (
         "convnexttiny",
