@@ -102,6 +102,7 @@ class _Lowering:
         self.calls: dict[str, int] = {}  # how many times each reused layer is applied again
         self.work = 0  # layers and block calls expanded, kept or left out by ``when``
         self.session: AutoNames | None = None  # Keras's counters, for names left to them
+        self.taken: _Taken | None = None  # the names those counters pass over
         self.session_names = session_names  # the model's unnamed layers too
 
     # ---- entry ----------------------------------------------------------------------------

@@ -10,7 +10,10 @@ a chain of variants (NASNetLarge extends NASNetMobile) imports from the first.
 from __future__ import annotations
 
 import ast
+import importlib.util
 import keyword
+import sys
+import types
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,10 +116,6 @@ def import_module(path: str | Path, name: str):
     """Import a generated module from its file. It is loaded as a member of a package
     for its folder, so that an import of a sibling module (``from .resnet50 import
     block1``) finds it there; the package and the module are not kept in sys.modules."""
-    import importlib.util
-    import sys
-    import types
-
     path = Path(path).resolve()
     package = f"_archspec_generated_{abs(hash(str(path.parent)))}"
     created = package not in sys.modules
