@@ -88,14 +88,26 @@ def diff(
     params: dict | None = None,
     params_a: dict | None = None,
     params_b: dict | None = None,
+    execute: bool = False,
 ):
     """Compare two models: what changed (layers added, removed, renamed, changed; shapes;
     params) and whether A's weights load into B by name. Each of ``a`` and ``b`` is a
     spec, a generated module (``.py``) or a saved model (``.keras``) by path, or a
     resolved spec, a graph or a ``keras.Model``; or give one spec and ``against`` a git
     revision to compare it with. ``params`` apply to both sides, ``params_a`` and
-    ``params_b`` to one. Returns an ``archspec.analysis.diff.model.Diff`` (``.verdict``,
-    ``.as_json()``, ``.render()``). Two specs are compared without TensorFlow."""
+    ``params_b`` to one. A ``.py`` file is imported and run only with ``execute=True``
+    (it runs whatever the file holds); otherwise it must be a module archspec generated,
+    unchanged, and the spec its header names is compared. Returns an
+    ``archspec.analysis.diff.model.Diff`` (``.verdict``, ``.as_json()``, ``.render()``).
+    Two specs, or a spec and a generated module, are compared without TensorFlow."""
     from archspec.analysis.diff.sources import diff as _diff
 
-    return _diff(a, b, against=against, params=params, params_a=params_a, params_b=params_b)
+    return _diff(
+        a,
+        b,
+        against=against,
+        params=params,
+        params_a=params_a,
+        params_b=params_b,
+        execute=execute,
+    )

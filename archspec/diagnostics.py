@@ -138,6 +138,14 @@ def received(value, key: str | None = None, *, limit: int = 200) -> str:
     return f". Received: {key}={text}" if key else f". Received: {text}"
 
 
+def quoted(text: str, most: int = 40) -> str:
+    """A user's value as a message quotes it: its repr, cut to ``most`` characters, so
+    that a 5,000-digit value is not echoed back whole."""
+    if len(text) <= most:
+        return repr(text)
+    return f"{text[:most]!r}... ({len(text):,} characters)"
+
+
 def render_message(name: str, context: dict) -> str:
     """The message of code ``name`` with ``context``: its template filled in."""
     return CODES[name].format(**context)

@@ -1,23 +1,159 @@
-"""Atomic file output: write beside the target, then rename over it.
+"""Every file archspec reads or writes goes through here.
 
-A failed or interrupted run leaves the old file intact and no temporary file behind.
+Reading: ``read_bytes`` opens regular files only (a named pipe, a device or a socket is
+refused at once, never waited on) and reads at most a limit, whatever the file claims.
+Every file read as an input is noted, by identity (device and inode), for the run of
+one command.
+
+Writing: ``atomic_path`` writes beside the target, then renames over it, so that a
+failed or interrupted run leaves the old file intact and no temporary file behind; and
+it refuses a target that is one of the run's inputs (the same file however it is
+spelt: a symlink, ``./``, ``..``), a directory, or something that is not a regular file.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
 from archspec.diagnostics import UsageError
 
+# (st_dev, st_ino) → the path it was read as, for the command that is running
+_INPUTS: dict[tuple[int, int], str] = {}
+
+_KINDS = {
+    stat.S_IFDIR: "a directory",
+    stat.S_IFIFO: "a named pipe",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+class FileTooLarge(UsageError):
+    """A file over the byte limit a reader gave; ``size`` is its size (or the bytes read
+    before stopping, when the file grows as it is read)."""
+
+    def __init__(self, message: str, size: int):
+        super().__init__(message)
+        self.size = size
+
+
+def kind_of(mode: int) -> str:
+    """'a directory', 'a named pipe', ... for a stat mode that is not a regular file."""
+    return _KINDS.get(stat.S_IFMT(mode), "not a regular file")
+
+
+def new_run() -> None:
+    """Forget the inputs of the previous command (the command line calls this per run)."""
+    _INPUTS.clear()
+
+
+def note_input(path: str | os.PathLike, st: os.stat_result | None = None) -> None:
+    """Record ``path`` as an input of this run, so that no output may replace it."""
+    try:
+        st = st or os.stat(path)
+    except OSError:
+        return
+    _INPUTS.setdefault((st.st_dev, st.st_ino), str(path))
+
+
+def regular_file(path: str | os.PathLike, what: str = "file") -> os.stat_result:
+    """``stat`` of a path that must be a regular file (symlinks followed); a UsageError
+    naming what it is otherwise."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise UsageError(f"{path}: is {kind_of(st.st_mode)}, expected a {what}")
+    return st
+
+
+def read_bytes(
+    path: str | os.PathLike,
+    limit: int,
+    *,
+    what: str = "file",
+    limit_name: str = "",
+    register: bool = True,
+) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes. The file is opened without
+    blocking (a named pipe with no writer would otherwise wait for ever), checked to be a
+    regular file, and read up to the limit even if it grows meanwhile. ``register``: note
+    it as an input of this run."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UsageError(f"{path}: is {kind_of(st.st_mode)}, expected a {what}")
+        named = f" (limit {limit_name})" if limit_name else ""
+        if st.st_size > limit:
+            raise FileTooLarge(
+                f"{path}: file is {st.st_size:,} bytes; the limit is {limit:,}{named}", st.st_size
+            )
+        chunks, total = [], 0
+        while total <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        if total > limit:
+            raise FileTooLarge(
+                f"{path}: file grows past {limit:,} bytes as it is read{named}", total
+            )
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if register:
+        note_input(path, st)
+    return b"".join(chunks)
+
+
+def check_output(target: str | os.PathLike) -> Path:
+    """Refuse an output that would replace one of this run's inputs, a directory, or a
+    file that is not a regular one, or whose folder is a file; returns the target."""
+    target = Path(target)
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        st = None
+    except NotADirectoryError:
+        st = None
+    except OSError as exc:
+        raise UsageError(f"{target}: cannot write: {exc.strerror or exc}") from None
+    if st is not None:
+        source = _INPUTS.get((st.st_dev, st.st_ino))
+        if source is not None:
+            same = "" if os.path.normpath(source) == os.path.normpath(target) else f" ({source})"
+            raise UsageError(
+                f"{target}: refusing to write over an input of this command{same}; "
+                "choose another output"
+            )
+        if not stat.S_ISREG(st.st_mode):
+            raise UsageError(f"{target}: cannot write: it is {kind_of(st.st_mode)}")
+    for parent in target.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UsageError(f"{target}: cannot write: {parent} is a file, not a folder")
+            break
+    return target
+
 
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike, suffix: str = ""):
     """Yield a temporary path in the target's directory; rename it onto the target on
-    success, delete it on failure."""
-    target = Path(target)
+    success, delete it on failure (an interrupt included)."""
+    target = check_output(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(
@@ -28,9 +164,9 @@ def atomic_path(target: str | os.PathLike, suffix: str = ""):
     os.close(fd)
     try:
         yield Path(tmp)
-        os.chmod(
-            tmp, 0o666 & ~_umask()
-        )  # mkstemp makes it owner-only; give it a normal file's mode
+        # mkstemp makes it owner-only; give it a normal file's mode
+        os.chmod(tmp, 0o666 & ~_umask())
+        check_output(target)  # still not an input (the write may have taken a while)
         os.replace(tmp, target)
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):

@@ -8,7 +8,10 @@ raised for one run with ``ARCHSPEC_LIMIT_<NAME>=value`` in the environment or
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, fields
+
+from archspec.diagnostics import quoted
 
 
 @dataclass
@@ -25,30 +28,40 @@ class Limits:
     max_imports: int = 64  # files pulled in by imports and extends
 
     def set(self, name: str, value: int | str) -> None:
+        """Set a limit from a number or its text: ASCII digits (``_`` between them
+        allowed), positive, at most MAX_LIMIT_DIGITS digits."""
         if name not in {f.name for f in fields(self)}:
             known = ", ".join(f.name for f in fields(self))
-            raise ValueError(f"unknown limit '{name}'; expected one of: {known}")
-        try:
-            number = int(str(value).replace("_", ""))
-        except ValueError:
-            number = 0
-        if number <= 0:
-            raise ValueError(f"limit {name} must be a positive integer. Received: {value!r}")
-        setattr(self, name, number)
+            raise ValueError(f"unknown limit {quoted(name)}; expected one of: {known}")
+        text = str(value).strip()
+        digits = text.replace("_", "")
+        if not _NUMBER.fullmatch(text) or len(digits) > MAX_LIMIT_DIGITS or int(digits) <= 0:
+            raise ValueError(
+                f"limit {name} must be a positive integer of at most {MAX_LIMIT_DIGITS} "
+                f"digits (0-9). Received: {quoted(text)}"
+            )
+        setattr(self, name, int(digits))
+
+
+MAX_LIMIT_DIGITS = 18
+# ASCII digits only: int() would also take Arabic-Indic or full-width digits
+_NUMBER = re.compile(r"[0-9]+(?:_[0-9]+)*")
+PREFIX = "ARCHSPEC_LIMIT_"
 
 
 def _from_environment() -> tuple[Limits, list[str]]:
-    """The limits, with ``ARCHSPEC_LIMIT_*`` applied; bad values are kept as messages
-    for the command line to report (raising here would fail ``import archspec``)."""
+    """The limits, with ``ARCHSPEC_LIMIT_*`` applied; bad values and unknown names are
+    kept as messages for the command line to report (raising here would fail ``import
+    archspec``)."""
     limits, problems = Limits(), []
-    for f in fields(limits):
-        variable = f"ARCHSPEC_LIMIT_{f.name.upper()}"
-        value = os.environ.get(variable)
-        if value:
-            try:
-                limits.set(f.name, value)
-            except ValueError as exc:
-                problems.append(f"{variable}: {exc}")
+    for variable, value in sorted(os.environ.items()):
+        if not variable.startswith(PREFIX) or not value:
+            continue
+        try:
+            limits.set(variable[len(PREFIX) :].lower(), value)
+        except ValueError as exc:
+            shown = variable if len(variable) <= 60 else quoted(variable)
+            problems.append(f"{shown}: {exc}")
     return limits, problems
 
 

@@ -1,38 +1,53 @@
-"""The corpus of broken and hostile specs in tests/bad_specs/: every one gets a precise
-error at its line and column, fast, in little memory, and never a traceback.
+"""The corpus of broken and hostile inputs in tests/bad_specs/: every one gets a precise
+error at its line and column (or runs cleanly, where that is the contract), fast, in
+little memory, never a traceback, and touches nothing it should not.
 
 A case is a file whose first lines are comments:
 
     # expect: LINE:COL: CODE: fragment       exit 1; stderr starts PATH:LINE:COL: error:
     # expect: FILE:LINE:COL: CODE: fragment  ... the error is in another file of the case
     # expect: usage: fragment                exit 2; stderr starts "archspec: error:"
-    # args: --set classes=[1]             more arguments for `archspec check`
+    # expect: ok: fragment                   exit 0; the fragment is on stdout
+    # command: diff                          the subcommand (default check) and any options
+                                             before it; the case's path is its first argument
+    # env: ARCHSPEC_LIMIT_MAX_LAYERS=2       environment variables for the run
+    # args: --set classes=[1]                more arguments
+    # writes: out/net.py                     files the command may write (ok cases); every
+                                             .py among them must compile
+    # make: fifo                             the case's path is made, not copied (below)
 
-A file that cannot carry a comment (binary, not UTF-8, empty) has a sidecar
-``NAME.expect``; a sidecar alone, with ``# make: directory`` or ``# make: nothing``,
-is a case whose path is a directory or does not exist. A case that needs several files
-(extends, imports) is a folder, run as ``FOLDER/spec.yaml``. ``@@REPEAT(text,N)@@`` is
-expanded when the corpus is copied, so that megabyte files are not committed
-(``\\,`` is a comma in the text).
+A file that cannot carry a comment (binary, not UTF-8, empty, made at run time) has a
+sidecar ``NAME.expect``. ``# make:`` makes the case's path, or with ``:REL`` another path
+of its folder, comma-separated: ``directory``, ``nothing`` (it does not exist), ``fifo``
+(a named pipe nobody writes to), ``zero`` (a symlink to /dev/zero), ``symlink=TARGET``,
+or the name of a function in tests/hostile_files.py that writes a hostile binary file. A
+case that needs several files is a folder, run as ``FOLDER/spec.yaml``, or as
+``FOLDER/NAME`` where the folder's ``case.expect`` holds the header with
+``# path: NAME``. ``@@REPEAT(text,N)@@`` is expanded when a case is copied, so that
+megabyte files are not committed (``\\,`` is a comma in the text).
 
-Every case runs through the real command line (``python -m archspec check``) in a
-process of its own, two at a time, from a copy of the corpus. Each must exit 1 (2 for
-I/O and usage errors) with nothing on stdout; the first stderr line names the expected
-place and every line is a ``PATH:LINE:COL: error:`` diagnostic; no ``Traceback``; under
-2 s of CPU time (user + system: the machine running the tests may be busy, and CPU time
-is what the input costs) and under 500 MB peak resident memory (``wait4``'s
-``ru_maxrss``). The process also runs under a 2 GB address-space limit and is killed
-after 30 s, so that a regression fails the test instead of the machine.
+Every case runs through the real command line (``python -m archspec``) in a process of
+its own, two at a time, each in a folder of its own holding a copy of the case. Each
+must exit as expected with nothing on stdout (but for ok cases); the first stderr line
+names the expected place and every line is a ``PATH:LINE:COL: error:`` diagnostic; no
+``Traceback``; under 2 s of CPU time (user + system: the machine running the tests may be
+busy, and CPU time is what the input costs) and under 500 MB peak resident memory
+(``wait4``'s ``ru_maxrss``). The process also runs under a 2 GB address-space limit and
+is killed after 30 s, so that a regression fails the test instead of the machine. And
+the case fails if the command wrote any file into its folder beyond ``# writes:``,
+changed or removed one of its inputs, left anything in its own TMPDIR, or wrote a
+Python file that does not compile.
 
 The code and the place are the contract (the fragment is a reminder for readers): the
-corpus also runs in-process with ``--format json``, whose first error must have the
-expected code, file, line and column. And it runs in-process with PyYAML's pure-Python
-parser, which archspec falls back on without libyaml: the same errors, at the same
-places.
+``check`` cases also run in-process with ``--format json``, whose first error must have
+the expected code, file, line and column. And they run in-process with PyYAML's
+pure-Python parser, which archspec falls back on without libyaml: the same errors, at
+the same places.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -47,6 +62,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import hostile_files
 import pytest
 
 CORPUS = Path(__file__).resolve().parent / "bad_specs"
@@ -55,6 +71,7 @@ MAX_RSS_MB = 500
 KILL_AFTER_S = 30
 _REPEAT = re.compile(r"@@REPEAT\((.*?),(\d+)\)@@")
 _DIAGNOSTIC = re.compile(r"^\S.*?:\d+:\d+: error: ")
+_HEADER_KEYS = ("expect", "args", "make", "command", "writes", "path", "env")
 # Sets a 2 GB address-space limit, then runs archspec as `python -m archspec` would.
 _BOOT = (
     "import resource, runpy, sys; "
@@ -65,12 +82,24 @@ _BOOT = (
 
 @dataclass(frozen=True)
 class Case:
-    name: str  # the path given to archspec check, relative to the corpus
-    expect: str  # "LINE:COL", "FILE:LINE:COL" or "usage"
+    name: str  # the path given to archspec, relative to the corpus
+    expect: str  # "LINE:COL", "FILE:LINE:COL", "usage" or "ok"
     fragment: str
     code: str = ""  # the diagnostic code of the first error (none for usage errors)
     args: tuple = ()
-    make: str = ""  # "directory" or "nothing" for cases that are not files
+    make: str = ""  # what to make instead of copying (see the module's docstring)
+    command: str = "check"
+    writes: tuple = ()  # files the command may write, relative to its folder
+    env: tuple = ()  # NAME=VALUE pairs
+
+    @property
+    def subcommand(self) -> str:
+        return shlex.split(self.command)[-1]
+
+    @property
+    def top(self) -> str:
+        """The corpus entry the case is: its file, or its folder."""
+        return self.name.split("/")[0]
 
 
 @dataclass(frozen=True)
@@ -81,13 +110,14 @@ class Outcome:
     wall_s: float
     cpu_s: float
     rss_mb: float
+    touched: tuple = ()  # what the run wrote, changed or left that it should not have
 
 
 def _header(text: str) -> dict:
     fields = {}
     for line in text.splitlines():
-        match = re.match(r"#\s*(expect|args|make):\s?(.*)$", line)
-        if not match:
+        match = re.match(r"#\s*(\w+):\s?(.*)$", line)
+        if not match or match[1] not in _HEADER_KEYS:
             break
         fields[match[1]] = match[2]
     return fields
@@ -95,38 +125,34 @@ def _header(text: str) -> dict:
 
 def _case(name: str, header: dict) -> Case:
     expect = header["expect"]
-    if expect.startswith("usage:"):
-        where, fragment = "usage", expect[len("usage:") :].strip()
-    else:
-        match = re.match(r"^((?:\S+?:)?\d+:\d+):\s*([a-z0-9]+(?:-[a-z0-9]+)+):\s*(.*)$", expect)
-        assert match, (
-            f"{name}: '# expect:' needs [FILE:]LINE:COL: CODE: fragment, or usage: fragment"
-        )
-        where, code, fragment = match[1], match[2], match[3]
-        return Case(
-            name,
-            where,
-            fragment,
-            code,
-            tuple(shlex.split(header.get("args", ""))),
-            header.get("make", ""),
-        )
-    return Case(
-        name,
-        where,
-        fragment,
-        "",
-        tuple(shlex.split(header.get("args", ""))),
-        header.get("make", ""),
-    )
+    extra = {
+        "args": tuple(shlex.split(header.get("args", ""))),
+        "make": header.get("make", ""),
+        "command": header.get("command", "check"),
+        "writes": tuple(header.get("writes", "").split()),
+        "env": tuple(shlex.split(header.get("env", ""))),
+    }
+    for kind in ("usage", "ok"):
+        if expect.startswith(f"{kind}:"):
+            return Case(name, kind, expect[len(kind) + 1 :].strip(), **extra)
+    match = re.match(r"^((?:\S+?:)?\d+:\d+):\s*([a-z0-9]+(?:-[a-z0-9]+)+):\s*(.*)$", expect)
+    assert match, f"{name}: '# expect:' needs [FILE:]LINE:COL: CODE: fragment, usage: or ok:"
+    return Case(name, match[1], match[3], match[2], **extra)
 
 
 def discover() -> list[Case]:
     cases = []
     for path in sorted(CORPUS.iterdir()):
         if path.is_dir():
-            spec = path / "spec.yaml"
-            cases.append(_case(f"{path.name}/spec.yaml", _header(spec.read_text(encoding="utf-8"))))
+            sidecar = path / "case.expect"
+            if sidecar.exists():
+                header = _header(sidecar.read_text(encoding="utf-8"))
+                cases.append(_case(f"{path.name}/{header['path']}", header))
+            else:
+                spec = path / "spec.yaml"
+                cases.append(
+                    _case(f"{path.name}/spec.yaml", _header(spec.read_text(encoding="utf-8")))
+                )
         elif path.suffix == ".expect":
             cases.append(
                 _case(path.name[: -len(".expect")], _header(path.read_text(encoding="utf-8")))
@@ -139,25 +165,106 @@ def discover() -> list[Case]:
 CASES = discover()
 
 
-def prepare(root: Path) -> Path:
-    """Copy the corpus to ``root``, expanding @@REPEAT@@ and making the non-file cases."""
-    folder = root / "bad_specs"
-    shutil.copytree(CORPUS, folder)
-    for path in folder.rglob("*.yaml"):
-        if path.is_file() and b"@@REPEAT(" in path.read_bytes():
+def _expand(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file() and not path.is_symlink() and b"@@REPEAT(" in path.read_bytes():
             text = path.read_text(encoding="utf-8")
             path.write_text(
-                _REPEAT.sub(lambda m: m[1].replace("\\,", ",") * int(m[2]), text), encoding="utf-8"
+                _REPEAT.sub(lambda m: m[1].replace("\\,", ",") * int(m[2]), text),
+                encoding="utf-8",
             )
+
+
+def _make(case: Case, folder: Path) -> None:
+    """Make what the case's ``# make:`` names, in ``folder`` (the corpus's copy)."""
+    for action in filter(None, (a.strip() for a in case.make.split(","))):
+        what, _, where = action.partition(":")
+        what, _, target = what.partition("=")
+        path = folder / (Path(case.name).parent / where if where else case.name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if what == "directory":
+            path.mkdir()
+        elif what == "nothing":
+            pass
+        elif what == "fifo":
+            os.mkfifo(path)
+        elif what == "zero":
+            path.symlink_to("/dev/zero")
+        elif what == "symlink":
+            path.symlink_to(target)
+        else:
+            getattr(hostile_files, what)(path)
+
+
+def prepare(root: Path) -> Path:
+    """Copy the whole corpus to ``root``, expanding @@REPEAT@@ and making what cases make
+    (for the in-process runs)."""
+    folder = root / "bad_specs"
+    shutil.copytree(CORPUS, folder, symlinks=True)
+    _expand(folder)
     for case in CASES:
-        if case.make == "directory":
-            (folder / case.name).mkdir()
+        _make(case, folder)
     return folder
 
 
-def run(case: Case, cwd: Path) -> Outcome:
-    command = [sys.executable, "-c", _BOOT, "check", case.name, *case.args]
-    env = {**os.environ, "PYTHONPATH": str(CORPUS.parent.parent)}
+def stage(case: Case, folder: Path) -> None:
+    """Fill the case's own folder with a copy of it (or what it makes)."""
+    source = CORPUS / case.top
+    if source.is_dir():
+        shutil.copytree(source, folder / case.top, symlinks=True)
+    elif source.exists() and not case.make:
+        shutil.copy2(source, folder / case.top)
+    _expand(folder)
+    _make(case, folder)
+
+
+def snapshot(folder: Path) -> dict[str, tuple]:
+    """Every entry under ``folder``: its type and, for regular files, size and digest."""
+    entries = {}
+    for path in sorted(folder.rglob("*")):
+        st = path.lstat()
+        if path.is_file() and not path.is_symlink():
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            entries[path.relative_to(folder).as_posix()] = ("file", st.st_size, digest)
+        else:
+            kind = "link" if path.is_symlink() else "dir" if path.is_dir() else "special"
+            entries[path.relative_to(folder).as_posix()] = (kind,)
+    return entries
+
+
+def trespasses(case: Case, cwd: Path, before: dict, scratch: Path) -> list[str]:
+    """What a run did that it must not: files written beyond ``# writes:`` (the folders
+    above them count as written too), inputs changed or removed, a temporary file left,
+    a written Python file that does not compile."""
+    after = snapshot(cwd)
+    allowed = set(case.writes)
+    for written in case.writes:
+        allowed |= {p.as_posix() for p in Path(written).parents if p.as_posix() != "."}
+    found = [f"wrote {p}" for p in after if p not in before and p not in allowed]
+    found += [f"changed {p}" for p in before if p in after and after[p] != before[p]]
+    found += [f"removed {p}" for p in before if p not in after]
+    found += [f"left {p.name} in its TMPDIR" for p in scratch.iterdir()]
+    for written in case.writes:
+        path = cwd / written
+        if path.suffix == ".py" and path.is_file():
+            try:
+                compile(path.read_text(encoding="utf-8"), written, "exec")
+            except SyntaxError as exc:
+                found.append(f"wrote {written}, which does not compile: {exc}")
+    return found
+
+
+def run(case: Case, root: Path) -> Outcome:
+    """Run one case in its own folder (``root/N/run``) with its own TMPDIR."""
+    base = Path(tempfile.mkdtemp(dir=root))
+    cwd, scratch = base / "run", base / "tmp"
+    cwd.mkdir()
+    scratch.mkdir()
+    stage(case, cwd)
+    before = snapshot(cwd)
+    command = [sys.executable, "-c", _BOOT, *shlex.split(case.command), case.name, *case.args]
+    env = {**os.environ, "PYTHONPATH": str(CORPUS.parent.parent), "TMPDIR": str(scratch)}
+    env.update(pair.partition("=")[::2] for pair in case.env)
     env.pop("ARCHSPEC_TRACEBACK", None)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
@@ -179,14 +286,15 @@ def run(case: Case, cwd: Path) -> Outcome:
             wall,
             usage.ru_utime + usage.ru_stime,
             usage.ru_maxrss / 1024,  # kilobytes on Linux
+            tuple(trespasses(case, cwd, before, scratch)),
         )
 
 
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory) -> dict[str, Outcome]:
-    cwd = prepare(tmp_path_factory.mktemp("corpus"))
+    root = tmp_path_factory.mktemp("corpus")
     with ThreadPoolExecutor(max_workers=2) as pool:
-        results = dict(zip([c.name for c in CASES], pool.map(lambda c: run(c, cwd), CASES)))
+        results = dict(zip([c.name for c in CASES], pool.map(lambda c: run(c, root), CASES)))
     slowest = sorted(results.items(), key=lambda kv: -kv[1].cpu_s)[:3]
     print(
         "\nbad specs: "
@@ -203,20 +311,27 @@ def test_bad_spec(case: Case, outcomes):
     result = outcomes[case.name]
     lines = result.err.splitlines()
     assert "Traceback" not in result.err, result.err
-    assert result.out == "", result.out
-    assert lines, f"exit {result.code} and nothing on stderr"
+    assert not result.touched, result.touched
+    if case.expect == "ok":
+        assert result.code == 0, result.err
+        assert case.fragment in result.out, f"{case.fragment!r} not in: {result.out}"
+    else:
+        assert result.out == "", result.out
+        assert lines, f"exit {result.code} and nothing on stderr"
     if case.expect == "usage":
         assert result.code == 2, result.err
         assert lines[0].startswith("archspec: error: "), lines[0]
-    else:
-        assert result.code == 1, result.err
+    elif case.expect != "ok":
+        # diff exits 1 for "different", so an invalid spec is its error 2
+        assert result.code == (2 if case.subcommand == "diff" else 1), result.err
         if case.expect[0].isdigit():
             where = f"{case.name}:{case.expect}"
         else:  # in another file of the case's folder
             where = f"{Path(case.name).parent.as_posix()}/{case.expect}"
         assert lines[0].startswith(f"{where}: error: "), f"expected {where}, got: {lines[0]}"
         assert all(_DIAGNOSTIC.match(line) for line in lines), result.err
-    assert case.fragment in result.err, f"{case.fragment!r} not in: {result.err}"
+    if case.expect != "ok":
+        assert case.fragment in result.err, f"{case.fragment!r} not in: {result.err}"
     assert result.cpu_s < MAX_CPU_S, f"{result.cpu_s:.2f} s of CPU"
     assert result.rss_mb < MAX_RSS_MB, f"{result.rss_mb:.0f} MB"
 
@@ -249,6 +364,10 @@ def test_the_corpus_covers_the_issue():
         assert any(n.startswith(needed) for n in names), needed
 
 
+# the cases of `archspec check` that fail
+IN_PROCESS = [c for c in CASES if c.command == "check" and c.expect != "ok" and not c.env]
+
+
 def _place(case: Case, expect: str) -> tuple[str, int, int]:
     """(file, line, column) that an expectation names."""
     *file, line, col = expect.split(":")
@@ -263,7 +382,7 @@ def test_codes_and_places(tmp_path, monkeypatch, capsys):
     from archspec.diagnostics import CODES
 
     monkeypatch.chdir(prepare(tmp_path))
-    for case in CASES:
+    for case in IN_PROCESS:
         if case.expect == "usage":
             continue
         assert case.code in CODES, (case.name, case.code)
@@ -286,7 +405,7 @@ def test_the_pure_python_parser_gives_the_same_errors(tmp_path, monkeypatch, cap
 
     monkeypatch.setattr(loader, "_BoundedLoader", loader._PurePythonLoader)
     monkeypatch.chdir(prepare(tmp_path))
-    for case in CASES:
+    for case in IN_PROCESS:
         code = main(["check", case.name, *case.args])
         err = capsys.readouterr().err
         if case.expect == "usage":
@@ -300,3 +419,30 @@ def test_the_pure_python_parser_gives_the_same_errors(tmp_path, monkeypatch, cap
         )
         assert code == 1 and err.startswith(f"{where}: error: "), (case.name, err)
         assert case.name in PURE_PYTHON_DIFFERS or case.fragment in err, (case.name, err)
+
+
+def test_the_runner_fails_a_case_that_trespasses(tmp_path):
+    """The runner itself: a run that writes an undeclared file is flagged, as are a
+    changed or removed input, a file left in TMPDIR and a written module that does not
+    compile."""
+    writes = Case("write_graph_ok.yaml", "ok", "wrote", command="graph", args=("-o", "x.dot"))
+    assert run(writes, tmp_path).touched == ("wrote x.dot",)
+
+    case = Case("spec.yaml", "ok", "", writes=("out/m.py",))
+    cwd, scratch = tmp_path / "run", tmp_path / "tmp"
+    (cwd / "out").mkdir(parents=True)
+    scratch.mkdir()
+    (cwd / "spec.yaml").write_text("name: A\n")
+    (cwd / "lib.yaml").write_text("blocks: {}\n")
+    before = snapshot(cwd)
+    (cwd / "spec.yaml").write_text("name: B\n")
+    (cwd / "lib.yaml").unlink()
+    (cwd / "out" / "m.py").write_text("def f(:\n")
+    (scratch / "archspec-codegen-1").mkdir()
+    found = trespasses(case, cwd, before, scratch)
+    assert found[:3] == [
+        "changed spec.yaml",
+        "removed lib.yaml",
+        "left archspec-codegen-1 in its TMPDIR",
+    ]
+    assert found[3].startswith("wrote out/m.py, which does not compile")

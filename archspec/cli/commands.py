@@ -10,6 +10,7 @@ import traceback
 
 from archspec.cli.parser import build_parser, parse_sets
 from archspec.diagnostics import SpecError, UsageError
+from archspec.files import check_output
 
 
 def _lower(args):
@@ -40,6 +41,8 @@ def cmd_build(args) -> int:
     from archspec.backends.keras.build import build_model
 
     graph = _lower(args)
+    if args.output:
+        check_output(args.output)  # before the build: never an input, nor a folder
     model = build_model(graph)
     if args.output:
         from archspec.files import save_model
@@ -178,6 +181,7 @@ def cmd_diff(args) -> int:
             params=parse_sets(args.sets),
             params_a=parse_sets(args.sets_a),
             params_b=parse_sets(args.sets_b),
+            execute=args.execute,
         )
     except SpecError as exc:  # for diff an invalid spec is an error (2); 1 means "different"
         # main imports this module, so report (main's, as for every other command) is

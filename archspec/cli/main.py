@@ -7,14 +7,41 @@ Problems go to stderr as ``PATH:LINE:COL: error: MESSAGE``; no traceback unless
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
+import threading
 import traceback
 
+from archspec import files
 from archspec.cli.commands import COMMANDS
 from archspec.cli.parser import build_parser
-from archspec.diagnostics import SpecError, UsageError, render
+from archspec.diagnostics import SpecError, UsageError, quoted, render
 from archspec.limits import ENVIRONMENT_PROBLEMS, LIMITS
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, like Ctrl-C: every ``finally`` and
+    ``atomic_path`` cleans up as for an interrupt, and the exit code is 143."""
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt():
+    """While a command runs, SIGTERM raises Terminated (only the main thread can set a
+    handler; elsewhere, as in a test's thread, the default stays)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminated(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def report(problems, fmt: str) -> None:
@@ -36,13 +63,17 @@ def main(argv: list[str] | None = None) -> int:
         fmt = getattr(args, "format", "text")
         if ENVIRONMENT_PROBLEMS:
             raise UsageError(ENVIRONMENT_PROBLEMS[0])
-        for item in args.limit:
-            name, _, value = item.partition("=")
+        for item in [*args.limit_before_command, *args.limit]:
+            name, sep, value = item.partition("=")
+            if not sep:
+                raise UsageError(f"--limit expects NAME=N. Received: {quoted(item)}")
             try:
                 LIMITS.set(name.strip(), value.strip())
             except ValueError as exc:
-                raise UsageError(f"--limit {item}: {exc}") from None
-        return COMMANDS[args.command](args)
+                raise UsageError(f"--limit: {exc}") from None
+        files.new_run()
+        with _terminate_as_interrupt():
+            return COMMANDS[args.command](args)
     except SpecError as exc:
         if show_traceback:
             traceback.print_exc()
@@ -53,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"archspec: error: {exc}", file=sys.stderr)
         return 2
+    except Terminated:
+        return 143
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

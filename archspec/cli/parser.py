@@ -75,17 +75,24 @@ def _command(sub, name: str, help_text: str, parents: list, **kwargs) -> argpars
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``archspec`` parser with all its subcommands."""
+def _common(limit_dest: str) -> argparse.ArgumentParser:
+    """The options every command takes, before or after its name."""
     common = _Parser(add_help=False)
     common.add_argument("--traceback", action="store_true", help="show Python tracebacks on errors")
     common.add_argument(
         "--limit",
+        dest=limit_dest,
         action="append",
         default=[],
         metavar="NAME=N",
         help="raise one of archspec's safety limits for this run (see docs/errors.md)",
     )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``archspec`` parser with all its subcommands."""
+    common = _common("limit")
     spec_args = _Parser(add_help=False)
     spec_args.add_argument("spec", help="the spec file (YAML)")
     spec_args.add_argument(
@@ -105,7 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
             [examples[0] for name, examples in EXAMPLES.items() if name != "synth-signs"]
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        parents=[common],
+        # before the command (archspec --limit ... check): its own destination, as a
+        # subcommand's defaults would otherwise overwrite what was given there
+        parents=[_common("limit_before_command")],
     )
     parser.add_argument("--version", action="version", version=f"archspec {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -264,7 +273,8 @@ def _diff_command(sub, common: argparse.ArgumentParser) -> None:
         description="Compare two models, each a spec, a generated module (.py) or a saved model "
         "(.keras): layers added, removed, renamed and changed, shapes, params, and whether "
         "every weight of A loads into B by layer name. Two specs are compared without "
-        "TensorFlow. Exit 0 identical, 1 different, 2 error.",
+        "TensorFlow; a generated module is compared through the spec its header names, "
+        "without running it (--execute runs it). Exit 0 identical, 1 different, 2 error.",
     )
     diff.add_argument(
         "a", help="model A: a spec, a generated module (.py) or a saved model (.keras)"
@@ -288,6 +298,13 @@ def _diff_command(sub, common: argparse.ArgumentParser) -> None:
             metavar="KEY=VALUE",
             help=f"override a param of {which}",
         )
+    diff.add_argument(
+        "--execute",
+        action="store_true",
+        help="import a .py model and call its model function: this RUNS the file's code, so "
+        "use it only on files you trust. Without it a .py must be a module archspec "
+        "generated, and its spec is compared",
+    )
     diff.add_argument(
         "--layers", action="store_true", help="also every changed layer, by stage and block"
     )

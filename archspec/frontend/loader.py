@@ -12,11 +12,11 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path as FsPath
 
 import yaml
 
-from archspec.diagnostics import INVALID, Path, SpecError, UsageError, Where, render_message
+from archspec.diagnostics import INVALID, Path, SpecError, Where, render_message
+from archspec.files import FileTooLarge, read_bytes
 from archspec.limits import LIMITS
 
 
@@ -146,23 +146,20 @@ def _pos(node: yaml.Node) -> tuple[int, int]:
 
 
 def read_text(file: str | os.PathLike) -> str:
-    """Read a spec file as UTF-8 text; I/O problems are usage errors, bad bytes spec errors."""
+    """Read a spec file as UTF-8 text (a regular file, at most max_file_bytes); I/O
+    problems are usage errors, bad bytes and a file over the limit spec errors."""
     name = str(file)
-    p = FsPath(file)
-    if p.is_dir():
-        raise UsageError(f"{name}: is a directory, expected a YAML spec file")
     try:
-        size = p.stat().st_size
-        if size > LIMITS.max_file_bytes:
-            raise SpecError.of(
-                "limit-exceeded",
-                Where(name, 1, 1),
-                detail=f"file is {size:,} bytes; the limit is {LIMITS.max_file_bytes:,}",
-                limit="max_file_bytes",
-            )
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{name}: cannot read: {exc.strerror or exc}") from None
+        raw = read_bytes(
+            file, LIMITS.max_file_bytes, what="YAML spec file", limit_name="max_file_bytes"
+        )
+    except FileTooLarge as exc:
+        raise SpecError.of(
+            "limit-exceeded",
+            Where(name, 1, 1),
+            detail=f"file is {exc.size:,} bytes; the limit is {LIMITS.max_file_bytes:,}",
+            limit="max_file_bytes",
+        ) from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:

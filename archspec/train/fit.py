@@ -21,6 +21,7 @@ from pathlib import Path
 
 from archspec.core.ir import Graph
 from archspec.diagnostics import UsageError, did_you_mean
+from archspec.files import check_output
 from archspec.frontend.loader import Document
 from archspec.frontend.resolve import ResolvedSpec
 from archspec.frontend.schema import LOSSES, METRICS, OPTIMIZERS, Training, split_named
@@ -200,6 +201,8 @@ def train(
     batch_size = batch_size or training.batch_size
     data = datamod.load(data_paths)
     datamod.check_fits(data, input_shape, classes, hint=_input_hint(resolved, data))
+    target = output or f"{Path(resolved.path).stem}.keras"
+    check_output(target)  # before training, not after it: never an input, nor a folder
     config = tf_config() if strategy == "multi-worker" else None
 
     _, keras = _keras()
@@ -241,7 +244,7 @@ def train(
     )
     loss, metrics = _evaluate(model, test_ds, verbose)
     report(loss, metrics, out)
-    saved = save_on_chief(model, output or f"{Path(resolved.path).stem}.keras", config)
+    saved = save_on_chief(model, target, config)
     if saved:
         out(f"Saved {saved}")
     return Result(loss, metrics, seconds, saved, model)

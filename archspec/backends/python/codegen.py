@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,16 +92,29 @@ def _generated(program, spec: str | os.PathLike, style: str):
 
 
 # Generated code is laid out by ruff, pinned in pyproject.toml, so that it is formatted
-# exactly as `ruff format` wants it and byte-identical on every machine.
-RUFF_ARGS = ["format", "--isolated", "--quiet", "--line-length", "100", "--target-version", "py311"]
-
+# exactly as `ruff format` wants it and byte-identical on every machine. Each module goes
+# through ruff's standard input and output: no file is written, no temporary one can be
+# left behind by an interrupt, and no cache appears in the working directory or the
+# user's (--no-cache; --isolated reads no configuration there).
+RUFF_ARGS = [
+    "format",
+    "--isolated",
+    "--no-cache",
+    "--quiet",
+    "--line-length",
+    "100",
+    "--target-version",
+    "py311",
+]
 
 # Imports a variant's module no longer uses, once it imports its base's functions.
 TIDY_ARGS = [
     "check",
     "--isolated",
+    "--no-cache",
     "--quiet",
     "--fix",
+    "--exit-zero",
     "--select",
     "F401,I001",
     "--target-version",
@@ -110,25 +123,39 @@ TIDY_ARGS = [
 
 
 def formatted(texts: list[str], tidy: bool = False) -> list[str]:
-    """Format module texts with one ruff run (``tidy``: drop unused imports first)."""
+    """Format module texts with ruff (``tidy``: drop unused imports first), several
+    modules at once."""
     if not texts:
-        return []  # (ruff given no file works on the current directory)
+        return []
     try:
         from ruff.__main__ import find_ruff_bin
 
         ruff = find_ruff_bin()
     except (ImportError, FileNotFoundError):
         raise UsageError("codegen needs ruff to lay out the code: pip install ruff") from None
-    with tempfile.TemporaryDirectory(prefix="archspec-codegen-") as folder:
-        paths = [Path(folder, f"module{i}.py") for i in range(len(texts))]
-        for path, text in zip(paths, texts):
-            path.write_text(text, encoding="utf-8")
+
+    def one(text: str) -> str:
         if tidy:
-            subprocess.run([ruff, *TIDY_ARGS, *map(str, paths)], capture_output=True, text=True)
-        proc = subprocess.run([ruff, *RUFF_ARGS, *map(str, paths)], capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise RuntimeError(f"ruff could not format the generated code: {proc.stderr.strip()}")
-        return [path.read_text(encoding="utf-8") for path in paths]
+            text = _ruff(ruff, TIDY_ARGS, text)
+        return _ruff(ruff, RUFF_ARGS, text)
+
+    if len(texts) == 1:
+        return [one(texts[0])]
+    with ThreadPoolExecutor(max_workers=min(4, len(texts))) as pool:
+        return list(pool.map(one, texts))
+
+
+def _ruff(ruff: str, args: list[str], text: str) -> str:
+    proc = subprocess.run(
+        [ruff, *args, "--stdin-filename", "module.py", "-"],
+        input=text,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"ruff could not format the generated code: {proc.stderr.strip()}")
+    return proc.stdout
 
 
 def discover(root: str | os.PathLike = "specs") -> list[str]:

@@ -1,0 +1,1 @@
+open("EXECUTED", "w").write("this module ran")
