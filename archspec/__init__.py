@@ -14,11 +14,14 @@ Packages add layer kinds with ``archspec.register_layer`` (``archspec.core.ops.c
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from archspec._version import __version__
 from archspec.core.ir import Graph
 from archspec.diagnostics import SpecError, UsageError
-from archspec.frontend.resolve import ResolvedSpec
+
+if TYPE_CHECKING:
+    from archspec.frontend.resolve import ResolvedSpec
 
 __all__ = [
     "__version__",
@@ -36,11 +39,16 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    # register_layer comes with the op catalogue, which `import archspec` does not load.
+    # register_layer comes with the op catalogue and ResolvedSpec with the front end
+    # (pydantic), which `import archspec` does not load: it stays quick to import.
     if name == "register_layer":
         from archspec.core.ops.custom import register_layer
 
         return register_layer
+    if name == "ResolvedSpec":
+        from archspec.frontend.resolve import ResolvedSpec
+
+        return ResolvedSpec
     raise AttributeError(f"module 'archspec' has no attribute '{name}'")
 
 
@@ -55,6 +63,7 @@ def lower(spec: ResolvedSpec | str | os.PathLike, **params) -> Graph:
     """The IR graph of a spec (a resolved spec or a path): every layer's name, shape and
     parameter counts, computed without TensorFlow."""
     from archspec.core.lowering import lower as _lower
+    from archspec.frontend.resolve import ResolvedSpec
 
     if not isinstance(spec, ResolvedSpec):
         spec = load(spec, **params)

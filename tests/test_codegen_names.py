@@ -70,6 +70,15 @@ COLLISIONS = {
           - {unit: {n: "{{ class + class_ + unit + len }}"}}
           - {dense: {units: "{{ inputs }}", name: out}}
         """,
+    "layer_names_python_reserves": """
+        name: Net
+        input: {shape: [3]}
+        layers:
+          - {dense: {units: 2, name: class}}
+          - {dense: {units: 3, name: None}}
+          - {dense: {units: 4, name: def, as: lambda}}
+          - {dense: {units: 5, from: lambda, name: "True"}}
+        """,
 }
 # What each model must be, written out by hand: (layer name, units) after the input.
 EXPECTED = {
@@ -79,6 +88,7 @@ EXPECTED = {
     "block_param_inputs": [("unit_a_dense", 5)],
     "vars_named_layers_and_inputs": [("unit_a_dense", 5)],
     "params_class_and_class_": [("unit_a_dense", 8), ("out", 5)],
+    "layer_names_python_reserves": [("class", 2), ("None", 3), ("def", 4), ("True", 5)],
 }
 
 

@@ -475,6 +475,45 @@ def test_doc_examples_run(tmp_path):
     jsonschema.validate(valid, SCHEMA)
 
 
+# ---- generated modules, compared without running them ------------------------------------
+
+
+def test_a_generated_module_is_compared_through_its_spec_without_running_it(tmp_path):
+    """The module's header names its spec; unchanged, the module is its spec's model,
+    compared without importing the module or TensorFlow; a variant that imports its
+    base's functions too; moved elsewhere, it still is what codegen writes there."""
+    moved = tmp_path / "copy.py"
+    shutil.copy(ROOT / "generated" / "resnet50.py", moved)
+    probe = (
+        "import sys, archspec\n"
+        "for a, b in [('specs/resnet50.yaml', 'generated/resnet50.py'),\n"
+        "             ('generated/keras/resnet101.py', 'specs/keras/resnet101.yaml'),\n"
+        f"             ({str(moved)!r}, 'specs/resnet50.yaml')]:\n"
+        "    print(archspec.diff(a, b).verdict)\n"
+        "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert proc.stdout.split("\n")[:4] == ["identical"] * 3 + ["[]"], proc.stdout + proc.stderr
+
+
+def test_a_changed_module_or_spec_is_refused_unless_executed(cli, tmp_path):
+    module = tmp_path / "resnet50.py"
+    text = (ROOT / "generated" / "resnet50.py").read_text()
+    module.write_text(text + "\nprint('ran')\n")
+    out = cli("diff", str(module), "specs/resnet50.yaml")
+    assert out.code == 2 and "not what archspec generates from specs/resnet50.yaml" in out.err
+    assert "pass --execute" in out.err and out.out == ""
+    # with its spec changed since, the header's digest no longer matches
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text("name: Tiny\ninput: {shape: [4]}\nlayers: [{dense: {units: 2}}]\n")
+    assert cli("codegen", str(spec), "-o", str(tmp_path / "gen")).code == 0
+    spec.write_text(spec.read_text().replace("units: 2", "units: 3"))
+    out = cli("diff", str(tmp_path / "gen" / "tiny.py"), str(spec))
+    assert out.code == 2 and "the spec changed since" in out.err, out.err
+
+
 # ---- Keras: generated modules, saved models, and Keras's own loader ------------------------
 
 
@@ -489,11 +528,20 @@ def test_a_spec_is_identical_to_the_model_it_builds(spec):
 
 @pytest.mark.keras
 def test_a_spec_against_its_generated_module_and_its_saved_model(cli, tmp_path):
-    out = cli("diff", "specs/resnet50.yaml", "generated/resnet50.py")
+    # --execute: the module is imported and its model read back from Keras
+    out = cli("diff", "specs/resnet50.yaml", "generated/resnet50.py", "--execute")
     assert out.code == 0, out.out + out.err
     assert "identical: the same 177 layers" in out.out
     assert (
-        cli("diff", "generated/resnet50.py", "specs/resnet50.yaml", "--set", "classes=10").code == 0
+        cli(
+            "diff",
+            "generated/resnet50.py",
+            "specs/resnet50.yaml",
+            "--set",
+            "classes=10",
+            "--execute",
+        ).code
+        == 0
     )
     saved = tmp_path / "seed.keras"
     assert cli("build", "specs/resnet50.yaml", "-o", str(saved)).code == 0

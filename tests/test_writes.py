@@ -106,3 +106,48 @@ def test_build_failed_save_keeps_the_old_model(tmp_path, cli, write, monkeypatch
     assert cli("build", spec, "-o", str(target)).code == 0
     assert keras.models.load_model(target).count_params() == 8 * 8 * 3 * 2 + 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keras", "spec.yaml"]
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])
+def test_codegen_killed_at_any_moment_leaves_no_temporary_file(tmp_path, signal_name):
+    """A real process, signalled at several moments of generating and writing the zoo:
+    it exits 143 (SIGTERM) or 130 (SIGINT), or 0 if it had finished; what it wrote is
+    whole modules only, nothing is left in its TMPDIR, its folder or the working
+    directory (no ``.ruff_cache``), and the specs are as they were."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import ROOT
+
+    specs = sorted(str(p) for p in (ROOT / "specs" / "keras").glob("*.yaml"))
+    before = {p: Path(p).read_bytes() for p in specs}
+    codes = set()
+    for i, delay in enumerate((0.4, 0.8, 1.2, 1.6, 2.0, 2.5)):
+        scratch, cwd = tmp_path / f"tmp{i}", tmp_path / f"cwd{i}"
+        scratch.mkdir()
+        cwd.mkdir()
+        env = {**os.environ, "TMPDIR": str(scratch), "PYTHONPATH": str(ROOT)}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "archspec", "codegen", *specs, "-o", "out"],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        time.sleep(delay)
+        proc.send_signal(getattr(signal, signal_name))
+        _, err = proc.communicate(timeout=60)
+        codes.add(proc.returncode)
+        assert proc.returncode in (0, 143 if signal_name == "SIGTERM" else 130), err
+        assert b"Traceback" not in err, err
+        assert list(scratch.iterdir()) == []
+        left = sorted(p.relative_to(cwd).as_posix() for p in cwd.rglob("*") if p.is_file())
+        assert all(p.startswith("out/") and p.endswith(".py") for p in left), left
+        assert not [p for p in left if Path(p).name.startswith(".")], left
+        for path in left:
+            compile((cwd / path).read_text(encoding="utf-8"), path, "exec")
+    assert codes != {0}, "every run finished before its signal; signal sooner"
+    assert {p: Path(p).read_bytes() for p in specs} == before
