@@ -146,6 +146,14 @@ def quoted(text: str, most: int = 40) -> str:
     return f"{text[:most]!r}... ({len(text):,} characters)"
 
 
+def first_line(message: str, most: int = 300) -> str:
+    """A message as one line: a library's error can span many lines (Keras adds a
+    configuration dump); the first line that says something, cut to ``most``."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    line = lines[0] if lines else ""
+    return line if len(line) <= most else line[: most - 1] + "…"
+
+
 def render_message(name: str, context: dict) -> str:
     """The message of code ``name`` with ``context``: its template filled in."""
     return CODES[name].format(**context)

@@ -388,6 +388,26 @@ def test_against_reads_imports_at_the_revision(repo):
     assert result.verdict == "compatible"  # activations have no weights
 
 
+def test_against_refuses_a_blob_over_the_limit_before_reading_it(repo, cli, monkeypatch):
+    """A file too large at the revision is refused by its size, as git reports it,
+    before its content is read."""
+    spec = repo / "models" / "net.yaml"
+    size = len(spec.read_bytes())
+    reads = []
+    real = subprocess.run
+
+    def spy(args, *rest, **kwargs):
+        reads.append(args[1:3])
+        return real(args, *rest, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", spy)
+    out = cli("diff", str(spec), "--against", "HEAD", "--limit", f"max_file_bytes={size - 1}")
+    monkeypatch.undo()
+    assert out.code == 2, out.err
+    assert f"net.yaml@HEAD: file is {size:,} bytes; the limit is {size - 1:,}" in out.err
+    assert ["cat-file", "blob"] not in reads
+
+
 def test_against_errors(repo, cli, tmp_path_factory):
     spec = str(repo / "models" / "net.yaml")
     out = cli("diff", spec, "--against", "no-such-rev")

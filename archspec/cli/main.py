@@ -17,7 +17,7 @@ import traceback
 from archspec import files
 from archspec.cli.commands import COMMANDS
 from archspec.cli.parser import build_parser
-from archspec.diagnostics import SpecError, UsageError, quoted, render
+from archspec.diagnostics import SpecError, UsageError, first_line, quoted, render
 from archspec.limits import ENVIRONMENT_PROBLEMS, LIMITS
 
 
@@ -104,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         else:
             print(
-                f"archspec: internal error: {type(exc).__name__}: {exc} (rerun with --traceback)",
+                f"archspec: internal error: {type(exc).__name__}: {first_line(str(exc))} "
+                "(rerun with --traceback)",
                 file=sys.stderr,
             )
         return 3

@@ -177,14 +177,18 @@ def git_reader(rev: str, spec: str | os.PathLike) -> Reader:
             relative = full.relative_to(root).as_posix()
         except ValueError:
             return read_text(path)
+        # the size first, so that a huge blob is refused before it is read
+        size = _git(["cat-file", "-s", f"{sha}:{relative}"], str(root))
+        if size.returncode != 0:
+            raise UsageError(f"{path}: not in revision {rev} ({sha[:12]})")
+        if int(size.stdout) > LIMITS.max_file_bytes:
+            raise UsageError(
+                f"{path}@{rev}: file is {int(size.stdout):,} bytes; the limit is "
+                f"{LIMITS.max_file_bytes:,} (limit max_file_bytes)"
+            )
         blob = _git(["cat-file", "blob", f"{sha}:{relative}"], str(root))
         if blob.returncode != 0:
             raise UsageError(f"{path}: not in revision {rev} ({sha[:12]})")
-        if len(blob.stdout) > LIMITS.max_file_bytes:
-            raise UsageError(
-                f"{path}@{rev}: file is {len(blob.stdout):,} bytes; the limit is "
-                f"{LIMITS.max_file_bytes:,} (limit max_file_bytes)"
-            )
         try:
             return blob.stdout.decode("utf-8")
         except UnicodeDecodeError:
