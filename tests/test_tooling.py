@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import jsonschema
@@ -254,3 +255,33 @@ def test_an_input_shape_of_expressions(write):
     with pytest.raises(archspec.SpecError) as err:
         archspec.lower(write(text.replace("n * 2", "n / 3")))
     assert ":3:16: error: input.shape: expected a list of positive sizes" in str(err.value)
+
+
+@pytest.mark.keras
+def test_tensorflow_is_quiet_on_the_command_line_and_left_alone_in_a_library(tmp_path):
+    """`build` prints no TensorFlow, absl or CUDA line on stderr; `--verbose` lets them
+    through; archspec used as a library sets no TF_CPP_MIN_LOG_LEVEL in the process."""
+    import subprocess
+    import sys
+
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text("name: Tiny\ninput: {shape: [4]}\nlayers: [{dense: {units: 2}}]\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_CPP")}
+    env["PYTHONPATH"] = str(ROOT)
+    out = tmp_path / "tiny.keras"
+    proc = subprocess.run(
+        [sys.executable, "-m", "archspec", "build", str(spec), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    library = (
+        f"import os, archspec; archspec.build(archspec.load({str(spec)!r})); "
+        "print(os.environ.get('TF_CPP_MIN_LOG_LEVEL'))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", library], capture_output=True, text=True, env=env, check=True
+    )
+    assert proc.stdout.strip() == "None", proc.stdout

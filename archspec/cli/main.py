@@ -15,6 +15,7 @@ import threading
 import traceback
 
 from archspec import files
+from archspec.backends.keras.quiet import enabled as quietly_importing_tensorflow
 from archspec.cli.commands import COMMANDS
 from archspec.cli.parser import build_parser
 from archspec.diagnostics import SpecError, UsageError, first_line, quoted, render
@@ -74,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
             except ValueError as exc:
                 raise UsageError(f"--limit: {exc}") from None
         files.new_run()
-        with _terminate_as_interrupt():
+        quiet = contextlib.nullcontext() if args.verbose else quietly_importing_tensorflow()
+        with _terminate_as_interrupt(), quiet:
             return COMMANDS[args.command](args)
     except SpecError as exc:
         if show_traceback:

@@ -75,13 +75,24 @@ def _command(sub, name: str, help_text: str, parents: list, **kwargs) -> argpars
     )
 
 
-def _common(limit_dest: str) -> argparse.ArgumentParser:
-    """The options every command takes, before or after its name."""
+def _common(before_command: bool) -> argparse.ArgumentParser:
+    """The options every command takes, before or after its name. A subcommand's
+    defaults would overwrite what was given before it, so there flags default to nothing
+    and ``--limit`` has a destination of its own."""
     common = _Parser(add_help=False)
-    common.add_argument("--traceback", action="store_true", help="show Python tracebacks on errors")
+    flag = {"default": False} if before_command else {"default": argparse.SUPPRESS}
+    common.add_argument(
+        "--traceback", action="store_true", help="show Python tracebacks on errors", **flag
+    )
+    common.add_argument(
+        "--verbose",
+        action="store_true",
+        help="let TensorFlow print its own log lines (quiet by default)",
+        **flag,
+    )
     common.add_argument(
         "--limit",
-        dest=limit_dest,
+        dest="limit_before_command" if before_command else "limit",
         action="append",
         default=[],
         metavar="NAME=N",
@@ -92,7 +103,7 @@ def _common(limit_dest: str) -> argparse.ArgumentParser:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``archspec`` parser with all its subcommands."""
-    common = _common("limit")
+    common = _common(before_command=False)
     spec_args = _Parser(add_help=False)
     spec_args.add_argument("spec", help="the spec file (YAML)")
     spec_args.add_argument(
@@ -112,9 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
             [examples[0] for name, examples in EXAMPLES.items() if name != "synth-signs"]
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        # before the command (archspec --limit ... check): its own destination, as a
-        # subcommand's defaults would otherwise overwrite what was given there
-        parents=[_common("limit_before_command")],
+        parents=[_common(before_command=True)],
     )
     parser.add_argument("--version", action="version", version=f"archspec {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)

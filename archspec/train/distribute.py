@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from archspec.backends.keras.quiet import before_keras
 from archspec.diagnostics import UsageError
 
 STRATEGIES = ("default", "mirrored", "multi-worker")
@@ -67,6 +68,7 @@ def is_chief(config: dict | None) -> bool:
 
 def make_strategy(name: str):
     """The ``tf.distribute`` strategy of ``--strategy``."""
+    before_keras()
     import tensorflow as tf
 
     if name == "multi-worker":

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from archspec.backends.keras.quiet import before_keras
 from archspec.core.ir import Graph
 from archspec.diagnostics import UsageError, did_you_mean
 from archspec.files import check_output
@@ -48,6 +49,7 @@ class Result:
 
 
 def _keras():
+    before_keras()
     import keras
     import tensorflow as tf
 

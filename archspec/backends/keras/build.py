@@ -8,6 +8,7 @@ Keras output shape is compared with the static one, so the two can never drift a
 
 from __future__ import annotations
 
+from archspec.backends.keras.quiet import before_keras
 from archspec.core.ir import Graph, Node
 from archspec.core.ops import OPS
 from archspec.core.ops.args import is_initializer, is_nested_layer
@@ -69,6 +70,7 @@ def call_args(node: Node, inputs: list) -> list:
 
 def build_model(graph: Graph):
     """Build the Keras functional model of ``graph``."""
+    before_keras()
     import keras
 
     tensors = {}
