@@ -140,3 +140,30 @@ def make_h5_never_written(path, images: int = 1000) -> None:
         f["test_set_x"] = np.zeros((2, 64, 64, 3), dtype="uint8")
         f["test_set_y"] = np.zeros(2, dtype="int64")
         f["list_classes"] = np.arange(6, dtype="int64")
+
+
+def make_h5_external_link(path, target: str = "/dev/zero") -> None:
+    """Seed-layout training data whose ``train_set_x`` is an external link to ``target``
+    (a FIFO there would block a reader that follows it)."""
+    import h5py
+
+    with h5py.File(path, "w") as f:
+        f["train_set_x"] = h5py.ExternalLink(str(target), "/x")
+        f["train_set_y"] = np.zeros(2, dtype="int64")
+        f["test_set_x"] = np.zeros((2, 64, 64, 3), dtype="uint8")
+        f["test_set_y"] = np.zeros(2, dtype="int64")
+
+
+def make_h5_external_storage(path, target: str = "/dev/zero") -> None:
+    """Seed-layout training data whose ``train_set_x`` stores its bytes in ``target``
+    (an HDF5 external dataset)."""
+    import h5py
+
+    with h5py.File(path, "w") as f:
+        f.create_dataset(
+            "train_set_x", shape=(2, 64, 64, 3), dtype="uint8",
+            external=[(str(target), 0, h5py.h5f.UNLIMITED)],
+        )  # fmt: skip
+        f["train_set_y"] = np.zeros(2, dtype="int64")
+        f["test_set_x"] = np.zeros((2, 64, 64, 3), dtype="uint8")
+        f["test_set_y"] = np.zeros(2, dtype="int64")

@@ -254,3 +254,21 @@ def test_short_message_keeps_one_line_without_the_config_dump():
     long = short_message(ValueError("x" * 1000))
     assert len(long) == 300 and long.endswith("…")
     assert short_message(KeyError()) == "KeyError"
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (hostile.make_h5_external_link, "'train_set_x' is a link to '{target}'"),
+        (hostile.make_h5_external_storage, "(an HDF5 external dataset)"),
+    ],
+)
+def test_data_kept_in_another_file_is_refused_without_opening_it(cli, tmp_path, make, message):
+    target = tmp_path / "elsewhere"
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(target)  # opened, it would block
+    data = tmp_path / "signs.h5"
+    make(data, str(target))
+    result, _, _ = refused(cli, "train", SPEC, "--data", str(data))
+    assert result.code == 1
+    assert message.format(target=target) in result.err

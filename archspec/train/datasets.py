@@ -107,8 +107,16 @@ def load(paths: list[str | os.PathLike], *, train: bool = True) -> Dataset:
     for file in files:
         with _open(h5py, file) as f:
             for name in ("train_set_x", "train_set_y", "test_set_x", "test_set_y", "list_classes"):
-                if name not in f:
+                link = f.get(name, getlink=True)  # the link itself: never opens another file
+                if link is None:
                     continue
+                if not isinstance(link, h5py.HardLink):
+                    target = getattr(link, "filename", None) or link.path
+                    raise DataError.at_file(
+                        file,
+                        f"'{name}' is a link to {target!r}; archspec reads only datasets "
+                        "stored in the file itself",
+                    )
                 node = f[name]
                 if not isinstance(node, h5py.Dataset):
                     raise DataError.at_file(file, f"'{name}' must be a dataset. Received: a group")

@@ -20,6 +20,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pydantic
 
 from archspec.core.ir import Graph, Node
@@ -228,6 +229,38 @@ def _inflate(path, archive: zipfile.ZipFile, name: str) -> bytes:
     return b"".join(chunks)
 
 
+def _check_h5_links(path, h5py, f) -> None:
+    """Every link in a legacy model's file stays in it (an external link or dataset
+    opens another file, which may be a FIFO), and its datasets declare no more than
+    ``max_model_bytes`` together (Keras reads each whole)."""
+    problems: list[str] = []
+    total = 0
+
+    def visit(name: str, link) -> int | None:
+        nonlocal total
+        if not isinstance(link, h5py.HardLink):
+            target = getattr(link, "filename", None) or link.path
+            problems.append(f"'{name}' is a link to {target!r}; a saved model is one file")
+            return 1
+        node = f[name]
+        if isinstance(node, h5py.Dataset):
+            if node.is_virtual or node.external:
+                problems.append(f"dataset '{name}' keeps its data in other files")
+                return 1
+            total += int(np.prod(node.shape or (), dtype=object)) * node.dtype.itemsize
+            if total > LIMITS.max_model_bytes:
+                problems.append(
+                    f"its datasets declare {total:,} bytes or more; the limit is "
+                    f"{LIMITS.max_model_bytes:,} (limit max_model_bytes)"
+                )
+                return 1
+        return None
+
+    f.visititems_links(visit)
+    if problems:
+        raise UsageError(f"{path}: {problems[0]}")
+
+
 def _check_h5_model(path) -> None:
     """A legacy HDF5 model: an HDF5 file whose ``model_config`` attribute is JSON within
     ``max_model_config_bytes``. A fixed-length string is measured before it is read; a
@@ -257,6 +290,7 @@ def _check_h5_model(path) -> None:
                     f"{LIMITS.max_model_config_bytes:,} (limit max_model_config_bytes)"
                 )
             config = f.attrs["model_config"]
+            _check_h5_links(path, h5py, f)
     except (OSError, TypeError, ValueError) as exc:
         raise UsageError(f"{path}: cannot read the HDF5 file: {short_message(exc)}") from None
     if isinstance(config, bytes):
@@ -296,7 +330,9 @@ def load_module(path: str | os.PathLike, params: dict | None = None) -> tuple[Gr
     try:
         model = function(**(params or {}))
     except TypeError as exc:
-        raise UsageError(f"{path}: {function.__name__}(): {short_message(exc, named=False)}") from None
+        raise UsageError(
+            f"{path}: {function.__name__}(): {short_message(exc, named=False)}"
+        ) from None
     return from_model(model, source=str(path), name=function.__name__)
 
 
