@@ -61,7 +61,7 @@ def note_input(path: str | os.PathLike, st: os.stat_result | None = None) -> Non
     _INPUTS.setdefault((st.st_dev, st.st_ino), str(path))
 
 
-def regular_file(path: str | os.PathLike, what: str = "file") -> os.stat_result:
+def regular_file(path: str | os.PathLike, what: str = "a file") -> os.stat_result:
     """``stat`` of a path that must be a regular file (symlinks followed); a UsageError
     naming what it is otherwise."""
     try:
@@ -69,7 +69,7 @@ def regular_file(path: str | os.PathLike, what: str = "file") -> os.stat_result:
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if not stat.S_ISREG(st.st_mode):
-        raise UsageError(f"{path}: is {kind_of(st.st_mode)}, expected a {what}")
+        raise UsageError(f"{path}: is {kind_of(st.st_mode)}, expected {what}")
     return st
 
 
@@ -77,7 +77,7 @@ def read_bytes(
     path: str | os.PathLike,
     limit: int,
     *,
-    what: str = "file",
+    what: str = "a file",
     limit_name: str = "",
     register: bool = True,
 ) -> bytes:
@@ -93,7 +93,7 @@ def read_bytes(
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise UsageError(f"{path}: is {kind_of(st.st_mode)}, expected a {what}")
+            raise UsageError(f"{path}: is {kind_of(st.st_mode)}, expected {what}")
         named = f" (limit {limit_name})" if limit_name else ""
         if st.st_size > limit:
             raise FileTooLarge(

@@ -26,6 +26,10 @@ class Limits:
     max_expression: int = 2_000  # characters in one expression
     max_int: int = 10**12  # magnitude of any integer an expression computes
     max_imports: int = 64  # files pulled in by imports and extends
+    max_model_bytes: int = 4_000_000_000  # a saved model file, and its members inflated
+    max_model_config_bytes: int = 16_000_000  # a saved model's config.json (NASNetLarge: 1.07 MB)
+    max_zip_directory_bytes: int = 1_000_000  # a .keras archive's list of members
+    max_data_bytes: int = 4_000_000_000  # the arrays read from HDF5 training data
 
     def set(self, name: str, value: int | str) -> None:
         """Set a limit from a number or its text: ASCII digits (``_`` between them

@@ -151,7 +151,7 @@ def read_text(file: str | os.PathLike) -> str:
     name = str(file)
     try:
         raw = read_bytes(
-            file, LIMITS.max_file_bytes, what="YAML spec file", limit_name="max_file_bytes"
+            file, LIMITS.max_file_bytes, what="a YAML spec file", limit_name="max_file_bytes"
         )
     except FileTooLarge as exc:
         raise SpecError.of(

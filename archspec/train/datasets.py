@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from archspec.diagnostics import Problem, SpecError, UsageError, Where
+from archspec.files import note_input, regular_file
+from archspec.limits import LIMITS
 
 SPLITS = ("train", "test")
 
@@ -78,10 +80,8 @@ def data_files(paths: list[str | os.PathLike]) -> list[str]:
 
 
 def _open(h5py, file: str):
-    if not Path(file).exists():
-        raise UsageError(f"{file}: cannot read: no such file")
-    if Path(file).is_dir():
-        raise UsageError(f"{file}: is a directory, expected an HDF5 file")
+    regular_file(file, "an HDF5 file")
+    note_input(file)
     if not h5py.is_hdf5(file):
         raise UsageError(f"{file}: cannot read: not an HDF5 file")
     try:
@@ -104,16 +104,26 @@ def load(paths: list[str | os.PathLike], *, train: bool = True) -> Dataset:
     h5py = _h5py()
     files = data_files(paths)
     found: dict[str, tuple[str, np.ndarray]] = {}
+    budget = LIMITS.max_data_bytes  # what the datasets read so far leave of the limit
     for file in files:
         with _open(h5py, file) as f:
             for name in ("train_set_x", "train_set_y", "test_set_x", "test_set_y", "list_classes"):
-                if name not in f:
+                link = f.get(name, getlink=True)  # the link itself: never opens another file
+                if link is None:
                     continue
+                if not isinstance(link, h5py.HardLink):
+                    target = getattr(link, "filename", None) or link.path
+                    raise DataError.at_file(
+                        file,
+                        f"'{name}' is a link to {target!r}; archspec reads only datasets "
+                        "stored in the file itself",
+                    )
                 node = f[name]
                 if not isinstance(node, h5py.Dataset):
                     raise DataError.at_file(file, f"'{name}' must be a dataset. Received: a group")
                 if name in found and name != "list_classes":
                     raise DataError.at_file(file, f"dataset '{name}' is also in {found[name][0]}")
+                budget -= _check_stored(file, name, node, budget)
                 try:
                     value = node[()]
                 except (OSError, TypeError, ValueError) as exc:
@@ -154,6 +164,44 @@ def load(paths: list[str | os.PathLike], *, train: bool = True) -> Dataset:
                 f"dataset 'list_classes' must be a non-empty list. Received: {_shape(classes)}",
             )
     return Dataset(splits.get("train"), splits["test"], classes, tuple(files))
+
+
+def _check_stored(file: str, name: str, node, budget: int) -> int:
+    """The bytes dataset ``name`` will take in memory, checked before it is read against
+    what is left of ``max_data_bytes`` (a few KB of HDF5 can declare terabytes); a
+    dataset that stores nothing, or stores it outside the file, is refused."""
+    if node.shape is None:
+        raise DataError.at_file(file, f"dataset '{name}' is empty (it has a null dataspace)")
+    if node.is_virtual or node.external:
+        raise DataError.at_file(
+            file,
+            f"dataset '{name}' keeps its data in other files (an HDF5 "
+            f"{'virtual' if node.is_virtual else 'external'} dataset); archspec reads only "
+            "data stored in the file itself",
+        )
+    count = int(np.prod(node.shape, dtype=object))
+    size = count * node.dtype.itemsize
+    if size > budget:
+        so_far = LIMITS.max_data_bytes - budget
+        also = f" ({so_far:,} already read)" if so_far else ""
+        raise DataError(
+            Problem.of(
+                "limit-exceeded",
+                Where(file),
+                detail=f"dataset '{name}' declares shape {tuple(node.shape)} of {node.dtype}: "
+                f"{size:,} bytes; the data may take at most {LIMITS.max_data_bytes:,}{also}",
+                limit="max_data_bytes",
+            )
+        )
+    if count and node.id.get_storage_size() == 0:
+        units = {"x": "images", "y": "labels"}.get(name[-1], "classes")
+        first = node.shape[0] if node.ndim else count
+        raise DataError.at_file(
+            file,
+            f"dataset '{name}' declares {first:,} {units} but stores none (its data was "
+            f"never written). Received: {_shape(node)}",
+        )
+    return size
 
 
 def _split(found: dict, split: str) -> Split:

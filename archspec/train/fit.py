@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from archspec.backends.keras.quiet import before_keras
+from archspec.backends.keras.read import check_saved, short_message
 from archspec.core.ir import Graph
 from archspec.diagnostics import UsageError, did_you_mean
 from archspec.files import check_output
@@ -262,13 +263,13 @@ def evaluate(
     out=print,
 ) -> Result:
     """Evaluate a saved ``.keras`` model, or a spec's freshly built one, on the test split."""
-    data = datamod.load(data_paths, train=False)
     is_model = str(target).endswith(".keras")
     if is_model:
         if params:
             raise UsageError("--set applies to specs; a saved model's params are fixed")
-        if not Path(target).is_file():
-            raise UsageError(f"{target}: cannot read: no such file")
+        check_saved(target)  # before the data is read and TensorFlow started
+    data = datamod.load(data_paths, train=False)
+    if is_model:
         training, resolved = None, None
     else:
         from archspec.core.lowering import lower
@@ -285,7 +286,7 @@ def evaluate(
         try:
             model = keras.models.load_model(target)
         except Exception as exc:  # noqa: BLE001 - any failure to load is an unreadable file
-            raise UsageError(f"{target}: cannot load the model: {exc}") from None
+            raise UsageError(f"{target}: cannot load the model: {short_message(exc)}") from None
         if len(model.inputs) != 1 or len(model.outputs) != 1:
             raise UsageError(
                 f"{target}: archspec evaluate needs a model with one input and one output"

@@ -97,7 +97,7 @@ def generated_module(path: str, params: dict | None) -> Side:
     from archspec.frontend.resolve import load
 
     try:
-        text = read_bytes(path, LIMITS.max_file_bytes, what="Python module").decode("utf-8")
+        text = read_bytes(path, LIMITS.max_file_bytes, what="a Python module").decode("utf-8")
     except UnicodeDecodeError:
         raise UsageError(f"{path}: not UTF-8 text") from None
     header = _HEADER.match(text.partition("\n")[0])

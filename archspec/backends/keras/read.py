@@ -11,39 +11,295 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import json
 import os
 import re
+import struct
+import zipfile
+import zlib
 from pathlib import Path
 
+import numpy as np
 import pydantic
 
+from archspec.backends.keras.quiet import before_keras
 from archspec.core.ir import Graph, Node
 from archspec.core.ops import OPS, Weight, keras_auto_name, read_back, read_operation, refine
 from archspec.core.ops.args import is_initializer, nests_layer
 from archspec.core.ops.custom import layer_class, load_plugins
 from archspec.diagnostics import UsageError
+from archspec.files import note_input, regular_file
+from archspec.limits import LIMITS
 
 SAVED_SUFFIXES = (".keras", ".h5", ".hdf5")
 
 
 def load_saved(path: str | os.PathLike) -> tuple[Graph, dict]:
-    """The graph and weights of a saved model (``keras.models.load_model``)."""
-    _must_exist(path)
+    """The graph and weights of a saved model (``keras.models.load_model``), once
+    ``check_saved`` has found the file sound."""
+    check_saved(path)
+    before_keras()
     import keras
 
     try:
         model = keras.models.load_model(path, compile=False, custom_objects=_custom_classes())
     except Exception as exc:  # noqa: BLE001 - Keras raises many kinds for a bad file
-        raise UsageError(f"{path}: cannot load the model: {type(exc).__name__}: {exc}") from None
+        raise UsageError(f"{path}: cannot load the model: {short_message(exc)}") from None
     return from_model(model, source=str(path))
+
+
+# ---- a saved file checked before Keras opens it ----------------------------------------------
+
+# Keras stores a .keras archive's members uncompressed, and DEFLATE cannot shrink data
+# more than about 1032:1: a large member inflating to over 100 times what it stores is
+# a decompression bomb, refused before Keras reads it into memory (as Keras does from 4 GiB).
+_BOMB_RATIO = 100
+_BOMB_FLOOR = 64 * 2**20
+_CHUNK = 2**20
+_CONFIG_MEMBERS = ("config.json", "metadata.json")
+
+
+def short_message(exc: BaseException, width: int = 300, *, named: bool = True) -> str:
+    """An exception as one line for the user: its class and the first meaningful line
+    of its message, without the config dump Keras appends (``Full object config: {...}``),
+    with Keras's ``Exception encountered:`` line after it, at most ``width`` characters.
+    ``named=False`` leaves the class out (a ``TypeError`` that says its call)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = lines[0] if lines else ""
+    cause = next((line for line in lines[1:] if line.startswith("Exception encountered")), "")
+    if cause:
+        text = f"{text} {cause}"
+    dump = re.search(r"\s*(Full object config|[Cc]onfig)\s*[:=]\s*[{\[]", text)
+    if dump:
+        text = text[: dump.start()] + " …"
+    if named or not text:
+        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def check_saved(path: str | os.PathLike) -> None:
+    """Refuse a saved model that Keras would choke on, hang on, or mistake for a missing
+    file, before Keras is imported: not a regular file, larger than ``max_model_bytes``,
+    a ``.keras`` that is no sound zip archive of a JSON ``config.json`` within
+    ``max_model_config_bytes``, an ``.h5`` without a bounded ``model_config``."""
+    size = regular_file(path, "a saved model file (.keras, .h5)").st_size
+    note_input(path)
+    if size > LIMITS.max_model_bytes:
+        raise UsageError(
+            f"{path}: the file is {size:,} bytes; the limit is {LIMITS.max_model_bytes:,} "
+            "(limit max_model_bytes)"
+        )
+    if size == 0:
+        raise UsageError(f"{path}: cannot load the model: the file is empty")
+    if Path(path).suffix.lower() == ".keras":
+        _check_keras_archive(path, size)
+    else:
+        _check_h5_model(path)
+
+
+def _check_keras_archive(path, size: int) -> None:
+    with open(path, "rb") as fp:
+        head = fp.read(8)
+        if not head.startswith(b"PK"):
+            what = (
+                "an HDF5 file (a legacy model is named .h5)" if head == b"\x89HDF\r\n\x1a\n" else ""
+            )
+            raise UsageError(
+                f"{path}: not a .keras model: not a zip archive{f'; it is {what}' if what else ''}"
+            )
+        directory = _zip_directory_size(fp, size)
+        if directory is None:
+            raise UsageError(
+                f"{path}: not a .keras model: a truncated or damaged zip archive "
+                "(no zip directory at its end)"
+            )
+        if directory > LIMITS.max_zip_directory_bytes:
+            raise UsageError(
+                f"{path}: the zip archive's list of members is {directory:,} bytes; the limit "
+                f"is {LIMITS.max_zip_directory_bytes:,} (limit max_zip_directory_bytes)"
+            )
+        fp.seek(0)
+        try:
+            with zipfile.ZipFile(fp) as archive:
+                _check_members(path, archive)
+                config = _inflate(path, archive, "config.json")
+        except zipfile.BadZipFile as exc:
+            raise UsageError(f"{path}: not a .keras model: a damaged zip archive: {exc}") from None
+    try:
+        value = json.loads(config)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        why = "it nests too deeply" if isinstance(exc, RecursionError) else short_message(exc)
+        raise UsageError(f"{path}: member config.json is not JSON: {why}") from None
+    if not isinstance(value, dict):
+        raise UsageError(
+            f"{path}: member config.json must hold a JSON object (a model's config). "
+            f"Received: a {type(value).__name__}"
+        )
+
+
+def _zip_directory_size(fp, size: int) -> int | None:
+    """The size of a zip archive's central directory (what ``zipfile`` parses into one
+    object per member, so its cost), from the end-of-archive record; None when there is
+    none (a truncated archive)."""
+    tail = min(size, 22 + 65535)  # the record and the longest archive comment
+    fp.seek(size - tail)
+    data = fp.read(tail)
+    at = data.rfind(b"PK\x05\x06")
+    if at < 0 or len(data) - at < 22:
+        return None
+    directory = struct.unpack("<L", data[at + 12 : at + 16])[0]
+    if directory == 0xFFFFFFFF and at >= 20 and data[at - 20 : at - 16] == b"PK\x06\x07":
+        offset = struct.unpack("<Q", data[at - 12 : at - 4])[0]  # the zip64 record
+        fp.seek(offset)
+        record = fp.read(56)
+        if len(record) < 56 or record[:4] != b"PK\x06\x06":
+            return None
+        directory = struct.unpack("<Q", record[40:48])[0]
+    return directory
+
+
+def _check_members(path, archive: zipfile.ZipFile) -> None:
+    members = archive.infolist()
+    names = [m.filename for m in members]
+    if "config.json" not in names:
+        shown = ", ".join(names[:5]) + (", …" if len(names) > 5 else "") or "no members"
+        raise UsageError(
+            f"{path}: not a .keras model: the zip archive has no config.json. Received: {shown}"
+        )
+    total = 0
+    for member in members:
+        total += member.file_size
+        name = member.filename
+        if name in _CONFIG_MEMBERS and member.file_size > LIMITS.max_model_config_bytes:
+            raise UsageError(
+                f"{path}: member {name} inflates to {member.file_size:,} bytes; the limit is "
+                f"{LIMITS.max_model_config_bytes:,} (limit max_model_config_bytes)"
+            )
+        if member.file_size > max(_BOMB_FLOOR, _BOMB_RATIO * member.compress_size):
+            raise UsageError(
+                f"{path}: member {name} inflates to {member.file_size:,} bytes from "
+                f"{member.compress_size:,}, more than {_BOMB_RATIO} times: a decompression "
+                "bomb (Keras stores its members uncompressed)"
+            )
+        if total > LIMITS.max_model_bytes:
+            raise UsageError(
+                f"{path}: the archive's members inflate to more than {total:,} bytes; the "
+                f"limit is {LIMITS.max_model_bytes:,} (limit max_model_bytes)"
+            )
+
+
+def _inflate(path, archive: zipfile.ZipFile, name: str) -> bytes:
+    """A member's bytes, inflated a chunk at a time and stopped at
+    ``max_model_config_bytes`` whatever size the member declares."""
+    limit = LIMITS.max_model_config_bytes
+    chunks, total = [], 0
+    try:
+        with archive.open(name) as member:
+            while chunk := member.read(_CHUNK):
+                total += len(chunk)
+                if total > limit:
+                    raise UsageError(
+                        f"{path}: member {name} inflates to more than {limit:,} bytes (limit "
+                        "max_model_config_bytes)"
+                    )
+                chunks.append(chunk)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+        raise UsageError(f"{path}: cannot read member {name}: {short_message(exc)}") from None
+    return b"".join(chunks)
+
+
+def _check_h5_links(path, h5py, f) -> None:
+    """Every link in a legacy model's file stays in it (an external link or dataset
+    opens another file, which may be a FIFO), and its datasets declare no more than
+    ``max_model_bytes`` together (Keras reads each whole)."""
+    problems: list[str] = []
+    total = 0
+
+    def visit(name: str, link) -> int | None:
+        nonlocal total
+        if not isinstance(link, h5py.HardLink):
+            target = getattr(link, "filename", None) or link.path
+            problems.append(f"'{name}' is a link to {target!r}; a saved model is one file")
+            return 1
+        node = f[name]
+        if isinstance(node, h5py.Dataset):
+            if node.is_virtual or node.external:
+                problems.append(f"dataset '{name}' keeps its data in other files")
+                return 1
+            total += int(np.prod(node.shape or (), dtype=object)) * node.dtype.itemsize
+            if total > LIMITS.max_model_bytes:
+                problems.append(
+                    f"its datasets declare {total:,} bytes or more; the limit is "
+                    f"{LIMITS.max_model_bytes:,} (limit max_model_bytes)"
+                )
+                return 1
+        return None
+
+    f.visititems_links(visit)
+    if problems:
+        raise UsageError(f"{path}: {problems[0]}")
+
+
+def _check_h5_model(path) -> None:
+    """A legacy HDF5 model: an HDF5 file whose ``model_config`` attribute is JSON within
+    ``max_model_config_bytes``. A fixed-length string is measured before it is read; a
+    variable-length one lies in the file, so it is no larger than the file."""
+    import h5py
+
+    if not h5py.is_hdf5(path):
+        with open(path, "rb") as fp:
+            zipped = fp.read(2) == b"PK"
+        hint = "; it is a zip archive (a Keras 3 model is named .keras)" if zipped else ""
+        raise UsageError(f"{path}: not a saved Keras model: not an HDF5 file{hint}")
+    try:
+        with h5py.File(path, "r") as f:
+            if "model_config" not in f.attrs:
+                raise UsageError(
+                    f"{path}: not a saved Keras model: the HDF5 file has no model_config "
+                    "attribute (a file of weights only?)"
+                )
+            attribute = h5py.h5a.open(f.id, b"model_config")
+            declared = attribute.get_storage_size()
+            fixed = h5py.check_string_dtype(attribute.dtype)
+            if fixed is not None and fixed.length is None:
+                declared = 0  # variable length: measured once read
+            if declared > LIMITS.max_model_config_bytes:
+                raise UsageError(
+                    f"{path}: attribute model_config is {declared:,} bytes; the limit is "
+                    f"{LIMITS.max_model_config_bytes:,} (limit max_model_config_bytes)"
+                )
+            config = f.attrs["model_config"]
+            _check_h5_links(path, h5py, f)
+    except (OSError, TypeError, ValueError) as exc:
+        raise UsageError(f"{path}: cannot read the HDF5 file: {short_message(exc)}") from None
+    if isinstance(config, bytes):
+        config = config.decode("utf-8", "replace")
+    if not isinstance(config, str):
+        raise UsageError(
+            f"{path}: attribute model_config must be a JSON string. Received: "
+            f"{type(config).__name__}"
+        )
+    if len(config) > LIMITS.max_model_config_bytes:
+        raise UsageError(
+            f"{path}: attribute model_config is {len(config):,} characters; the limit is "
+            f"{LIMITS.max_model_config_bytes:,} (limit max_model_config_bytes)"
+        )
+    try:
+        json.loads(config)
+    except (ValueError, RecursionError) as exc:
+        why = "it nests too deeply" if isinstance(exc, RecursionError) else short_message(exc)
+        raise UsageError(f"{path}: attribute model_config is not JSON: {why}") from None
 
 
 def load_module(path: str | os.PathLike, params: dict | None = None) -> tuple[Graph, dict]:
     """The graph and weights of the model a generated module builds: its model function
     (the public function named with a capital, as codegen names it after the spec) is
     called with ``params`` as keyword arguments."""
-    _must_exist(path)
+    regular_file(path, "a Python module")
+    note_input(path)
     from archspec.backends.python.sharing import import_module
+
+    before_keras()  # the module imports Keras
 
     name = re.sub(r"\W", "_", Path(path).stem)
     if not name.isidentifier():
@@ -51,12 +307,14 @@ def load_module(path: str | os.PathLike, params: dict | None = None) -> tuple[Gr
     try:
         module = import_module(path, name)
     except Exception as exc:  # noqa: BLE001 - whatever the module raises
-        raise UsageError(f"{path}: cannot import: {type(exc).__name__}: {exc}") from None
+        raise UsageError(f"{path}: cannot import: {short_message(exc)}") from None
     function = model_function(module, path)
     try:
         model = function(**(params or {}))
     except TypeError as exc:
-        raise UsageError(f"{path}: {function.__name__}(): {exc}") from None
+        raise UsageError(
+            f"{path}: {function.__name__}(): {short_message(exc, named=False)}"
+        ) from None
     return from_model(model, source=str(path), name=function.__name__)
 
 
@@ -194,13 +452,6 @@ def _custom_classes() -> dict:
     load_plugins()
     classes = [layer_class(op) for op in OPS.values() if op.module is not None]
     return {keras.saving.get_registered_name(cls): cls for cls in classes}
-
-
-def _must_exist(path) -> None:
-    p = Path(path)
-    if not p.is_file():
-        why = "is a directory" if p.is_dir() else "no such file"
-        raise UsageError(f"{path}: cannot read: {why}")
 
 
 def _producer(tensor) -> str:
