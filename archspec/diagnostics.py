@@ -125,6 +125,9 @@ code("expression-error", "{detail}")
 # Codegen and data
 code("codegen-error", "cannot generate Python: {detail}")
 code("invalid-data", "{detail}")
+# Not a spec's problems: how --format json reports the other outcomes (exit 2 and 3)
+code("usage-error", "{detail}")
+code("internal-error", "{detail}")
 
 INVALID = "invalid-value"  # what a problem is when its raise site names no code
 
@@ -370,6 +373,13 @@ def render(problems: Iterable[Problem], fmt: str = "text") -> tuple[str, str]:
 
 class UsageError(Exception):
     """A bad command line or an unreadable file (exit 2)."""
+
+
+def outcome_json(code: str, message: str) -> str:
+    """``--format json`` for an outcome that is not a spec's problem (a usage or I/O
+    error, an internal error): the shape of a spec error's, without a place."""
+    error = {"file": None, "line": None, "column": None, "path": "", "code": code}
+    return json.dumps({"errors": [{**error, "message": message}]}, indent=2) + "\n"
 
 
 def close_match(word: str, choices: Iterable[str]) -> str:

@@ -18,7 +18,14 @@ from archspec import files
 from archspec.backends.keras.quiet import enabled as quietly_importing_tensorflow
 from archspec.cli.commands import COMMANDS
 from archspec.cli.parser import build_parser
-from archspec.diagnostics import SpecError, UsageError, first_line, quoted, render
+from archspec.diagnostics import (
+    SpecError,
+    UsageError,
+    first_line,
+    outcome_json,
+    quoted,
+    render,
+)
 from archspec.limits import ENVIRONMENT_PROBLEMS, LIMITS
 
 
@@ -55,11 +62,30 @@ def report(problems, fmt: str) -> None:
     sys.stderr.write(err)
 
 
+def _format_asked(argv: list[str]) -> str:
+    """The ``--format`` value on a command line argparse may not be able to read."""
+    for i, arg in enumerate(argv):
+        if arg == "--format" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--format="):
+            return arg.partition("=")[2]
+    return "text"
+
+
+def _fail(fmt: str, code: str, message: str, label: str = "error") -> None:
+    """An outcome that is not a spec's problem: ``archspec: error: ...`` on stderr, or
+    with ``--format json`` the same as JSON on stdout, as spec errors are."""
+    if fmt == "json":
+        sys.stdout.write(outcome_json(code, message))
+    else:
+        print(f"archspec: {label}: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command line (``sys.argv[1:]`` by default) and return its exit code."""
     argv = sys.argv[1:] if argv is None else argv
     show_traceback = "--traceback" in argv
-    fmt = "text"
+    fmt = _format_asked(argv)  # until the parser has read it (its own errors need it)
     saved_limits = vars(LIMITS).copy()
     try:
         args = build_parser().parse_args(argv)
@@ -86,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         if show_traceback:
             traceback.print_exc()
-        print(f"archspec: error: {exc}", file=sys.stderr)
+        _fail(fmt, "usage-error", str(exc))
         return 2
     except Terminated:
         return 143
@@ -99,17 +125,17 @@ def main(argv: list[str] | None = None) -> int:
         if show_traceback:
             traceback.print_exc()
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"archspec: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        _fail(fmt, "usage-error", f"{where}{exc.strerror or exc}")
         return 2
     except Exception as exc:  # a bug in archspec: say so plainly
         if show_traceback:
             traceback.print_exc()
-        else:
-            print(
-                f"archspec: internal error: {type(exc).__name__}: {first_line(str(exc))} "
-                "(rerun with --traceback)",
-                file=sys.stderr,
-            )
+        _fail(
+            fmt,
+            "internal-error",
+            f"{type(exc).__name__}: {first_line(str(exc))} (rerun with --traceback)",
+            "internal error",
+        )
         return 3
     finally:
         vars(LIMITS).update(

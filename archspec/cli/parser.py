@@ -6,9 +6,10 @@ The parser raises ``UsageError`` instead of exiting, so ``main`` owns every exit
 from __future__ import annotations
 
 import argparse
+import re
 
 from archspec._version import __version__
-from archspec.diagnostics import SpecError, UsageError
+from archspec.diagnostics import SpecError, UsageError, close_match
 
 # Each command's examples, shown in its --help; the first of each also in archspec --help.
 EXAMPLES = {
@@ -54,7 +55,30 @@ EXAMPLES = {
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
-        raise UsageError(message)
+        raise UsageError(message + self._suggestion(message))
+
+    def _suggestion(self, message: str) -> str:
+        """ "; did you mean 'check'?" for a misspelt command or option."""
+        choice = re.match(r"argument \S+: invalid choice: '([^']*)'", message)
+        if choice:
+            commands = [c for a in self._subparsers_actions() for c in a.choices]
+            return close_match(choice[1], commands)
+        unknown = re.match(r"unrecognized arguments: (\S+)", message)
+        if unknown and unknown[1].startswith("-"):
+            return close_match(unknown[1].partition("=")[0], self._all_options())
+        return ""
+
+    def _subparsers_actions(self) -> list:
+        return [a for a in self._actions if isinstance(a, argparse._SubParsersAction)]
+
+    def _all_options(self) -> set[str]:
+        """Every option string of this parser and of its commands (an unrecognized
+        argument is reported by the top parser, whatever command it followed)."""
+        options = set(self._option_string_actions)
+        for action in self._subparsers_actions():
+            for parser in action.choices.values():
+                options |= parser._all_options()
+        return options
 
 
 def _epilog(examples: list[str]) -> str:
