@@ -420,3 +420,86 @@ def test_each_spelling_names_the_function_the_sandbox_runs():
             assert helper_source(function).startswith(f"def {function.name}(")
         else:  # a builtin or an imported module's function
             assert eval(function.python, dict(GENERATED)) is function.implementation
+
+
+# ---- bounds on work that grows with a number in the spec -----------------------------------
+
+# (hostile expression, what its refusal says, an ordinary use of the same thing and its value)
+BOUNDS_CASES = [
+    ("{{ int('9' * 5000) }}", "too long to read", "{{ int(' 42 ') }}", 42),
+    ("{{ ('1' * 5000)|int }}", "too long to read", "{{ '7'|int }}", 7),
+    ("{{ float('1' * 9999) }}", "too long to read", "{{ float('2.5') }}", 2.5),
+    ("{{ '%.9999f%.9999f' % (1e300, 1e300) }}", "limit max_string", "{{ '%.3f' % 0.5 }}", "0.500"),
+    ("{{ '%0999999999d' is divisibleby 1 }}", "takes numbers", "{{ 12 is divisibleby 4 }}", True),
+    ("{{ 's' is even }}", "takes numbers", "{{ 3 is odd }}", True),
+    ("{{ round(1.5, 10**9) }}", "too many", "{{ round(1.25, 1) }}", 1.2),
+    # Jinja's ** is left-associative, as the generated Python writes it: (2 ** 3) ** 2
+    ("{{ 10 ** 64 ** 64 }}", "limit max_int", "{{ 2 ** 3 ** 2 }}", 64),
+    ("{{ (-1) ** 0.5 }}", "complex", "{{ (-2) ** 2.0 }}", 4.0),
+    ("{{ 1e308 * 10 }}", "not finite", "{{ 1e300 * 10 }}", 1e301),
+    ("{{ '-nan'|float }}", "not finite", "{{ '-1'|float }}", -1.0),
+    (
+        "{{ block_letter(" + "9" * 1500 + ") }}",
+        "limit max_int",
+        "{{ block_letter(10**12) }}",
+        "dtmchrxun",
+    ),
+    ("{{ block_letter(1e300) }}", "whole-number position", "{{ block_letter(28) }}", "ab"),
+    (
+        "{{ make_divisible(" + "9" * 1500 + ", 1) }}",
+        "limit max_int",
+        "{{ make_divisible(10**12, 1) }}",
+        10**12,
+    ),
+    ("{{ max(" + "9" * 1500 + ", 1) }}", "limit max_int", "{{ max(xs) }}", 6),
+    ("{{ p ~ p }}", "limit max_string", "{{ stage ~ 'x' }}", "3x"),
+    ("{{ p == p }}", "limit max_string", "{{ xs == [4, 5, 6] }}", True),
+    ("{{ max(p) }}", "limit max_string", "{{ min(xs) }}", 4),
+    ("{{ '%s%s' % (big, big) }}", "limit max_string", "{{ '%s' % xs }}", "[4, 5, 6]"),
+    ("{{ big ~ big ~ big }}", "limit max_string", "{{ 'a' ~ 'b' }}", "ab"),
+    ("{{ range(10**12) }}", "undefined", "{{ xs[::10**12] }}", [4]),
+]
+
+
+@pytest.mark.parametrize(("bad", "message", "good", "value"), BOUNDS_CASES)
+def test_work_bounds_refuse_fast_and_keep_ordinary_use(bad, message, good, value):
+    import time
+
+    context = {**KNOWN, "p": list(range(40_000)), "big": "ab" * 4000}
+    start = time.process_time()
+    with pytest.raises(ExpressionError, match=message):
+        evaluate(bad, context)
+    assert time.process_time() - start < 0.5, bad
+    assert _same(evaluate(good, context), value)
+
+
+def test_templates_stop_at_the_first_output_too_long():
+    import time
+
+    context = {"p": [0.123456789] * 9000}
+    start = time.process_time()
+    with pytest.raises(ExpressionError, match="limit max_string"):
+        evaluate("{{p}}" * 400, context)
+    assert time.process_time() - start < 0.5
+
+
+def test_names_are_measured_once_per_value():
+    import time
+
+    context = {"p": list(range(4_000))}  # within the limit: measured once, then looked up
+    start = time.process_time()
+    for _ in range(2000):
+        assert evaluate("{{ p[1] + 1 }}", context) == 2
+    assert time.process_time() - start < 2.0
+
+
+def test_every_function_filter_operator_and_test_declares_its_check():
+    from archspec.lang.vocabulary import BINARY_OPERATORS, TESTS
+
+    for entry in (
+        *FUNCTIONS.values(),
+        *FILTERS.values(),
+        *BINARY_OPERATORS.values(),
+        *TESTS.values(),
+    ):
+        assert callable(entry.check), entry

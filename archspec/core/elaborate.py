@@ -19,10 +19,11 @@ from archspec.core import items
 from archspec.core.naming import AutoNames
 from archspec.core.ops import KINDS, MERGES, OPS, Op, keras_auto_name, lookup
 from archspec.core.ops.keras_classes import KERAS_LAYER_CLASSES
-from archspec.diagnostics import Problem, SpecError, close_match, did_you_mean, received
+from archspec.diagnostics import Problem, SpecError, received
 from archspec.frontend.loader import Document
 from archspec.frontend.resolve import BlockEntry, ResolvedSpec, load
 from archspec.frontend.schema import IDENTIFIER, NamingScheme, ParamDecl
+from archspec.lang.identifiers import ascii_form, name_hint, non_ascii_note
 
 # The keys every item may carry (COMMON_KEYS), as the fields of Layer, Call and Reuse.
 _COMMON_FIELDS = {"name": "name", "role": "role", "when": "when", "from": "reads", "as": "binds"}
@@ -288,7 +289,7 @@ class _Elaboration:
                         inside="",
                         key=key,
                         kind=name,
-                        hint=did_you_mean(key, op.args.model_fields),
+                        hint=name_hint(key, op.args.model_fields),
                     )
             table[op.kind] = (name, args or {})
         return (doc, path, table)
@@ -334,7 +335,7 @@ class _Elaboration:
                 "(docs/language.md lists the layers it has)"
             )
         else:
-            hint = close_match(kind, known) or (
+            hint = name_hint(kind, known, loose=False) or (
                 "; docs/language.md lists the layers archspec has, and blocks are defined "
                 "under blocks: or imported"
             )
@@ -396,7 +397,7 @@ class _Elaboration:
                 inside="",
                 key=key,
                 kind="reuse",
-                hint=did_you_mean(key, ("layer", "from", "as", "when")),
+                hint=name_hint(key, ("layer", "from", "as", "when")),
             )
         return Reuse(
             self.next_uid(),
@@ -470,7 +471,7 @@ class _Elaboration:
                     arg.where(),
                     key=key,
                     owner=" (no block in this stage takes it)",
-                    hint=did_you_mean(key, known),
+                    hint=name_hint(key, known),
                 )
         entries, index = [], [1]
         for kind, count, own, where_path, key in parsed:
@@ -512,7 +513,9 @@ class _Elaboration:
             try:
                 kind, count = items.repeat(entry)
             except items.ItemError as exc:
-                raise self._error(doc, path, "invalid-item", detail=str(exc)) from None
+                raise self._error(
+                    doc, path, "invalid-item", detail=str(exc) + _lookalike(entry, blocks)
+                ) from None
             # "identity x 3": the count is a number as written (a longer run of digits
             # than any limit allows stays text, for the lowering to refuse unparsed)
             if count is None:
@@ -528,7 +531,7 @@ class _Elaboration:
                 raw = dict(raw)
                 count = Arg(raw.pop("repeat"), doc, args_path + ("repeat",))
         if kind not in blocks:
-            hint = did_you_mean(kind, blocks) if blocks else "; no blocks are defined or imported"
+            hint = name_hint(kind, blocks) if blocks else "; no blocks are defined or imported"
             where = doc.where(path, key=not isinstance(entry, str))
             self.problems.append(Problem.of("unknown-block", where, kind=kind, hint=hint))
             return None
@@ -575,7 +578,7 @@ class _Elaboration:
                     on_key=isinstance(d.merge, dict),
                     what="merge",
                     kind=kind,
-                    hint=did_you_mean(kind, MERGES),
+                    hint=name_hint(kind, MERGES),
                 )
             merge = self._layer(op, args, doc, bpath + ("merge",), args_path, defaults)
         return Block(
@@ -701,9 +704,7 @@ class _Elaboration:
     def _known_tensor(self, name, known: dict, doc, path) -> None:
         if name not in known:
             hint = (
-                did_you_mean(name, known)
-                if known
-                else "; no tensor is named yet (as: NAME names one)"
+                name_hint(name, known) if known else "; no tensor is named yet (as: NAME names one)"
             )
             self.problems.append(
                 Problem.of("unknown-tensor", doc.where(path), name=name, hint=hint)
@@ -758,3 +759,18 @@ def tensor_names(arg: Arg) -> list[str]:
 def position_sum(terms: tuple, count) -> int:
     """The value of a position's terms, ``count(entry)`` giving each entry's count."""
     return sum(t if isinstance(t, int) else count(t) for t in terms)
+
+
+def _lookalike(entry: str, blocks) -> str:
+    """For a stage entry that does not parse because of a non-ASCII look-alike
+    (``іdentity x 2``): which character, and the entry in ASCII when its kind is a block."""
+    note = non_ascii_note(entry)
+    if not note:
+        return ""
+    plain = ascii_form(entry)
+    try:
+        kind = items.repeat(plain)[0] if plain is not None else None
+    except items.ItemError:
+        kind = None
+    suggestion = f"; did you mean '{plain.strip()}'?" if kind in blocks else ""
+    return f"; it has {note}{suggestion}"

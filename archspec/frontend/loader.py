@@ -194,6 +194,34 @@ def _syntax_message(exc: yaml.MarkedYAMLError, text: str) -> str:
     return message
 
 
+# YAML reads a key written without '? ' only if it ends within 1,024 characters: a longer
+# one is a syntax error ("could not find expected ':'") in both parsers, far from the key.
+_SIMPLE_KEY_CHARS = 1024
+
+
+def _long_key(exc: yaml.MarkedYAMLError, text: str):
+    """(line, col, context) of the limit a key past YAML's simple-key length exceeds, when
+    that is what the syntax error is; else None."""
+    mark = exc.context_mark
+    if mark is None or "simple key" not in (exc.context or ""):
+        return None
+    lines = _LINE_BREAK.split(text)
+    line = lines[mark.line] if mark.line < len(lines) else ""
+    key = re.match(r"[^:]*", line[mark.column :])[0]
+    if len(key) <= _SIMPLE_KEY_CHARS:
+        return None
+    return (
+        mark.line + 1,
+        mark.column + 1,
+        {
+            "detail": f"a key of {len(key):,} characters; YAML reads at most "
+            f"{_SIMPLE_KEY_CHARS:,} in a key (and archspec at most {LIMITS.max_string:,} "
+            "in any string)",
+            "limit": "max_string",
+        },
+    )
+
+
 def load_document(file: str | os.PathLike, text: str | None = None) -> Document:
     """Parse one YAML file into a Document. Raises SpecError or UsageError."""
     name = str(file)
@@ -219,6 +247,11 @@ def load_document(file: str | os.PathLike, text: str | None = None) -> Document:
             exc.code, Where(name, mark.line + 1, mark.column + 1), **exc.context
         ) from None
     except yaml.MarkedYAMLError as exc:
+        long_key = _long_key(exc, text)
+        if long_key:
+            raise SpecError.of(
+                "limit-exceeded", Where(name, *long_key[:2]), **long_key[2]
+            ) from None
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise SpecError.of(
@@ -354,6 +387,9 @@ class _Converter:
         return result
 
     def _key(self, node: yaml.Node, path: Path) -> str:
+        if node.tag not in _TAGS[type(node)]:  # ? !!python/module:os, before what it reads as
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise self._error(node, path, "unsupported-tag", tag=tag)
         if not isinstance(node, yaml.ScalarNode):
             raise self._error(node, path, "invalid-key", reason=", not a list or a mapping")
         if node.tag != "tag:yaml.org,2002:str":

@@ -17,10 +17,12 @@ from archspec.lang.vocabulary import (
     FILTERS,
     FUNCTIONS,
     TENSOR_ATTRIBUTES,
+    TESTS,
     ExpressionError,
     TensorInfo,
     check_size,
     is_undefined,
+    size,
 )
 from archspec.limits import LIMITS
 
@@ -46,9 +48,52 @@ def _bounded_filter(name, function):
     def run(value, *args, **kwargs):
         if args or kwargs:
             raise ExpressionError(f"the filter '{name}' takes no arguments")
-        return check_size(function.implementation(check_size(value)))
+        function.check(check_size(value))
+        return check_size(function.implementation(value))
 
     return run
+
+
+def _bounded_test(test):
+    # Jinja folds a test of constants when it compiles, calling this same function: the
+    # check runs then too ('%0999999999d' is divisibleby 1 never reaches the format).
+    def run(value, *args, **kwargs):
+        if kwargs or len(args) != test.arguments:
+            raise ExpressionError(f"the test '{test.name}' takes {test.arguments} argument(s)")
+        test.check(value, *args)
+        return test.implementation(value, *args)
+
+    return run
+
+
+# What each value a name gives has been measured to be, by id, with the value kept alive so
+# that its id stays its own: a large spec evaluates thousands of expressions on the same
+# params, which must not be measured each time. The sandbox is immutable, so a measured
+# value stays the size it was.
+_MEASURED: dict[int, tuple[object, int]] = {}
+
+
+def _measured(value):
+    """``value`` once it is within the size bounds (as check_size), each value measured once."""
+    if isinstance(value, list | tuple | dict):
+        known = _MEASURED.get(id(value))
+        if known is None or known[0] is not value:
+            if len(_MEASURED) >= 4096:
+                _MEASURED.clear()
+            _MEASURED[id(value)] = (value, size(value))
+        return value
+    return check_size(value)
+
+
+def _finalize(value):
+    # each {{ }} of a template is text: measured as text before the next one is made, so that
+    # "{{ xs }}{{ xs }}..." stops at the first that is too long
+    text = str(value)
+    if len(text) > LIMITS.max_string:
+        raise ExpressionError(
+            f"a value of more than {LIMITS.max_string:,} items or characters (limit max_string)"
+        )
+    return value
 
 
 # Jinja2 is imported on first use: most specs' expressions are simple lookups that never
@@ -57,7 +102,32 @@ def _bounded_filter(name, function):
 def _env():
     """The sandboxed Jinja2 environment of the expression language."""
     import jinja2
+    from jinja2.compiler import CodeGenerator
     from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    class _Context(jinja2.runtime.Context):
+        """A context whose names give only values within the size bounds: a spec's params
+        may hold up to max_yaml_nodes items, and ``[p, p, ...] == [q, q, ...]`` compares
+        each copy in full."""
+
+        def resolve_or_missing(self, key):
+            found = super().resolve_or_missing(key)
+            if found is jinja2.runtime.missing or is_undefined(found):
+                return found
+            if _BY_IMPLEMENTATION.get(id(found)) is not None:  # a function of the language
+                return found
+            return _measured(found)
+
+    class _Generator(CodeGenerator):
+        """Jinja's code generator, with ``a ~ b`` (its string concatenation, which the
+        sandbox cannot intercept) written as a call to the sandbox's bounded ``concat``."""
+
+        def visit_Concat(self, node, frame):
+            self.write("environment.concat((")
+            for arg in node.nodes:
+                self.visit(arg, frame)
+                self.write(", ")
+            self.write("))")
 
     class _Sandbox(ImmutableSandboxedEnvironment):
         """Jinja's immutable sandbox, narrowed to the expression language: every operator
@@ -65,6 +135,23 @@ def _env():
         calls but the vocabulary's functions (so no ``str.ljust(10**9)``)."""
 
         intercepted_binops = frozenset(BINARY_OPERATORS)
+        code_generator_class = _Generator
+        context_class = _Context
+
+        def concat(self, parts):
+            # each operand as text, the total bounded as it grows (not after a join of
+            # hundreds of copies of a long value)
+            out, total = [], 0
+            for part in parts:
+                text = str(part)
+                total += len(text)
+                if total > LIMITS.max_string:
+                    raise ExpressionError(
+                        f"'~' builds a string of more than {LIMITS.max_string:,} characters "
+                        "(limit max_string)"
+                    )
+                out.append(text)
+            return "".join(out)
 
         def is_safe_attribute(self, obj, attr, value):
             return isinstance(obj, TensorInfo) and attr in TENSOR_ATTRIBUTES
@@ -79,8 +166,7 @@ def _env():
                     f"'{name}' cannot be called; the functions are: {', '.join(sorted(FUNCTIONS))}",
                     "unsafe-expression",
                 )
-            if function.check:
-                function.check(*args, **kwargs)
+            function.check(*args, **kwargs)
             return check_size(obj(*args, **kwargs))
 
         def getitem(self, obj, argument):
@@ -93,14 +179,19 @@ def _env():
 
         def call_binop(self, context, operator_name, left, right):
             op = BINARY_OPERATORS[operator_name]
-            if op.check:
-                op.check(left, right)
+            op.check(left, right)
             return check_size(op.implementation(left, right))
 
-    env = _Sandbox(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    env = _Sandbox(
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        finalize=_finalize,
+    )
     env.globals.clear()
     env.globals.update({name: f.implementation for name, f in FUNCTIONS.items()})
     env.filters = {name: _bounded_filter(name, f) for name, f in FILTERS.items()}
+    env.tests = {name: _bounded_test(t) for name, t in TESTS.items()}
     return env
 
 
@@ -112,6 +203,8 @@ def is_expression(value) -> bool:
 def _syntax(exc) -> str:
     if exc.message and exc.message.startswith("No filter named"):
         return f"{exc.message} The filters are: {', '.join(sorted(FILTERS))}"
+    if exc.message and exc.message.startswith("No test named"):
+        return f"{exc.message} The tests are: {', '.join(TESTS)}"
     return exc.message
 
 

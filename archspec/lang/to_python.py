@@ -24,6 +24,7 @@ from archspec.lang.vocabulary import (
     FILTERS,
     FUNCTIONS,
     TENSOR_ATTRIBUTES,
+    TESTS,
 )
 
 _BINARY = {op.node: op.symbol for op in BINARY_OPERATORS.values()}  # Jinja node → Python
@@ -39,16 +40,6 @@ _ATOMIC = (
     nodes.Dict,
     nodes.Filter,
 )
-
-
-# Jinja's tests (``x is none``) as Python: those by identity, and those by arithmetic
-# (their operands, in order, and how many arguments they take), as Jinja defines them.
-_IDENTITY_TESTS = {"none": "None", "true": "True", "false": "False"}
-_ARITHMETIC_TESTS = {
-    "even": ("{0} % 2 == 0", 0),
-    "odd": ("{0} % 2 == 1", 0),
-    "divisibleby": ("{0} % {1} == 0", 1),
-}
 
 
 def _is_none(node) -> bool:
@@ -248,23 +239,21 @@ class Translator:
 
     def _test(self, node, negated: bool = False) -> str:
         """``x is none``, ``n is divisibleby(4)``: Jinja's tests the language translates."""
-        if node.name not in _IDENTITY_TESTS and node.name not in _ARITHMETIC_TESTS:
-            known = ", ".join((*_IDENTITY_TESTS, *_ARITHMETIC_TESTS))
+        test = TESTS.get(node.name)
+        if test is None:
+            known = ", ".join(TESTS)
             raise ExpressionError(
                 f"the test '{node.name}' cannot be generated as Python; these can: {known}"
             )
         if node.dyn_args or node.dyn_kwargs or node.kwargs:
             raise ExpressionError(f"the test '{node.name}' takes no keyword arguments")
         args = [self._wrap(a) for a in node.args]
-        if node.name in _IDENTITY_TESTS:
-            if args:
-                raise ExpressionError(f"the test '{node.name}' takes no arguments")
+        if len(args) != test.arguments:
+            raise ExpressionError(f"the test '{node.name}' takes {test.arguments} argument(s)")
+        if test.identity:
             operator = "is not" if negated else "is"
-            return f"{self._wrap(node.node)} {operator} {_IDENTITY_TESTS[node.name]}"
-        template, count = _ARITHMETIC_TESTS[node.name]
-        if len(args) != count:
-            raise ExpressionError(f"the test '{node.name}' takes {count} argument(s)")
-        return template.format(self._wrap(node.node), *args)
+            return f"{self._wrap(node.node)} {operator} {test.python}"
+        return test.python.format(self._wrap(node.node), *args)
 
     # ---- nodes ----------------------------------------------------------------------------
 
@@ -293,7 +282,9 @@ class Translator:
         if isinstance(node, nodes.Pos):
             return f"+{self._wrap(node.node)}"
         if isinstance(node, nodes.Not):
-            if isinstance(node.node, nodes.Test) and node.node.name in _IDENTITY_TESTS:
+            if isinstance(node.node, nodes.Test) and getattr(
+                TESTS.get(node.node.name), "identity", False
+            ):
                 return self._test(node.node, negated=True)
             return f"not {self._wrap(node.node)}"
         if isinstance(node, nodes.Test):

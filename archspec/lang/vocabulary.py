@@ -71,7 +71,10 @@ def size(value) -> int:
     seen, stack = 0, [value]
     while stack:
         item = stack.pop()
-        if item is None or isinstance(item, bool | float | TensorInfo):
+        if item is None or isinstance(item, bool | TensorInfo):
+            seen += 1
+        elif isinstance(item, float):
+            _check_finite(item)
             seen += 1
         elif isinstance(item, int):
             if abs(item) > LIMITS.max_int:
@@ -113,19 +116,72 @@ def is_undefined(value) -> bool:
 
 MAX_EXPONENT = 64
 MAX_ROUND_DIGITS = 64  # round(5, -10**9) computes 10**(10**9) before it answers
+# int() and float() of a string: reading decimal digits is quadratic in their number, and no
+# number within max_int needs more than a few dozen characters (spaces and "_" included)
+MAX_NUMBER_TEXT = 100
+
+
+def _check_finite(number: float) -> None:
+    # 1e308 * 10 is inf and '-nan'|float is nan: neither is a size, a rate or a count
+    if not math.isfinite(number):
+        raise ExpressionError(
+            f"the number {number!r} is not finite (an overflow, or inf or nan written out); "
+            "an expression must give finite numbers"
+        )
+
+
+def _check_numbers(*args, **kwargs):
+    """The check every function starts with: the numbers it is given are within max_int and
+    finite (a literal ``block_letter(99...9)`` would loop over its 2,000 digits). Scalars
+    only, so that it costs nothing: a list it is given was measured when it was built."""
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int) and abs(value) > LIMITS.max_int:
+            raise ExpressionError(
+                f"integer too large: more than {LIMITS.max_int:,} (limit max_int)"
+            )
+        if isinstance(value, float):
+            _check_finite(value)
 
 
 def _check_round(number=None, ndigits=None, *args, **kwargs):
+    _check_numbers(number, ndigits, *args, **kwargs)
     if isinstance(ndigits, int) and abs(ndigits) > MAX_ROUND_DIGITS:
         raise ExpressionError(f"round to {ndigits} digits is too many (at most {MAX_ROUND_DIGITS})")
 
 
+def _check_number_text(value=None, *args, **kwargs):
+    _check_numbers(value, *args, **kwargs)
+    if isinstance(value, str | bytes) and len(value) > MAX_NUMBER_TEXT:
+        raise ExpressionError(
+            f"a number written in {len(value):,} characters is too long to read "
+            f"(at most {MAX_NUMBER_TEXT})"
+        )
+
+
+def _check_letter(index=None, *args, **kwargs):
+    _check_numbers(index, *args, **kwargs)
+    if not isinstance(index, int):
+        raise ExpressionError(
+            f"block_letter takes a whole-number position (1 is 'a'). Received: {index!r}"
+        )
+
+
 def _check_pow(left, right):
+    _check_numbers(left, right)
     if isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
         raise ExpressionError(f"exponent {right} is too large (at most {MAX_EXPONENT})")
+    if isinstance(left, int | float) and left < 0 and isinstance(right, float):
+        if not right.is_integer():
+            raise ExpressionError(
+                f"({left!r}) ** {right!r} is a complex number; a negative base needs a "
+                "whole-number exponent"
+            )
 
 
 def _check_repeat(left, right):
+    _check_numbers(left, right)
     for seq, n in ((left, right), (right, left)):
         if isinstance(seq, str | list | tuple) and isinstance(n, int) and n > 0:
             if size(seq) * n > LIMITS.max_string:
@@ -144,17 +200,29 @@ _INTEGER_CONVERSION = re.compile(r"%[-#0 +]*\d*(?:\.\d+)?[di]")
 
 
 def _check_format(left, right):
-    if isinstance(left, str):
-        if isinstance(right, float) and _INTEGER_CONVERSION.search(left):
-            raise ExpressionError(
-                f"'%d' formats an integer; received {right!r} (write int(...) to truncate it)"
-            )
-        for match in _PERCENT_WIDTH.finditer(left):
-            for part in match.groups():
-                if part == "*" or (part and int(part) > LIMITS.max_string):
-                    raise ExpressionError(
-                        f"a format width or precision of '{part}' is too large (limit max_string)"
-                    )
+    if not isinstance(left, str):
+        _check_numbers(left, right)
+        return
+    if isinstance(right, float) and _INTEGER_CONVERSION.search(left):
+        raise ExpressionError(
+            f"'%d' formats an integer; received {right!r} (write int(...) to truncate it)"
+        )
+    # Widths and precisions are what a format builds regardless of its values
+    # ('%.9999f%.9999f' % (x, y) is 20,000 characters): together they are bounded before it
+    # runs. The values' own text is bounded by their size, measured when they were made.
+    total = len(left)
+    for match in _PERCENT_WIDTH.finditer(left):
+        for part in match.groups():
+            if part == "*" or (part and int(part) > LIMITS.max_string):
+                raise ExpressionError(
+                    f"a format width or precision of '{part}' is too large (limit max_string)"
+                )
+            total += int(part) if part else 0
+    if total > LIMITS.max_string:
+        raise ExpressionError(
+            f"a format whose widths and precisions come to {total:,} characters is too large "
+            "(limit max_string)"
+        )
 
 
 # ---- functions and filters ----------------------------------------------------------------
@@ -164,31 +232,33 @@ class Function(NamedTuple):
     """A function (or filter) of the language. ``python`` is how generated code calls it:
     a builtin, a module's function (``math.ceil``, with ``module`` to import) or, when
     ``helper``, a function of that name that the generated module defines from
-    ``implementation``'s source. ``check`` bounds its work (see above)."""
+    ``implementation``'s source. ``check`` bounds its work (see above): the sandbox runs it
+    on the arguments before the function, and each function declares its own."""
 
     name: str
     implementation: Callable
     python: str
+    check: Callable[..., None]
     module: str | None = None
     helper: bool = False
-    check: Callable[..., None] | None = None
 
 
 FUNCTIONS: dict[str, Function] = {
     f.name: f
     for f in (
         # helpers first, in the order generated modules define them
-        Function("make_divisible", make_divisible, "make_divisible", helper=True),
-        Function("block_letter", block_letter, "block_letter", helper=True),
-        Function("abs", abs, "abs"),
-        Function("ceil", math.ceil, "math.ceil", module="math"),
-        Function("float", float, "float"),
-        Function("floor", math.floor, "math.floor", module="math"),
-        Function("int", int, "int"),
-        Function("len", len, "len"),
-        Function("max", max, "max"),
-        Function("min", min, "min"),
-        Function("round", round, "round", check=_check_round),
+        Function("make_divisible", make_divisible, "make_divisible", _check_numbers, helper=True),
+        Function("block_letter", block_letter, "block_letter", _check_letter, helper=True),
+        Function("abs", abs, "abs", _check_numbers),
+        Function("ceil", math.ceil, "math.ceil", _check_numbers, module="math"),
+        Function("float", float, "float", _check_number_text),
+        Function("floor", math.floor, "math.floor", _check_numbers, module="math"),
+        Function("int", int, "int", _check_number_text),
+        Function("len", len, "len", _check_numbers),
+        # max and min compare their arguments: the work is their size, measured when made
+        Function("max", max, "max", _check_numbers),
+        Function("min", min, "min", _check_numbers),
+        Function("round", round, "round", _check_round),
     )
 }
 
@@ -201,7 +271,58 @@ FILTERS: dict[str, Function] = {
     "float": FUNCTIONS["float"],
     "int": FUNCTIONS["int"],
     "length": FUNCTIONS["len"],
-    "string": Function("str", str, "str"),
+    "string": Function("str", str, "str", _check_numbers),
+}
+
+
+def _check_arithmetic_test(name):
+    def check(value, *args):
+        # Jinja's even/odd/divisibleby compute ``value % n``: on a string that is a
+        # printf format ('%0999999999d' is divisibleby 1 builds a gigabyte)
+        for operand in (value, *args):
+            if isinstance(operand, bool) or not isinstance(operand, int | float):
+                raise ExpressionError(
+                    f"the test '{name}' takes numbers. Received: {type(operand).__name__}"
+                )
+        _check_numbers(value, *args)
+
+    return check
+
+
+class Test(NamedTuple):
+    """A test of the language (``x is none``, ``n is divisibleby 4``): what it computes,
+    as Jinja defines it, how many arguments it takes, its Python (``{0}`` the value,
+    ``{1}`` the argument; an identity test is ``{0} is None``) and the bounds on its work.
+    Jinja's other tests are left out: generated code could not write them."""
+
+    name: str
+    implementation: Callable
+    arguments: int
+    python: str
+    check: Callable[..., None]
+    identity: bool = False
+
+
+def _no_check(*args):
+    """The identity tests do no work."""
+
+
+TESTS: dict[str, Test] = {
+    t.name: t
+    for t in (
+        Test("none", lambda v: v is None, 0, "None", _no_check, identity=True),
+        Test("true", lambda v: v is True, 0, "True", _no_check, identity=True),
+        Test("false", lambda v: v is False, 0, "False", _no_check, identity=True),
+        Test("even", lambda v: v % 2 == 0, 0, "{0} % 2 == 0", _check_arithmetic_test("even")),
+        Test("odd", lambda v: v % 2 == 1, 0, "{0} % 2 == 1", _check_arithmetic_test("odd")),
+        Test(
+            "divisibleby",
+            lambda v, n: v % n == 0,
+            1,
+            "{0} % {1} == 0",
+            _check_arithmetic_test("divisibleby"),
+        ),
+    )
 }
 
 
@@ -231,23 +352,29 @@ class Operator(NamedTuple):
     symbol: str
     node: str
     implementation: Callable
-    check: Callable[[object, object], None] | None = None
+    check: Callable[[object, object], None]
 
 
+# + and - on sequences build what their operands' sizes allow (measured when made); / and //
+# of numbers within max_int do constant work; * repeats, % formats and ** raises by a number.
 BINARY_OPERATORS: dict[str, Operator] = {
     op.symbol: op
     for op in (
-        Operator("+", "Add", operator.add),
-        Operator("-", "Sub", operator.sub),
+        Operator("+", "Add", operator.add, _check_numbers),
+        Operator("-", "Sub", operator.sub, _check_numbers),
         Operator("*", "Mul", operator.mul, _check_repeat),
-        Operator("/", "Div", operator.truediv),
-        Operator("//", "FloorDiv", operator.floordiv),
+        Operator("/", "Div", operator.truediv, _check_numbers),
+        Operator("//", "FloorDiv", operator.floordiv, _check_numbers),
         Operator("%", "Mod", operator.mod, _check_format),
         Operator("**", "Pow", operator.pow, _check_pow),
     )
 }
 
-# Jinja2's comparison operator names → Python's operators (same semantics).
+# Jinja2's comparison operator names → Python's operators (same semantics). A comparison
+# (``in`` too) walks its operands at most once: its work is their size, and every value an
+# expression reaches is measured, a name's once per value (see evaluate.py), anything it
+# builds as it is built. So comparisons need no check of their own; ``max``/``min`` likewise.
+# A subscript or slice (``xs[::10**12]``) copies at most the value it reads from.
 COMPARISONS = {
     "eq": "==",
     "ne": "!=",

@@ -259,11 +259,21 @@ NumberArray = Annotated[
 # ---- sizes of any spatial rank (1-D, 2-D and 3-D convolutions) --------------------------
 
 
+def _wrong_length(value, expected: str):
+    """A list of the wrong length: pydantic would report its missing positions as the
+    argument missing ("conv2d needs argument 'kernel_size'" for ``kernel_size: []``)."""
+    what = "an empty list" if not value else f"a list of {len(value)}"
+    return ValueError(f"expected {expected}, not {what}")
+
+
 def _repeat_int(rank: int):
     def coerce(value):
         if _is_int(value):
             return (value,) * rank
         if isinstance(value, list | tuple):
+            if len(value) != rank:
+                plural = "int" if rank == 1 else "ints"
+                raise _wrong_length(value, f"an int or a list of {rank} {plural}")
             return tuple(value)
         return value
 
@@ -300,6 +310,10 @@ def _pairs_per_axis(rank: int):
             return tuple(
                 (v, v) if _is_int(v) else tuple(v) if isinstance(v, list | tuple) else v
                 for v in value
+            )
+        if isinstance(value, list | tuple):
+            raise _wrong_length(
+                value, f"an int, or a list of {rank} (an int or a [before, after] pair each)"
             )
         return value
 
