@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from archspec.identifiers import ascii_form, non_ascii_note
+
 Path = tuple  # a path inside a YAML document: keys and list indices
 
 
@@ -385,17 +387,36 @@ def outcome_json(code: str, message: str) -> str:
 def close_match(word: str, choices: Iterable[str]) -> str:
     """ "; did you mean 'identity'?" for a name that is really close to one that exists,
     else nothing: among many kinds, a loose match misleads ('normalization' is not
-    'activation')."""
-    close = difflib.get_close_matches(str(word), sorted(set(choices)), n=1, cutoff=0.8)
+    'activation'). A name with a non-ASCII character says so (``_non_ascii``)."""
+    choices = sorted(set(choices))
+    if isinstance(word, str) and not word.isascii():
+        return _non_ascii(word, choices)
+    close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.8)
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """A Keras-style hint: "; did you mean 'identity'?" or the list of what exists."""
     choices = sorted(set(choices))
+    if isinstance(word, str) and not word.isascii():
+        return _non_ascii(word, choices)
     close = difflib.get_close_matches(str(word), choices, n=1)
     if close:
         return f"; did you mean '{close[0]}'?"
     # However many there are (the op catalogue alone has dozens): a failed lookup says
     # what exists, as Keras's do.
     return "; expected one of: " + ", ".join(choices) if choices else ""
+
+
+def _non_ascii(word: str, choices: list[str]) -> str:
+    """The hint for a name that holds a non-ASCII character: which one, and the ASCII
+    name it looks like when that exists (or is close to one that does)."""
+    note = non_ascii_note(word)
+    plain = ascii_form(word)
+    if plain is not None and plain in choices:
+        return f": it has {note}; did you mean '{plain}'?"
+    if plain is not None:
+        close = difflib.get_close_matches(plain, choices, n=1, cutoff=0.8)
+        if close:
+            return f": it has {note}; did you mean '{close[0]}'?"
+    return f": it has {note}; archspec's names are ASCII"

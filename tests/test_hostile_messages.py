@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from archspec.diagnostics import SpecError
+from archspec.diagnostics import SpecError, did_you_mean
 from archspec.frontend.loader import load_document
-from archspec.lang.identifiers import ascii_form, name_hint, non_ascii_note
+from archspec.identifiers import ascii_form, non_ascii_note
 
 
 def _error(text: str) -> SpecError:
@@ -41,6 +41,8 @@ def test_look_alikes():
     assert ascii_form("relu") is None and ascii_form("re☃lu") is None
     note = non_ascii_note("іdentity")
     assert "U+0456" in note and "position 1" in note and "looks like 'i'" in note
-    assert name_hint("іdentity", ["identity", "convolutional"]).endswith("did you mean 'identity'?")
-    assert "names are ASCII" in name_hint("снег", ["identity"])
-    assert name_hint("identiy", ["identity"]) == "; did you mean 'identity'?"  # as before
+    assert did_you_mean("іdentity", ["identity", "convolutional"]).endswith(
+        "did you mean 'identity'?"
+    )
+    assert "names are ASCII" in did_you_mean("снег", ["identity"])
+    assert did_you_mean("identiy", ["identity"]) == "; did you mean 'identity'?"  # as before

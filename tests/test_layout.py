@@ -37,7 +37,13 @@ LAYERS = [
     ("front end, expression language", {"archspec.frontend", "archspec.lang"}),
     (
         "diagnostics",
-        {"archspec.diagnostics", "archspec.limits", "archspec.files", "archspec._version"},
+        {
+            "archspec.diagnostics",
+            "archspec.identifiers",
+            "archspec.limits",
+            "archspec.files",
+            "archspec._version",
+        },
     ),
 ]
 

@@ -19,11 +19,11 @@ from archspec.core import items
 from archspec.core.naming import AutoNames
 from archspec.core.ops import KINDS, MERGES, OPS, Op, keras_auto_name, lookup
 from archspec.core.ops.keras_classes import KERAS_LAYER_CLASSES
-from archspec.diagnostics import Problem, SpecError, received
+from archspec.diagnostics import Problem, SpecError, close_match, did_you_mean, received
 from archspec.frontend.loader import Document
 from archspec.frontend.resolve import BlockEntry, ResolvedSpec, load
 from archspec.frontend.schema import IDENTIFIER, NamingScheme, ParamDecl
-from archspec.lang.identifiers import ascii_form, name_hint, non_ascii_note
+from archspec.identifiers import ascii_form, non_ascii_note
 
 # The keys every item may carry (COMMON_KEYS), as the fields of Layer, Call and Reuse.
 _COMMON_FIELDS = {"name": "name", "role": "role", "when": "when", "from": "reads", "as": "binds"}
@@ -289,7 +289,7 @@ class _Elaboration:
                         inside="",
                         key=key,
                         kind=name,
-                        hint=name_hint(key, op.args.model_fields),
+                        hint=did_you_mean(key, op.args.model_fields),
                     )
             table[op.kind] = (name, args or {})
         return (doc, path, table)
@@ -335,7 +335,7 @@ class _Elaboration:
                 "(docs/language.md lists the layers it has)"
             )
         else:
-            hint = name_hint(kind, known, loose=False) or (
+            hint = close_match(kind, known) or (
                 "; docs/language.md lists the layers archspec has, and blocks are defined "
                 "under blocks: or imported"
             )
@@ -397,7 +397,7 @@ class _Elaboration:
                 inside="",
                 key=key,
                 kind="reuse",
-                hint=name_hint(key, ("layer", "from", "as", "when")),
+                hint=did_you_mean(key, ("layer", "from", "as", "when")),
             )
         return Reuse(
             self.next_uid(),
@@ -471,7 +471,7 @@ class _Elaboration:
                     arg.where(),
                     key=key,
                     owner=" (no block in this stage takes it)",
-                    hint=name_hint(key, known),
+                    hint=did_you_mean(key, known),
                 )
         entries, index = [], [1]
         for kind, count, own, where_path, key in parsed:
@@ -531,7 +531,7 @@ class _Elaboration:
                 raw = dict(raw)
                 count = Arg(raw.pop("repeat"), doc, args_path + ("repeat",))
         if kind not in blocks:
-            hint = name_hint(kind, blocks) if blocks else "; no blocks are defined or imported"
+            hint = did_you_mean(kind, blocks) if blocks else "; no blocks are defined or imported"
             where = doc.where(path, key=not isinstance(entry, str))
             self.problems.append(Problem.of("unknown-block", where, kind=kind, hint=hint))
             return None
@@ -578,7 +578,7 @@ class _Elaboration:
                     on_key=isinstance(d.merge, dict),
                     what="merge",
                     kind=kind,
-                    hint=name_hint(kind, MERGES),
+                    hint=did_you_mean(kind, MERGES),
                 )
             merge = self._layer(op, args, doc, bpath + ("merge",), args_path, defaults)
         return Block(
@@ -704,7 +704,9 @@ class _Elaboration:
     def _known_tensor(self, name, known: dict, doc, path) -> None:
         if name not in known:
             hint = (
-                name_hint(name, known) if known else "; no tensor is named yet (as: NAME names one)"
+                did_you_mean(name, known)
+                if known
+                else "; no tensor is named yet (as: NAME names one)"
             )
             self.problems.append(
                 Problem.of("unknown-tensor", doc.where(path), name=name, hint=hint)

@@ -23,8 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from archspec.diagnostics import Invalid, received
-from archspec.lang.identifiers import name_hint
+from archspec.diagnostics import Invalid, did_you_mean, received
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 Identifier = Annotated[str, Field(pattern=IDENTIFIER.pattern, max_length=100)]
@@ -339,7 +338,7 @@ def split_named(value: Named) -> tuple[str, dict]:
 def _hint(name: str, known) -> str:
     # Two swapped letters ('adma') first: difflib alone would suggest 'adamax'.
     swapped = [k for k in known if len(k) == len(name) and sorted(k) == sorted(name)]
-    return f"; did you mean '{swapped[0]}'?" if swapped else name_hint(name, known)
+    return f"; did you mean '{swapped[0]}'?" if swapped else did_you_mean(name, known)
 
 
 def _check_named(value, what: str, known: dict, example: str) -> Named:

@@ -9,4 +9,5 @@ def Tiny():
     x = layers.Dense(2, name="out")(x)
     return keras.Model(inputs, x, name="Tiny")
 
+
 open("EXECUTED", "w").write("this module ran")

@@ -1,18 +1,16 @@
-"""Names as a spec writes them: the hint for one that matches nothing.
+"""Names as a spec writes them: what to say of one with a non-ASCII character in it.
 
 Every identifier archspec matches (layer and block kinds, keys, params, tensor names) is
 ASCII. A name pasted from a web page or typed on another keyboard layout can hold a
 letter that looks like an ASCII one and is not (a Cyrillic ``і`` in ``іdentity``) or an
 invisible one (a zero-width space): a lookup fails and the name on screen looks right.
-The hint then says which character it is, where, and what the name is in ASCII.
+The hint then says which character it is, where, and what the name is in ASCII:
+``diagnostics.did_you_mean`` and ``close_match`` give it for every lookup that fails.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
-
-from archspec.diagnostics import close_match, did_you_mean
 
 # Letters that look like ASCII ones and that NFKC leaves alone (it already maps fullwidth
 # and compatibility forms: 'ｉ' → 'i', 'ﬁ' → 'fi'): Cyrillic and Greek, the usual ones.
@@ -75,22 +73,3 @@ def non_ascii_note(word: str) -> str:
         more = f" (and {others} more)" if others else ""
         return f"a non-ASCII character, {shown} ({described}) at position {position}{like}{more}"
     return ""
-
-
-def name_hint(word, choices: Iterable[str], *, loose: bool = True) -> str:
-    """The hint for a name that matches none of ``choices``: its non-ASCII character and
-    the ASCII name it would be (when that is one of them, or close to one), else what
-    diagnostics' did_you_mean (``loose``) or close_match says."""
-    choices = list(choices)
-    suggest = did_you_mean if loose else close_match
-    if not isinstance(word, str) or word.isascii():
-        return suggest(word, choices) if choices or loose else ""
-    note = non_ascii_note(word)
-    plain = ascii_form(word)
-    if plain is not None and plain in choices:
-        return f": it has {note}; did you mean '{plain}'?"
-    if plain is not None:
-        close = close_match(plain, choices)
-        if close:
-            return f": it has {note}{close}"
-    return f": it has {note}; archspec's names are ASCII"
