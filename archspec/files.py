@@ -3,7 +3,7 @@
 Reading: ``read_bytes`` opens regular files only (a named pipe, a device or a socket is
 refused at once, never waited on) and reads at most a limit, whatever the file claims.
 Every file read as an input is noted, by identity (device and inode), for the run of
-one command.
+one command. ``-`` is standard input, read to the same limit.
 
 Writing: ``atomic_path`` writes beside the target, then renames over it, so that a
 failed or interrupted run leaves the old file intact and no temporary file behind; and
@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import sys
 import tempfile
 from pathlib import Path
 
@@ -85,6 +86,8 @@ def read_bytes(
     blocking (a named pipe with no writer would otherwise wait for ever), checked to be a
     regular file, and read up to the limit even if it grows meanwhile. ``register``: note
     it as an input of this run."""
+    if str(path) == STDIN:
+        return _read_stdin(limit, limit_name)
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path, flags)
@@ -117,6 +120,21 @@ def read_bytes(
     if register:
         note_input(path, st)
     return b"".join(chunks)
+
+
+STDIN = "-"  # the path that reads standard input, as Unix tools have it
+
+
+def _read_stdin(limit: int, limit_name: str) -> bytes:
+    """Standard input, read to its end but never past ``limit`` bytes."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise UsageError("-: cannot read standard input")
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        named = f" (limit {limit_name})" if limit_name else ""
+        raise FileTooLarge(f"-: standard input is more than {limit:,} bytes{named}", len(data))
+    return data
 
 
 def check_output(target: str | os.PathLike) -> Path:

@@ -346,7 +346,7 @@ def test_unreadable_data_and_bad_options_exit_2(cli, write, tmp_path):
     text.write_text("not hdf5")
     cases = [
         (("--data", str(text)), "not an HDF5 file"),
-        (("--data", str(tmp_path / "missing.h5")), "no such file"),
+        (("--data", str(tmp_path / "missing.h5")), "No such file"),
         (("--data", str(tmp_path)), "no train_*.h5 or test_*.h5"),
         (("--data", str(text), "--epochs", "0"), "positive integer"),
         (("--data", str(text), "--strategy", "ring"), "invalid choice"),
@@ -358,7 +358,7 @@ def test_unreadable_data_and_bad_options_exit_2(cli, write, tmp_path):
     good = _bad_file(tmp_path / "good.h5")
     assert "must be a .keras file" in cli("train", spec, "--data", good, "-o", "m.h5").err
     missing = cli("evaluate", str(tmp_path / "none.keras"), "--data", good)
-    assert missing.code == 2 and "no such file" in missing.err
+    assert missing.code == 2 and "No such file" in missing.err
 
 
 def test_checks_come_before_tensorflow(write, tmp_path):

@@ -5,12 +5,24 @@ the public API; ``main`` turns what they raise into messages and exit codes.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 
 from archspec.cli.parser import build_parser, parse_sets
 from archspec.diagnostics import SpecError, UsageError
 from archspec.files import check_output
+
+
+def use_color(stream=None) -> bool:
+    """Colour and bold on a terminal; ``NO_COLOR`` (no-color.org) turns them off and
+    ``FORCE_COLOR`` (force-color.org) on, each when set to anything but the empty
+    string; NO_COLOR wins when both are."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return (stream or sys.stdout).isatty()
 
 
 def _lower(args):
@@ -32,7 +44,7 @@ def cmd_check(args) -> int:
     if args.format == "json":
         print(json.dumps(as_json(graph), indent=2))
     else:
-        print(render(graph, layers=args.layers, color=sys.stdout.isatty()), end="")
+        print(render(graph, layers=args.layers, color=use_color()), end="")
     return 0
 
 
@@ -48,7 +60,7 @@ def cmd_build(args) -> int:
         from archspec.files import save_model
 
         save_model(model, args.output)
-    print(render(graph, layers=args.layers, color=sys.stdout.isatty()), end="")
+    print(render(graph, layers=args.layers, color=use_color()), end="")
     if args.output:
         print(f"Saved {args.output}")
     return 0
@@ -57,6 +69,8 @@ def cmd_build(args) -> int:
 def cmd_codegen(args) -> int:
     from archspec.backends.python import codegen as codegen
 
+    if "-" in args.specs:
+        raise UsageError("codegen names each module after its spec file; give a file, not -")
     specs = args.specs or codegen.discover()
     if not specs:
         raise UsageError("no specs given and none found under specs/")
@@ -195,7 +209,7 @@ def cmd_diff(args) -> int:
     if args.format == "json":
         print(json.dumps(result.as_json(), indent=2))
     else:
-        print(result.render(layers=args.layers, color=sys.stdout.isatty()), end="")
+        print(result.render(layers=args.layers, color=use_color()), end="")
     return result.exit_code
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from archspec.diagnostics import INVALID, Path, SpecError, Where, render_message
-from archspec.files import FileTooLarge, read_bytes
+from archspec.files import STDIN, FileTooLarge, read_bytes
 from archspec.limits import LIMITS
 
 
@@ -148,7 +148,7 @@ def _pos(node: yaml.Node) -> tuple[int, int]:
 def read_text(file: str | os.PathLike) -> str:
     """Read a spec file as UTF-8 text (a regular file, at most max_file_bytes); I/O
     problems are usage errors, bad bytes and a file over the limit spec errors."""
-    name = str(file)
+    name = "<stdin>" if str(file) == STDIN else str(file)
     try:
         raw = read_bytes(
             file, LIMITS.max_file_bytes, what="a YAML spec file", limit_name="max_file_bytes"
@@ -157,7 +157,12 @@ def read_text(file: str | os.PathLike) -> str:
         raise SpecError.of(
             "limit-exceeded",
             Where(name, 1, 1),
-            detail=f"file is {exc.size:,} bytes; the limit is {LIMITS.max_file_bytes:,}",
+            detail=(
+                f"file is {exc.size:,} bytes"
+                if name != "<stdin>"
+                else f"standard input is more than {LIMITS.max_file_bytes:,} bytes"
+            )
+            + f"; the limit is {LIMITS.max_file_bytes:,}",
             limit="max_file_bytes",
         ) from None
     try:

@@ -29,6 +29,7 @@ from archspec.diagnostics import (
     received,
     validation_problems,
 )
+from archspec.files import STDIN
 from archspec.frontend.loader import Document, load_document, read_text
 from archspec.frontend.schema import PRESETS, BlockDef, Library, NamingScheme, Spec
 from archspec.limits import LIMITS
@@ -91,7 +92,9 @@ class ResolvedSpec:
 
 def display_name(path: str) -> str:
     """How a file is named in messages: shipped libraries as ``archspec/blocks/x.yaml``,
-    shipped specs as ``archspec/zoo/keras/x.yaml``."""
+    shipped specs as ``archspec/zoo/keras/x.yaml``, standard input as ``<stdin>``."""
+    if path == STDIN:
+        return "<stdin>"
     p = Path(path)
     if p.parent == LIBRARY_DIR:
         return f"archspec/blocks/{p.name}"

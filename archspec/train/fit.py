@@ -23,7 +23,7 @@ from archspec.backends.keras.quiet import before_keras
 from archspec.backends.keras.read import check_saved, short_message
 from archspec.core.ir import Graph
 from archspec.diagnostics import UsageError, did_you_mean
-from archspec.files import check_output
+from archspec.files import STDIN, check_output
 from archspec.frontend.loader import Document
 from archspec.frontend.resolve import ResolvedSpec
 from archspec.frontend.schema import LOSSES, METRICS, OPTIMIZERS, Training, split_named
@@ -204,7 +204,8 @@ def train(
     batch_size = batch_size or training.batch_size
     data = datamod.load(data_paths)
     datamod.check_fits(data, input_shape, classes, hint=_input_hint(resolved, data))
-    target = output or f"{Path(resolved.path).stem}.keras"
+    stem = graph.model_name if resolved.path == STDIN else Path(resolved.path).stem
+    target = output or f"{stem}.keras"
     check_output(target)  # before training, not after it: never an input, nor a folder
     config = tf_config() if strategy == "multi-worker" else None
 
