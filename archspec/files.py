@@ -137,9 +137,12 @@ def _read_stdin(limit: int, limit_name: str) -> bytes:
     return data
 
 
-def check_output(target: str | os.PathLike) -> Path:
+def check_output(target: str | os.PathLike, make_folders: bool = False) -> Path:
     """Refuse an output that would replace one of this run's inputs, a directory, or a
-    file that is not a regular one, or whose folder is a file; returns the target."""
+    file that is not a regular one, or whose folder is a file, or (unless
+    ``make_folders``, for outputs that are folders of files) does not exist: a file
+    output goes into a folder that is there, as ``cp`` and ``gcc -o`` have it, so that
+    a typo in a path does not make folders. Returns the target."""
     target = Path(target)
     try:
         st = os.stat(target)
@@ -164,14 +167,19 @@ def check_output(target: str | os.PathLike) -> Path:
             if not parent.is_dir():
                 raise UsageError(f"{target}: cannot write: {parent} is a file, not a folder")
             break
+        if not make_folders and parent == target.parent:
+            raise UsageError(
+                f"{target}: cannot write: there is no folder {parent} (create it first)"
+            )
     return target
 
 
 @contextlib.contextmanager
-def atomic_path(target: str | os.PathLike, suffix: str = ""):
+def atomic_path(target: str | os.PathLike, suffix: str = "", make_folders: bool = False):
     """Yield a temporary path in the target's directory; rename it onto the target on
-    success, delete it on failure (an interrupt included)."""
-    target = check_output(target)
+    success, delete it on failure (an interrupt included). ``make_folders``: create the
+    folders above it (see check_output)."""
+    target = check_output(target, make_folders)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(
@@ -200,8 +208,8 @@ def _umask() -> int:
     return mask
 
 
-def write_text(target: str | os.PathLike, text: str) -> None:
-    with atomic_path(target) as tmp:
+def write_text(target: str | os.PathLike, text: str, make_folders: bool = False) -> None:
+    with atomic_path(target, make_folders=make_folders) as tmp:
         tmp.write_text(text, encoding="utf-8", newline="\n")
 
 

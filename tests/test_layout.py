@@ -40,6 +40,7 @@ LAYERS = [
         {
             "archspec.diagnostics",
             "archspec.identifiers",
+            "archspec.project",
             "archspec.limits",
             "archspec.files",
             "archspec._version",

@@ -71,12 +71,15 @@ def cmd_codegen(args) -> int:
 
     if "-" in args.specs:
         raise UsageError("codegen names each module after its spec file; give a file, not -")
-    specs = args.specs or codegen.discover()
+    from archspec.project import PROJECT
+
+    specs = args.specs or codegen.discover(PROJECT.specs)
     if not specs:
-        raise UsageError("no specs given and none found under specs/")
-    modules = codegen.plan(specs, args.output, args.style)
+        raise UsageError(f"no specs given and none found under {PROJECT.specs}/")
+    output = args.output or PROJECT.generated
+    modules = codegen.plan(specs, output, args.style)
     if args.check:
-        drift = codegen.check(modules, args.output, extras=not args.specs)
+        drift = codegen.check(modules, output, extras=not args.specs)
         for item in drift:
             print(f"{item.path.as_posix()}: {item.why}", file=sys.stderr)
         if drift:
@@ -135,7 +138,7 @@ def cmd_schema(args) -> int:
                 stale.append(path)
                 print(f"{path.as_posix()}: {'stale' if current else 'missing'}", file=sys.stderr)
         elif current != text:
-            write_text(path, text)
+            write_text(path, text, make_folders=True)
             print(f"wrote {path.as_posix()}")
     return 1 if stale else 0
 

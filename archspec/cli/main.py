@@ -14,7 +14,7 @@ import sys
 import threading
 import traceback
 
-from archspec import files
+from archspec import files, project
 from archspec.backends.keras.quiet import enabled as quietly_importing_tensorflow
 from archspec.cli.commands import COMMANDS
 from archspec.cli.parser import build_parser
@@ -86,12 +86,19 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     show_traceback = "--traceback" in argv
     fmt = _format_asked(argv)  # until the parser has read it (its own errors need it)
-    saved_limits = vars(LIMITS).copy()
+    saved_limits, saved_project = vars(LIMITS).copy(), vars(project.PROJECT).copy()
     try:
         args = build_parser().parse_args(argv)
         fmt = getattr(args, "format", "text")
         if ENVIRONMENT_PROBLEMS:
             raise UsageError(ENVIRONMENT_PROBLEMS[0])
+        found = project.load(project.find())
+        vars(project.PROJECT).update(vars(found))
+        for name, value in found.limits.items():  # the project's, then the command line's
+            try:
+                LIMITS.set(str(name), value)
+            except ValueError as exc:
+                raise UsageError(f"{found.file}: [tool.archspec] limits: {exc}") from None
         for item in [*args.limit_before_command, *args.limit]:
             name, sep, value = item.partition("=")
             if not sep:
@@ -138,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 3
     finally:
-        vars(LIMITS).update(
-            saved_limits
-        )  # --limit holds for this run only (main may run in-process)
+        # --limit and the project's defaults hold for this run only (main may run
+        # in-process)
+        vars(LIMITS).update(saved_limits)
+        vars(project.PROJECT).update(saved_project)

@@ -207,9 +207,15 @@ def _tool_commands(sub, common: argparse.ArgumentParser) -> None:
     codegen = _command(
         sub, "codegen", "generate Python modules from specs (no TensorFlow)", [common]
     )
-    codegen.add_argument("specs", nargs="*", help="spec files (default: every spec under specs/)")
     codegen.add_argument(
-        "-o", "--output", default="generated", help="output directory (default: generated/)"
+        "specs",
+        nargs="*",
+        help="spec files (default: every spec under specs/, or [tool.archspec] specs)",
+    )
+    codegen.add_argument(
+        "-o",
+        "--output",
+        help="output directory (default: generated/, or [tool.archspec] generated)",
     )
     codegen.add_argument(
         "--style",

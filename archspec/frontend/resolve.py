@@ -33,6 +33,7 @@ from archspec.files import STDIN
 from archspec.frontend.loader import Document, load_document, read_text
 from archspec.frontend.schema import PRESETS, BlockDef, Library, NamingScheme, Spec
 from archspec.limits import LIMITS
+from archspec.project import PROJECT
 
 LIBRARY_DIR = Path(__file__).parent.parent / "blocks"
 # The specs archspec ships (keras/resnet50, examples/unet), which ``extends`` names:
@@ -292,6 +293,14 @@ def _load_library(
 def _naming(spec: Spec, doc: Document) -> NamingScheme:
     if isinstance(spec.naming, NamingScheme):
         return spec.naming
+    if "naming" not in spec.model_fields_set and PROJECT.naming is not None:
+        # the project's default (pyproject.toml), for a spec that names no scheme
+        if PROJECT.naming not in PRESETS:
+            raise UsageError(
+                f"{PROJECT.file}: [tool.archspec] naming: unknown preset "
+                f"'{PROJECT.naming}'" + did_you_mean(PROJECT.naming, PRESETS)
+            )
+        return PRESETS[PROJECT.naming]
     if spec.naming not in PRESETS:
         raise doc.problem(
             "unknown-preset", ("naming",), name=spec.naming, hint=did_you_mean(spec.naming, PRESETS)

@@ -149,7 +149,10 @@ def write_synth_signs(
             )
         targets = {Path(output): list(SPLITS)}
     for target, splits in targets.items():
-        with atomic_path(target, suffix=".h5") as tmp, h5py.File(tmp, "w") as f:
+        with (
+            atomic_path(target, suffix=".h5", make_folders=pair) as tmp,
+            h5py.File(tmp, "w") as f,
+        ):
             for split in splits:
                 x, y = sets[split]
                 f.create_dataset(f"{split}_set_x", data=x, track_times=False)

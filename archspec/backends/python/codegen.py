@@ -209,7 +209,7 @@ def write(modules: dict[Path, str]) -> list[Path]:
     written = []
     for path, text in modules.items():
         if not path.exists() or path.read_text(encoding="utf-8") != text:
-            write_text(path, text)
+            write_text(path, text, make_folders=True)
             written.append(path)
     return written
 
