@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from archspec._version import __version__
 from archspec.core.ir import Graph
-from archspec.diagnostics import SpecError, UsageError
+from archspec.diagnostics import MissingFile, SpecError, UsageError
 
 if TYPE_CHECKING:
     from archspec.frontend.resolve import ResolvedSpec
@@ -27,6 +27,7 @@ __all__ = [
     "__version__",
     "Graph",
     "ResolvedSpec",
+    "MissingFile",
     "SpecError",
     "UsageError",
     "build",
@@ -53,10 +54,17 @@ def __getattr__(name: str):
 
 
 def load(path: str | os.PathLike, **params) -> ResolvedSpec:
-    """Read, validate and resolve a spec; keyword arguments override its params."""
+    """Read, resolve and validate a spec, as ``archspec check`` does: the YAML, the
+    schema, and the lowering (kinds, arguments, blocks, shapes, names), with keyword
+    arguments overriding its params. Raises ``SpecError`` (a ``ValueError``, with
+    ``.problems``) for an invalid spec and ``MissingFile`` (a ``FileNotFoundError``) for
+    a missing one."""
+    from archspec.core.lowering import lower as _lower
     from archspec.frontend.resolve import load as _load
 
-    return _load(path, params)
+    resolved = _load(path, params)
+    _lower(resolved)  # what check finds, load finds
+    return resolved
 
 
 def lower(spec: ResolvedSpec | str | os.PathLike, **params) -> Graph:
@@ -64,9 +72,10 @@ def lower(spec: ResolvedSpec | str | os.PathLike, **params) -> Graph:
     parameter counts, computed without TensorFlow."""
     from archspec.core.lowering import lower as _lower
     from archspec.frontend.resolve import ResolvedSpec
+    from archspec.frontend.resolve import load as _load
 
     if not isinstance(spec, ResolvedSpec):
-        spec = load(spec, **params)
+        spec = _load(spec, params)  # lowered once, below
     elif params:
         raise TypeError(
             "params apply when loading; pass a path, or use archspec.load(path, **params)"

@@ -198,8 +198,9 @@ class Problem:
         return _CONTROL.sub(_escape, f"{self.where}: error: ") + self.text
 
 
-class SpecError(Exception):
-    """An invalid spec; holds one or more problems, reported together."""
+class SpecError(ValueError):
+    """An invalid spec (a ValueError); holds one or more problems, reported together, in
+    ``problems``."""
 
     def __init__(self, problems: Iterable[Problem] | Problem):
         problems = [problems] if isinstance(problems, Problem) else problems
@@ -375,6 +376,11 @@ def render(problems: Iterable[Problem], fmt: str = "text") -> tuple[str, str]:
 
 class UsageError(Exception):
     """A bad command line or an unreadable file (exit 2)."""
+
+
+class MissingFile(UsageError, FileNotFoundError):
+    """A file that is not there: a usage error for the command line, and a
+    FileNotFoundError for a program that calls the API."""
 
 
 def outcome_json(code: str, message: str) -> str:

@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from archspec.diagnostics import UsageError
+from archspec.diagnostics import MissingFile, UsageError
 
 # (st_dev, st_ino) → the path it was read as, for the command that is running
 _INPUTS: dict[tuple[int, int], str] = {}
@@ -67,6 +67,8 @@ def regular_file(path: str | os.PathLike, what: str = "a file") -> os.stat_resul
     naming what it is otherwise."""
     try:
         st = os.stat(path)
+    except FileNotFoundError as exc:
+        raise MissingFile(f"{path}: cannot read: {exc.strerror}") from None
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if not stat.S_ISREG(st.st_mode):
@@ -91,6 +93,8 @@ def read_bytes(
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path, flags)
+    except FileNotFoundError as exc:
+        raise MissingFile(f"{path}: cannot read: {exc.strerror}") from None
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
     try:
@@ -113,6 +117,8 @@ def read_bytes(
             raise FileTooLarge(
                 f"{path}: file grows past {limit:,} bytes as it is read{named}", total
             )
+    except FileNotFoundError as exc:
+        raise MissingFile(f"{path}: cannot read: {exc.strerror}") from None
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
     finally:

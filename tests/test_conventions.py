@@ -152,3 +152,24 @@ def test_project_defaults_do_not_reach_the_api(tmp_path, monkeypatch):
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
     )
     assert proc.stdout.strip().splitlines()[-1] == "False False", proc.stdout
+
+
+def test_load_validates_what_check_validates(tmp_path):
+    """archspec.load finds what `check` finds, a SpecError is a ValueError with its
+    problems, and a missing file is a FileNotFoundError."""
+    import archspec
+
+    for body, code in [
+        ("layers: [{dense: {units: 2, unitz: 3}}]", "unknown-argument"),
+        ("layers: [flaten]", "unknown-kind"),
+        ("layers: [nosuchblock x 2]", "unknown-kind"),
+        ("layers: [{dense: {units: 2, activation: nosuch}}]", None),
+    ]:
+        path = tmp_path / "spec.yaml"
+        path.write_text(f"name: Net\ninput: {{shape: [4]}}\n{body}\n")
+        with pytest.raises(ValueError) as caught:
+            archspec.load(path)
+        assert isinstance(caught.value, archspec.SpecError), body
+        assert code is None or caught.value.problems[0].code == code, caught.value.problems
+    with pytest.raises(FileNotFoundError):
+        archspec.load(tmp_path / "missing.yaml")
