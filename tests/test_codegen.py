@@ -485,3 +485,32 @@ def test_accepted_spec_generates_the_built_model(case, write, tmp_path, monkeypa
         model = model_function(import_module(paths[style]), paths["spec"])()
         assert_same_model(model, built, names="all")
         assert_same_outputs(model, built, atol=1e-6)
+
+
+def _other_ruffs() -> list[str]:
+    """The ruff programs of other versions to compare with: ARCHSPEC_OTHER_RUFF (paths
+    separated by os.pathsep; .ci/run sets it to the oldest version the range allows)."""
+    return [p for p in os.environ.get("ARCHSPEC_OTHER_RUFF", "").split(os.pathsep) if p]
+
+
+@pytest.mark.skipif(
+    not _other_ruffs(), reason="no other ruff version given (ARCHSPEC_OTHER_RUFF; .ci/run sets it)"
+)
+@pytest.mark.parametrize("style", ["structured", "flat"])
+def test_every_ruff_version_of_the_range_lays_out_the_same_bytes(style, monkeypatch):
+    """pyproject.toml allows a range of ruff versions rather than pinning one a user's
+    project may pin otherwise; the whole zoo, formatted and tidied by the oldest version
+    of the range, is byte for byte what the installed one makes."""
+    import ruff.__main__
+
+    from archspec.backends.python import codegen
+
+    specs = codegen.discover(ROOT / "specs")
+    monkeypatch.chdir(ROOT)
+    installed = codegen.plan(specs, "generated", style)
+    for other in _other_ruffs():
+        version = subprocess.run([other, "--version"], capture_output=True, text=True).stdout
+        monkeypatch.setattr(ruff.__main__, "find_ruff_bin", lambda other=other: other)
+        made = codegen.plan(specs, "generated", style)
+        differ = [str(p) for p in installed if installed[p] != made[p]]
+        assert not differ, f"{version.strip()} lays out differently: {differ}"
