@@ -20,7 +20,11 @@ from archspec._version import __version__
 from archspec.core.ir import Graph
 from archspec.diagnostics import MissingFile, SpecError, UsageError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # what the names below are, for type checkers; loaded on first use
+    import keras
+
+    from archspec.analysis.diff.model import Diff
+    from archspec.core.ops.custom import register_layer
     from archspec.frontend.resolve import ResolvedSpec
 
 __all__ = [
@@ -53,7 +57,7 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'archspec' has no attribute '{name}'")
 
 
-def load(path: str | os.PathLike, **params) -> ResolvedSpec:
+def load(path: str | os.PathLike, **params: object) -> ResolvedSpec:
     """Read, resolve and validate a spec, as ``archspec check`` does: the YAML, the
     schema, and the lowering (kinds, arguments, blocks, shapes, names), with keyword
     arguments overriding its params. Raises ``SpecError`` (a ``ValueError``, with
@@ -67,7 +71,7 @@ def load(path: str | os.PathLike, **params) -> ResolvedSpec:
     return resolved
 
 
-def lower(spec: ResolvedSpec | str | os.PathLike, **params) -> Graph:
+def lower(spec: ResolvedSpec | str | os.PathLike, **params: object) -> Graph:
     """The IR graph of a spec (a resolved spec or a path): every layer's name, shape and
     parameter counts, computed without TensorFlow."""
     from archspec.core.lowering import lower as _lower
@@ -83,7 +87,7 @@ def lower(spec: ResolvedSpec | str | os.PathLike, **params) -> Graph:
     return _lower(spec)
 
 
-def build(spec: ResolvedSpec | Graph | str | os.PathLike, **params):
+def build(spec: ResolvedSpec | Graph | str | os.PathLike, **params: object) -> keras.Model:
     """Build the ``keras.Model`` of a spec (a path, a resolved spec or a graph)."""
     from archspec.backends.keras.build import build_model
 
@@ -99,15 +103,15 @@ def codegen(spec: str | os.PathLike, style: str = "structured") -> str:
 
 
 def diff(
-    a,
-    b=None,
+    a: str | os.PathLike | ResolvedSpec | Graph | keras.Model,
+    b: str | os.PathLike | ResolvedSpec | Graph | keras.Model | None = None,
     *,
     against: str | None = None,
     params: dict | None = None,
     params_a: dict | None = None,
     params_b: dict | None = None,
     execute: bool = False,
-):
+) -> Diff:
     """Compare two models: what changed (layers added, removed, renamed, changed; shapes;
     params) and whether A's weights load into B by name. Each of ``a`` and ``b`` is a
     spec, a generated module (``.py``) or a saved model (``.keras``) by path, or a
