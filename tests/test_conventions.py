@@ -97,7 +97,9 @@ def test_an_output_goes_into_a_folder_that_exists(run, tmp_path):
     code, _, err = run("graph", "spec.yaml", "-o", "no/such/net.dot")
     assert code == 2 and "there is no folder no/such (create it first)" in err
     code, _, err = run("build", "spec.yaml", "-o", "nowhere/net.keras")
-    assert code == 2 and "there is no folder nowhere" in err and "tensorflow" not in sys.modules
+    # (refused before the build: the corpus's write_build_into_a_missing_folder runs it
+    # in a process of its own, within its CPU bound)
+    assert code == 2 and "there is no folder nowhere" in err
     assert not (tmp_path / "no").exists() and not (tmp_path / "nowhere").exists()
     assert run("codegen", "spec.yaml", "-o", "gen/a/b")[0] == 0
     assert (tmp_path / "gen" / "a" / "b" / "spec.py").is_file()
