@@ -62,15 +62,20 @@ def note_input(path: str | os.PathLike, st: os.stat_result | None = None) -> Non
     _INPUTS.setdefault((st.st_dev, st.st_ino), str(path))
 
 
+def cannot_read(path: str | os.PathLike, exc: OSError) -> UsageError:
+    """The error for a file that could not be read: MissingFile (a FileNotFoundError
+    too) when it is not there."""
+    kind = MissingFile if isinstance(exc, FileNotFoundError) else UsageError
+    return kind(f"{path}: cannot read: {exc.strerror or exc}")
+
+
 def regular_file(path: str | os.PathLike, what: str = "a file") -> os.stat_result:
     """``stat`` of a path that must be a regular file (symlinks followed); a UsageError
     naming what it is otherwise."""
     try:
         st = os.stat(path)
-    except FileNotFoundError as exc:
-        raise MissingFile(f"{path}: cannot read: {exc.strerror}") from None
     except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        raise cannot_read(path, exc) from None
     if not stat.S_ISREG(st.st_mode):
         raise UsageError(f"{path}: is {kind_of(st.st_mode)}, expected {what}")
     return st
@@ -93,10 +98,8 @@ def read_bytes(
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path, flags)
-    except FileNotFoundError as exc:
-        raise MissingFile(f"{path}: cannot read: {exc.strerror}") from None
     except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        raise cannot_read(path, exc) from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -117,10 +120,8 @@ def read_bytes(
             raise FileTooLarge(
                 f"{path}: file grows past {limit:,} bytes as it is read{named}", total
             )
-    except FileNotFoundError as exc:
-        raise MissingFile(f"{path}: cannot read: {exc.strerror}") from None
     except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        raise cannot_read(path, exc) from None
     finally:
         os.close(fd)
     if register:
@@ -152,9 +153,7 @@ def check_output(target: str | os.PathLike, make_folders: bool = False) -> Path:
     target = Path(target)
     try:
         st = os.stat(target)
-    except FileNotFoundError:
-        st = None
-    except NotADirectoryError:
+    except (FileNotFoundError, NotADirectoryError):
         st = None
     except OSError as exc:
         raise UsageError(f"{target}: cannot write: {exc.strerror or exc}") from None
