@@ -12,8 +12,8 @@ import yaml
 from conftest import ROOT, SPECS
 
 import archspec
-from archspec.analysis.cost import total_macs
 from archspec.analysis.json_schema import schemas
+from archspec.core.cost import total_macs
 from archspec.frontend.schema import Library
 
 LIBRARIES = sorted(
@@ -106,7 +106,7 @@ def test_errors_as_json_and_github(cli, write):
 
 
 def test_macs_by_hand():
-    from archspec.analysis.cost import macs
+    from archspec.core.cost import macs
 
     graph = archspec.lower("specs/resnet50.yaml")
     assert macs(graph.node("conv1"), graph) == 32 * 32 * 64 * 7 * 7 * 3  # 32x32 out, 64 of 7x7x3

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import archspec
-from archspec.analysis.cost import total_macs
+from archspec.core.cost import total_macs
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"

@@ -1,24 +1,26 @@
-"""Summaries of a lowered graph: by stage, by block, by layer; as text or as JSON.
+"""Summaries of a lowered graph: by stage, by block, by layer, or nested to a depth
+(stage → block → nested block → layer); as text or as JSON.
 
-Every figure comes from the IR: shapes and parameter counts from the lowering,
-multiply-accumulates from ``cost``.
+Every figure comes from the IR: shapes and parameter counts from the lowering; MACs,
+FLOPs and memory from ``core.cost``; the nesting from each node's block and each block's
+parent and stage (the lowering's provenance, not the names).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from archspec.analysis.cost import macs, total_macs
-from archspec.core.ir import Graph
+from archspec.core.cost import activation_bytes, dtype_bytes, macs, output_elements, total_macs
+from archspec.core.ir import Graph, Node
 
 
 def shape_text(shape: tuple) -> str:
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
 
 
-def memory_text(params: int) -> str:
-    """Parameter memory as Keras prints it (float32, powers of 1024)."""
-    size = params * 4.0
+def memory_text(nbytes: int) -> str:
+    """A size in bytes as Keras prints parameter memory (powers of 1024)."""
+    size = float(nbytes)
     for unit in ("B", "KB", "MB", "GB"):
         if size < 1024 or unit == "GB":
             return f"{size:.2f} {unit}"
@@ -27,7 +29,7 @@ def memory_text(params: int) -> str:
 
 
 def _count(n: int) -> str:
-    """1,234 / 3.86G for large multiply-accumulate counts."""
+    """1,234 / 3.86G for large MAC and FLOP counts."""
     for limit, suffix in ((10**9, "G"), (10**6, "M")):
         if n >= limit:
             return f"{n / limit:.2f}{suffix}"
@@ -90,7 +92,13 @@ class Stage:
 
 def stage_view(graph: Graph) -> list[Stage]:
     """The seed's picture: ``stage 3: convolutional, identity ×3 → (None, 8, 8, 512)``."""
-    groups: list[tuple[object, list[Row]]] = []
+    return [stage for stage, _, _ in _grouped(graph)]
+
+
+def _grouped(graph: Graph) -> list[tuple[Stage, tuple, list[Row]]]:
+    """Each stage with its key (("stage", id), ("block", name) or ("layers",)) and the
+    block-view rows it is made of."""
+    groups: list[tuple[tuple, list[Row]]] = []
     for row in block_view(graph):
         key = (
             ("stage", row.stage)
@@ -103,7 +111,7 @@ def stage_view(graph: Graph) -> list[Stage]:
             groups[-1][1].append(row)
         else:
             groups.append((key, [row]))
-    stages = []
+    out = []
     seen_stage = False
     for n, (key, rows) in enumerate(groups):
         if key[0] == "stage":
@@ -121,28 +129,173 @@ def stage_view(graph: Graph) -> list[Stage]:
                 parts[-1][1] += 1
             else:
                 parts.append([row.kind, 1])
-        stages.append(
-            Stage(
-                label,
-                parts,
-                rows[-1].output,
-                sum(r.params for r in rows),
-                sum(r.macs for r in rows),
+        stage = Stage(
+            label,
+            parts,
+            rows[-1].output,
+            sum(r.params for r in rows),
+            sum(r.macs for r in rows),
+        )
+        out.append((stage, key, rows))
+    return out
+
+
+@dataclass
+class TreeRow:
+    """One row of the nested view: a stage (level 1), a block, or a layer (``node``)."""
+
+    level: int
+    name: str
+    kind: str
+    output: tuple
+    params: int
+    macs: int
+    node: Node | None = None
+
+
+def tree_view(graph: Graph, depth: int | None = None) -> list[TreeRow]:
+    """Stages, then their blocks, then nested blocks and layers, down to ``depth`` levels
+    (all of them when None). A stage's children are its blocks; the stem's and the
+    head's are their layers; a block outside any stage is a level-1 row of its own."""
+    if depth is not None and depth < 1:
+        raise ValueError(f"depth must be at least 1. Received: depth={depth}")
+    chains = _call_chains(graph)
+    totals = [[0, 0] for _ in graph.blocks]
+    for node, chain in zip(graph.nodes, chains):
+        cost = macs(node, graph)
+        for k in chain:
+            totals[k][0] += node.params
+            totals[k][1] += cost
+    position = {n.name: i for i, n in enumerate(graph.nodes)}
+
+    def block_row(k: int, level: int) -> TreeRow:
+        b = graph.blocks[k]
+        params, cost = totals[k]
+        return TreeRow(level, b.prefix, b.kind, graph.node(b.output).output_shape, params, cost)
+
+    def layer_row(i: int, level: int) -> TreeRow:
+        n = graph.nodes[i]
+        return TreeRow(level, n.name, n.op, n.output_shape, n.params, macs(n, graph), n)
+
+    def contents(top: Row, level: int) -> list[TreeRow]:
+        """What a top-level block holds, in graph order: nested blocks where first met."""
+        out, opened = [], set()
+        for i in (position[name] for name in top.layers):
+            inner = chains[i][1:]
+            for depth_below, k in enumerate(inner):
+                if k not in opened:
+                    opened.add(k)
+                    out.append(block_row(k, level + depth_below))
+            out.append(layer_row(i, level + len(inner)))
+        return out
+
+    def top_block(row: Row) -> int:
+        return chains[position[row.layers[0]]][0]
+
+    rows: list[TreeRow] = []
+    for stage, key, members in _grouped(graph):
+        if key[0] == "block":
+            rows.append(block_row(top_block(members[0]), 1))
+            rows += contents(members[0], 2)
+            continue
+        rows.append(
+            TreeRow(
+                1,
+                stage.label,
+                "stage" if key[0] == "stage" else "layers",
+                stage.output,
+                stage.params,
+                stage.macs,
             )
         )
-    return stages
+        for member in members:
+            if member.block:
+                rows.append(block_row(top_block(member), 2))
+                rows += contents(member, 3)
+            else:
+                rows.append(layer_row(position[member.name], 2))
+    return [r for r in rows if depth is None or r.level <= depth]
+
+
+def _call_chains(graph: Graph) -> list[list[int]]:
+    """For each node, the block calls it is inside (indices into ``graph.blocks``),
+    outermost first. From each call's span of nodes, as the lowering records it; a graph
+    read back from Keras has no spans, and there a node's block is found by its prefix
+    and the prefix's parent (unambiguous where no two calls share a prefix)."""
+    blocks = graph.blocks
+    if any(b.span is None for b in blocks):
+        last = {b.prefix: k for k, b in enumerate(blocks)}
+        chains = []
+        for node in graph.nodes:
+            chain, prefix = [], node.block
+            while prefix is not None and prefix in last:
+                chain.append(last[prefix])
+                prefix = blocks[last[prefix]].parent
+            chains.append(chain[::-1])
+        return chains
+    # Calls are recorded as they end, inner before outer: each call adopts the
+    # pending calls that its span contains.
+    parent: list[int | None] = [None] * len(blocks)
+    pending: list[int] = []
+    for k, b in enumerate(blocks):
+        start, end = b.span
+        while pending and start <= blocks[pending[-1]].span[0]:
+            # a pending call starts inside this one, so it ends inside it too
+            parent[pending.pop()] = k
+        pending.append(k)
+    innermost: list[int | None] = [None] * len(graph.nodes)
+    for k, b in enumerate(blocks):  # inner calls first: the first to claim a node is its own
+        for i in range(*b.span):
+            if innermost[i] is None:
+                innermost[i] = k
+    chains = []
+    for k in innermost:
+        chain = []
+        while k is not None:
+            chain.append(k)
+            k = parent[k]
+        chains.append(chain[::-1])
+    return chains
+
+
+def _window(value) -> str:
+    """``(3, 3)`` → ``3×3``; an int as itself; nothing for a layer without one."""
+    if value is None:
+        return ""
+    if isinstance(value, tuple | list):
+        return "×".join(str(v) for v in value)
+    return str(value)
+
+
+def kernel(node: Node):
+    """A layer's kernel size, or its pooling window; None for layers with neither."""
+    return node.attrs.get("kernel_size", node.attrs.get("pool_size"))
 
 
 def _parts_text(parts) -> str:
     return ", ".join(kind if count == 1 else f"{kind} ×{count}" for kind, count in parts)
 
 
-def totals_text(graph: Graph, total_macs: int) -> list[str]:
+def totals_text(graph: Graph, dtype: str = "float32") -> list[str]:
+    """The totals under every summary: Keras's three params lines (their memory in
+    ``dtype``), memory, MACs and FLOPs."""
+    size = dtype_bytes(dtype)
+    n_macs = total_macs(graph)
+    activations = activation_bytes(graph, dtype)
+    act_text = (
+        "unknown (a size is not fixed)"
+        if activations is None
+        else f"{memory_text(activations)} per example"
+    )
     return [
-        f"Total params: {graph.total:,} ({memory_text(graph.total)})",
-        f"Trainable params: {graph.trainable:,} ({memory_text(graph.trainable)})",
-        f"Non-trainable params: {graph.non_trainable:,} ({memory_text(graph.non_trainable)})",
-        f"Multiply-accumulates: {total_macs:,} ({_count(total_macs)}) per example",
+        f"Total params: {graph.total:,} ({memory_text(graph.total * size)})",
+        f"Trainable params: {graph.trainable:,} ({memory_text(graph.trainable * size)})",
+        f"Non-trainable params: {graph.non_trainable:,} "
+        f"({memory_text(graph.non_trainable * size)})",
+        f"Parameter memory ({dtype}): {memory_text(graph.total * size)}",
+        f"Activation memory ({dtype}, forward pass): {act_text}",
+        f"MACs (multiply-accumulates): {n_macs:,} ({_count(n_macs)}) per example",
+        f"FLOPs (2 × MACs): {2 * n_macs:,} ({_count(2 * n_macs)}) per example",
         f"Layers: {len(graph.nodes)} (with the input); output shape {shape_text(graph.output_shape)}",
     ]
 
@@ -199,8 +352,19 @@ def collapse(rows: list[Row], keep: int = 8) -> list[Row | str]:
     return out
 
 
-def render(graph: Graph, *, layers: bool = False, color: bool = False) -> str:
-    """The summary ``archspec check`` prints: stages, then blocks (or every layer)."""
+def render(
+    graph: Graph,
+    *,
+    layers: bool = False,
+    depth: int | None = None,
+    dtype: str = "float32",
+    color: bool = False,
+) -> str:
+    """The summary ``archspec check`` prints: stages, then blocks, every layer
+    (``layers``) or the nested view to ``depth`` levels; then the totals."""
+    if layers and depth is not None:
+        raise ValueError("a summary is by layer or to a depth, not both")
+    dtype_bytes(dtype)  # refused before any work
     lines = [f'Model: "{graph.model_name}" ({graph.source})', ""]
     for stage in stage_view(graph):
         lines.append(
@@ -208,19 +372,50 @@ def render(graph: Graph, *, layers: bool = False, color: bool = False) -> str:
         )
     lines.append("")
     if layers:
-        header = ["Layer", "Kind", "Output shape", "Params", "MACs", "Inputs"]
+        header = [
+            "Layer",
+            "Kind",
+            "Class",
+            "Output shape",
+            "Kernel",
+            "Strides",
+            "Params",
+            "MACs",
+            "Inputs",
+        ]
         rows = [
             [
                 n.name,
                 n.op,
+                n.keras_class,
                 shape_text(n.output_shape),
+                _window(kernel(n)),
+                _window(n.attrs.get("strides")),
                 f"{n.params:,}",
                 f"{macs(n, graph):,}",
                 ", ".join(n.inputs),
             ]
             for n in graph.nodes
         ]
-        lines += _table(header, rows, {3, 4})
+        lines += _table(header, rows, {6, 7})
+    elif depth is not None:
+        header = ["Name", "Kind", "Class", "Output shape", "Kernel", "Strides", "Params", "MACs"]
+        rows = []
+        for r in tree_view(graph, depth):
+            n = r.node
+            rows.append(
+                [
+                    "  " * (r.level - 1) + r.name,
+                    r.kind,
+                    n.keras_class if n else "",
+                    shape_text(r.output),
+                    _window(kernel(n)) if n else "",
+                    _window(n.attrs.get("strides")) if n else "",
+                    f"{r.params:,}",
+                    f"{r.macs:,}",
+                ]
+            )
+        lines += _table(header, rows, {6, 7})
     else:
         header = ["Stage", "Block", "Kind", "Output shape", "Params", "MACs"]
         rows, notes = [], {}
@@ -246,8 +441,7 @@ def render(graph: Graph, *, layers: bool = False, color: bool = False) -> str:
                 lines.append(f"        {notes[i]}")
             lines.append(text)
     lines.append("")
-    total = total_macs(graph)
-    lines += totals_text(graph, total)
+    lines += totals_text(graph, dtype)
     text = "\n".join(lines) + "\n"
     return _bold_totals(text) if color else text
 
@@ -260,10 +454,17 @@ def _bold_totals(text: str) -> str:
     )
 
 
-def as_json(graph: Graph) -> dict:
-    """The summary as plain data (``archspec check --format json``)."""
+def _json_window(value):
+    return list(value) if isinstance(value, tuple | list) else value
+
+
+def as_json(graph: Graph, *, dtype: str = "float32", depth: int | None = None) -> dict:
+    """The summary as plain data (``archspec check --format json``): the text's figures,
+    and with ``depth`` the nested view's rows."""
+    size = dtype_bytes(dtype)
     costs = {n.name: macs(n, graph) for n in graph.nodes}
-    return {
+    total = sum(costs.values())
+    data = {
         "model": {
             "name": graph.name,
             "model_name": graph.model_name,
@@ -273,7 +474,11 @@ def as_json(graph: Graph) -> dict:
             "total_params": graph.total,
             "trainable_params": graph.trainable,
             "non_trainable_params": graph.non_trainable,
-            "macs": sum(costs.values()),
+            "macs": total,
+            "flops": 2 * total,
+            "dtype": dtype,
+            "param_bytes": graph.total * size,
+            "activation_bytes": activation_bytes(graph, dtype),
             "layers": len(graph.nodes),
         },
         "stages": [
@@ -283,6 +488,7 @@ def as_json(graph: Graph) -> dict:
                 "output_shape": list(s.output),
                 "params": s.params,
                 "macs": s.macs,
+                "flops": 2 * s.macs,
             }
             for s in stage_view(graph)
         ],
@@ -295,6 +501,7 @@ def as_json(graph: Graph) -> dict:
                 "output_shape": list(r.output),
                 "params": r.params,
                 "macs": r.macs,
+                "flops": 2 * r.macs,
                 "layers": r.layers,
             }
             for r in block_view(graph)
@@ -306,10 +513,14 @@ def as_json(graph: Graph) -> dict:
                 "keras_class": n.keras_class,
                 "inputs": list(n.inputs),
                 "output_shape": list(n.output_shape),
+                "output_elements": output_elements(n),
+                "kernel": _json_window(kernel(n)),
+                "strides": _json_window(n.attrs.get("strides")),
                 "params": n.params,
                 "trainable_params": n.trainable,
                 "non_trainable_params": n.non_trainable,
                 "macs": costs[n.name],
+                "flops": 2 * costs[n.name],
                 "block": n.block,
                 "line": n.where.line if n.where else None,
                 "file": n.where.file if n.where else None,
@@ -317,3 +528,18 @@ def as_json(graph: Graph) -> dict:
             for n in graph.nodes
         ],
     }
+    if depth is not None:
+        data["tree"] = [
+            {
+                "level": r.level,
+                "name": r.name,
+                "kind": r.kind,
+                "is_layer": r.node is not None,
+                "output_shape": list(r.output),
+                "params": r.params,
+                "macs": r.macs,
+                "flops": 2 * r.macs,
+            }
+            for r in tree_view(graph, depth)
+        ]
+    return data

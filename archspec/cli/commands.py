@@ -38,18 +38,23 @@ def _lower_resolved(resolved):
 
 
 def cmd_check(args) -> int:
-    from archspec.analysis.summary import as_json, render
+    from archspec.analysis.summary import as_json
 
     graph = _lower(args)
     if args.format == "json":
-        print(json.dumps(as_json(graph), indent=2))
+        print(json.dumps(as_json(graph, dtype=args.dtype, depth=args.depth), indent=2))
     else:
-        print(render(graph, layers=args.layers, color=use_color()), end="")
+        print(_summary(graph, args), end="")
     return 0
 
 
-def cmd_build(args) -> int:
+def _summary(graph, args) -> str:
     from archspec.analysis.summary import render
+
+    return render(graph, layers=args.layers, depth=args.depth, dtype=args.dtype, color=use_color())
+
+
+def cmd_build(args) -> int:
     from archspec.backends.keras.build import build_model
 
     graph = _lower(args)
@@ -60,7 +65,7 @@ def cmd_build(args) -> int:
         from archspec.files import save_model
 
         save_model(model, args.output)
-    print(render(graph, layers=args.layers, color=use_color()), end="")
+    print(_summary(graph, args), end="")
     if args.output:
         print(f"Saved {args.output}")
     return 0

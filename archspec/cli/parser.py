@@ -13,7 +13,10 @@ from archspec.diagnostics import SpecError, UsageError, close_match
 
 # Each command's examples, shown in its --help; the first of each also in archspec --help.
 EXAMPLES = {
-    "check": ["archspec check specs/resnet50.yaml --set classes=10 --layers"],
+    "check": [
+        "archspec check specs/resnet50.yaml --set classes=10 --layers",
+        "archspec check specs/resnet50.yaml --depth 2 --dtype float16",
+    ],
     "build": ["archspec build specs/resnet50.yaml -o resnet50.keras"],
     "codegen": [
         "archspec codegen specs/resnet50.yaml    # writes generated/resnet50.py",
@@ -162,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _spec_commands(sub, static: list[argparse.ArgumentParser]) -> None:
     """The commands that read one spec: check, build, graph, render."""
     check = _command(sub, "check", "validate a spec and print its summary (no TensorFlow)", static)
-    check.add_argument("--layers", action="store_true", help="one row per layer")
+    _summary_options(check)
     check.add_argument(
         "--format",
         choices=["text", "json", "github"],
@@ -175,7 +178,7 @@ def _spec_commands(sub, static: list[argparse.ArgumentParser]) -> None:
         sub, "build", "build the Keras model, print its summary, optionally save it", static
     )
     build.add_argument("-o", "--output", help="save the model to this .keras file")
-    build.add_argument("--layers", action="store_true", help="one row per layer")
+    _summary_options(build)
 
     graph = _command(sub, "graph", "draw the architecture with Graphviz (no TensorFlow)", static)
     graph.add_argument("-o", "--output", required=True, help="FILE.svg, .png, .pdf or .dot")
@@ -186,6 +189,25 @@ def _spec_commands(sub, static: list[argparse.ArgumentParser]) -> None:
         "render",
         "print the spec with extends, imports, params and defaults applied (YAML)",
         static,
+    )
+
+
+def _summary_options(command: argparse.ArgumentParser) -> None:
+    """How check and build print the summary."""
+    view = command.add_mutually_exclusive_group()
+    view.add_argument("--layers", action="store_true", help="one row per layer")
+    view.add_argument(
+        "--depth",
+        type=_positive,
+        metavar="N",
+        help="nested view to N levels: 1 stages, 2 their blocks (and the stem's and head's "
+        "layers), 3 the blocks' layers (or nested blocks), ...",
+    )
+    command.add_argument(
+        "--dtype",
+        choices=["float32", "float16", "bfloat16", "float64"],
+        default="float32",
+        help="the value type of parameter and activation memory (default float32)",
     )
 
 

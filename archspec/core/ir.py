@@ -31,6 +31,9 @@ class BlockInstance:
     model: str | None = None  # built as a nested Keras model: 'functional' or 'sequential'
     nodes: tuple[str, ...] = ()  # a nested model's: the nodes inside it, in order
     shares: str | None = None  # a nested model applied again: the first call's prefix
+    # The slice of ``Graph.nodes`` this call made, nested blocks' included: which call a
+    # node belongs to where several calls share a prefix (Keras's ``conv2d_bn`` blocks).
+    span: tuple[int, int] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -108,3 +111,40 @@ class Graph:
     @property
     def output_shape(self) -> tuple:
         return self.node(self.outputs[0]).output_shape
+
+    # Cost and summary: thin delegations, imported on use (the IR is plain data; the
+    # catalogue and the summary's tables are not needed to hold a graph).
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates of one forward pass for one example."""
+        from archspec.core.cost import total_macs
+
+        return total_macs(self)
+
+    @property
+    def flops(self) -> int:
+        """FLOPs per example, defined as 2 × MACs (what TensorFlow's profiler counts)."""
+        return 2 * self.macs
+
+    def param_bytes(self, dtype: str = "float32") -> int:
+        """Parameter memory: every parameter as one value of ``dtype``."""
+        from archspec.core.cost import param_bytes
+
+        return param_bytes(self, dtype)
+
+    def activation_bytes(self, dtype: str = "float32") -> int | None:
+        """Forward-pass activation memory per example (every node's output, the input's
+        included); None when some size is unknown."""
+        from archspec.core.cost import activation_bytes
+
+        return activation_bytes(self, dtype)
+
+    def summary(
+        self, *, layers: bool = False, depth: int | None = None, dtype: str = "float32"
+    ) -> str:
+        """The text ``archspec check`` prints (``--layers``, ``--depth N``, ``--dtype``)."""
+        # The one import from above the core (tests/test_layout.py allows it): the
+        # tables are the analysis layer's, and a Graph's user expects them on the Graph.
+        from archspec.analysis.summary import render
+
+        return render(self, layers=layers, depth=depth, dtype=dtype)

@@ -326,6 +326,7 @@ class _Lowering:
             renamed[name] = node.name
             made.append(node.name)
         outputs = tuple(renamed.get(o, o) for o in model.outputs)
+        end = len(self.nodes)
         self.blocks.append(
             BlockInstance(
                 prefix=f"{model.prefix}:{calls}",
@@ -341,6 +342,7 @@ class _Lowering:
                 model=model.model,
                 nodes=tuple(made),
                 shares=model.prefix,
+                span=(end - len(made), end),
             )
         )
         return outputs
@@ -685,6 +687,7 @@ class _Lowering:
         # made per block call was a fifth of the time of a model of many small blocks.)
         object.__setattr__(instance, "output", y[0])
         object.__setattr__(instance, "outputs", y)
+        object.__setattr__(instance, "span", (first_node, len(self.nodes)))
         if block.model is not None:
             self._nested_model(block, instance, first_node, call)
         self.blocks.append(instance)

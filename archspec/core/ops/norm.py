@@ -5,7 +5,7 @@ unit_normalization (no weights) and normalization (Keras's preprocessing Normali
 with given statistics or its untrained variables).
 
 None of them counts multiply-accumulates: as for batch_norm, only layers that multiply
-activations by a kernel do (``analysis.cost``)."""
+activations by a kernel do (``core.cost``)."""
 
 from __future__ import annotations
 
