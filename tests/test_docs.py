@@ -23,6 +23,7 @@ DOCS = [
     "docs/cli.md",
     "docs/diff.md",
     "docs/errors.md",
+    "docs/summary.md",
 ]
 NEEDS_KERAS = re.compile(r"^archspec (build|train|evaluate)\b")
 

@@ -164,6 +164,13 @@ def test_kernel_stride_and_class_columns(cli, write):
     data = json.loads(cli("check", write(WINDOWS), "--format", "json").out)
     conv_json = next(layer for layer in data["layers"] if layer["name"] == "conv")
     assert (conv_json["kernel"], conv_json["strides"]) == ([3, 5], [2, 1])
+    tree = json.loads(cli("check", write(WINDOWS), "--depth", "2", "--format", "json").out)
+    conv_row = next(r for r in tree["tree"] if r["name"] == "conv")
+    assert (conv_row["keras_class"], conv_row["kernel"], conv_row["strides"]) == (
+        "Conv2D",
+        [3, 5],
+        [2, 1],
+    )
     depth = cli("check", write(WINDOWS), "--depth", "2").out
     assert re.search(r"  conv\s+conv2d\s+Conv2D\s+\(None, 3, 6, 2\)\s+3×5\s+2×1\s", depth)
 
