@@ -40,6 +40,7 @@ __all__ = [
     "load",
     "lower",
     "register_layer",
+    "summary",
 ]
 
 
@@ -93,6 +94,18 @@ def build(spec: ResolvedSpec | Graph | str | os.PathLike, **params: object) -> k
 
     graph = spec if isinstance(spec, Graph) else lower(spec, **params)
     return build_model(graph)
+
+
+def summary(
+    graph: Graph, *, layers: bool = False, depth: int | None = None, dtype: str = "float32"
+) -> str:
+    """The text ``archspec check`` prints for a graph: by blocks, one row per layer
+    (``layers=True``), or nested stage → block → layer to ``depth``; memory in ``dtype``.
+    The figures are on the graph too: ``graph.macs``, ``.flops``, ``.param_bytes()``,
+    ``.activation_bytes()``."""
+    from archspec.analysis.summary import render
+
+    return render(graph, layers=layers, depth=depth, dtype=dtype)
 
 
 def codegen(spec: str | os.PathLike, style: str = "structured") -> str:

@@ -214,11 +214,13 @@ def _umask() -> int:
 
 
 def write_text(target: str | os.PathLike, text: str, make_folders: bool = False) -> None:
+    """Write ``text`` (UTF-8, ``\n`` line ends) to ``target`` atomically."""
     with atomic_path(target, make_folders=make_folders) as tmp:
         tmp.write_text(text, encoding="utf-8", newline="\n")
 
 
 def save_model(model, target: str | os.PathLike) -> None:
+    """Save a Keras model to a ``.keras`` file atomically."""
     if not str(target).endswith(".keras"):
         raise UsageError(f"{target}: the output must be a .keras file")
     with atomic_path(target, suffix=".keras") as tmp:

@@ -16,6 +16,8 @@ from archspec.diagnostics import quoted
 
 @dataclass
 class Limits:
+    """The bounds on what archspec reads and computes; each can be raised by ``--limit``."""
+
     max_file_bytes: int = 2_000_000  # size of one spec or library file
     max_yaml_nodes: int = 50_000  # nodes after alias expansion ("billion laughs")
     max_nesting: int = 64  # depth of YAML nesting

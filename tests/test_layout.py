@@ -7,7 +7,7 @@ absolute or relative, are collected:
 
 - cycles count module-level imports only (an import inside a function runs on call,
   after every module is loaded, which is how a module reaches one that imports it);
-- the layering counts every import, wherever it is (but the one in ``LAZY_UPWARD``);
+- the layering counts every import, wherever it is;
 - ``from M import _name`` is refused: a private name is private to its module.
 
 An import names its most specific module: ``from archspec.train import datasets`` is an
@@ -165,18 +165,13 @@ def test_no_import_cycles():
     assert not cycles
 
 
-# The one import from above, inside a method only: ``Graph.summary()`` hands the graph to
-# the analysis layer's tables, where a user of the IR expects to find them.
-LAZY_UPWARD = {("archspec.core.ir", "archspec.analysis.summary")}
-
-
 @pytest.mark.parametrize("name", MODULES)
 def test_imports_run_one_way(name):
     mine = _layer(name)
     upward = [
         f"line {i.line}: {i.module} ({LAYERS[_layer(i.module)][0]})"
         for i in IMPORTS[name]
-        if _layer(i.module) < mine and (i.top_level or (name, i.module) not in LAZY_UPWARD)
+        if _layer(i.module) < mine
     ]
     assert not upward, f"{name} ({LAYERS[mine][0]}) imports from above: {upward}"
 

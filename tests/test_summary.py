@@ -197,16 +197,16 @@ def test_json_has_the_texts_figures(cli):
     assert [r["level"] for r in tree].count(1) == 6 and len(tree) == 6 + 6 + 16 + 3
 
 
-def test_graph_summary_is_checks_text(cli, write):
+def test_api_summary_is_checks_text(cli, write):
     path = write(NEST)
     graph = archspec.lower(path)
     assert (
-        graph.summary(depth=3, dtype="float16")
+        archspec.summary(graph, depth=3, dtype="float16")
         == cli("check", path, "--depth", "3", "--dtype", "float16").out
     )
-    assert graph.summary() == cli("check", path).out
+    assert archspec.summary(graph) == cli("check", path).out
     with pytest.raises(ValueError):
-        graph.summary(layers=True, depth=2)
+        archspec.summary(graph, layers=True, depth=2)
 
 
 @pytest.mark.keras

@@ -135,6 +135,7 @@ def _cluster(dot, clusters: dict, prefix: str, parents: dict, kinds: dict):
 
 
 def graphviz_subgraph(dot, name: str, label: str):
+    """A dashed, labelled cluster for the layers of one block."""
     import graphviz
 
     sub = graphviz.Digraph(name)

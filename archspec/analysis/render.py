@@ -114,6 +114,7 @@ def resolved_document(program: Program) -> dict:
 
 
 def render_yaml(program: Program) -> str:
+    """The resolved spec as YAML, under a comment naming the file it came from."""
     header = (
         f"# {program.resolved.path} resolved by archspec render: extends, imports, params "
         "and defaults applied\n"

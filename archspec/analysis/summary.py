@@ -15,6 +15,7 @@ from archspec.core.ir import Graph, Node
 
 
 def shape_text(shape: tuple) -> str:
+    """A shape as Keras prints it: ``(None, 224, 224, 3)``."""
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
 
 

@@ -38,6 +38,7 @@ def _lower_resolved(resolved):
 
 
 def cmd_check(args) -> int:
+    """``archspec check``: validate and lower a spec and print its summary."""
     from archspec.analysis.summary import as_json
 
     graph = _lower(args)
@@ -55,6 +56,7 @@ def _summary(graph, args) -> str:
 
 
 def cmd_build(args) -> int:
+    """``archspec build``: build the Keras model, print its summary, save it with ``-o``."""
     from archspec.backends.keras.build import build_model
 
     graph = _lower(args)
@@ -72,6 +74,7 @@ def cmd_build(args) -> int:
 
 
 def cmd_codegen(args) -> int:
+    """``archspec codegen``: write the generated modules, or check them (``--check``)."""
     from archspec.backends.python import codegen as codegen
 
     if "-" in args.specs:
@@ -103,6 +106,7 @@ def cmd_codegen(args) -> int:
 
 
 def cmd_graph(args) -> int:
+    """``archspec graph``: draw the model's diagram."""
     from archspec.analysis.draw import write
 
     path = write(_lower(args), args.output, layers=args.layers)
@@ -111,6 +115,7 @@ def cmd_graph(args) -> int:
 
 
 def cmd_render(args) -> int:
+    """``archspec render``: print the resolved spec as YAML."""
     from archspec.analysis.render import render_yaml
     from archspec.core.elaborate import elaborate_file
     from archspec.core.lowering import lower
@@ -122,6 +127,7 @@ def cmd_render(args) -> int:
 
 
 def cmd_completion(args) -> int:
+    """``archspec completion``: print the shell's completion script."""
     from archspec.cli.completion import script
 
     print(script(build_parser(), args.shell), end="")
@@ -129,6 +135,7 @@ def cmd_completion(args) -> int:
 
 
 def cmd_schema(args) -> int:
+    """``archspec schema``: write the JSON Schemas, or check them (``--check``)."""
     from pathlib import Path
 
     from archspec.analysis.json_schema import schemas
@@ -149,6 +156,7 @@ def cmd_schema(args) -> int:
 
 
 def cmd_train(args) -> int:
+    """``archspec train``: fit the model of a spec to an HDF5 data set."""
     from archspec.frontend.resolve import load
     from archspec.train.fit import train
 
@@ -164,6 +172,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
+    """``archspec evaluate``: evaluate a saved model or a spec's on an HDF5 data set."""
     from archspec.train.fit import evaluate
 
     evaluate(args.model, args.data, params=parse_sets(args.sets), batch_size=args.batch_size)
@@ -171,6 +180,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_data(args) -> int:
+    """``archspec data``: write a synthetic data set in the seed's HDF5 layout."""
     from archspec.train.synthetic import write_synth_signs
 
     paths = write_synth_signs(
@@ -191,6 +201,7 @@ def cmd_data(args) -> int:
 
 
 def cmd_diff(args) -> int:
+    """``archspec diff``: compare two models; exit 0 identical, 1 different, 2 an error."""
     from archspec.analysis.diff.sources import diff
 
     if (args.b is None) == (args.against is None):

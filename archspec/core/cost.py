@@ -39,6 +39,7 @@ def macs(node: Node, graph: Graph) -> int:
 
 
 def total_macs(graph: Graph) -> int:
+    """The model's multiply-accumulates: the sum over its layers (0 where a size is unknown)."""
     return sum(macs(n, graph) for n in graph.nodes)
 
 

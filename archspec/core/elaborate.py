@@ -41,6 +41,7 @@ class Arg(NamedTuple):
     path: tuple
 
     def where(self, *, key: bool = False):
+        """Where the value (``key``: its key) was written, for a diagnostic."""
         return self.doc.where(self.path, key=key)
 
 
@@ -160,6 +161,8 @@ class Input(NamedTuple):
 
 
 class Program(NamedTuple):
+    """How a spec was written, elaborated: its items, block definitions, naming and params."""
+
     name: str
     text: str | None  # the spec's doc
     model_name: Arg

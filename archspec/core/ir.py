@@ -62,10 +62,12 @@ class Node:
 
     @property
     def params(self) -> int:
+        """The layer's parameter count, trainable and not."""
         return self.trainable + self.non_trainable
 
     @property
     def output_shape(self) -> tuple:
+        """The output shape with the batch dimension, as Keras reports it."""
         return (None, *self.shape)
 
 
@@ -87,6 +89,7 @@ class Graph:
     session_names: bool = False
 
     def node(self, name: str) -> Node:
+        """The node called ``name`` (KeyError if there is none)."""
         return self._index()[name]
 
     def _index(self) -> dict[str, Node]:
@@ -98,22 +101,26 @@ class Graph:
 
     @property
     def trainable(self) -> int:
+        """Trainable parameters, as Keras's summary counts them."""
         return sum(n.trainable for n in self.nodes)
 
     @property
     def non_trainable(self) -> int:
+        """Non-trainable parameters (batch norm's moving statistics, for one)."""
         return sum(n.non_trainable for n in self.nodes)
 
     @property
     def total(self) -> int:
+        """All parameters: Keras's ``count_params()``."""
         return self.trainable + self.non_trainable
 
     @property
     def output_shape(self) -> tuple:
+        """The first output's shape, with the batch dimension."""
         return self.node(self.outputs[0]).output_shape
 
-    # Cost and summary: thin delegations, imported on use (the IR is plain data; the
-    # catalogue and the summary's tables are not needed to hold a graph).
+    # Cost: thin delegations, imported on use (the IR is plain data; the catalogue is
+    # not needed to hold a graph). The summary's text is archspec.summary(graph).
     @property
     def macs(self) -> int:
         """Multiply-accumulates of one forward pass for one example."""
@@ -138,13 +145,3 @@ class Graph:
         from archspec.core.cost import activation_bytes
 
         return activation_bytes(self, dtype)
-
-    def summary(
-        self, *, layers: bool = False, depth: int | None = None, dtype: str = "float32"
-    ) -> str:
-        """The text ``archspec check`` prints (``--layers``, ``--depth N``, ``--dtype``)."""
-        # The one import from above the core (tests/test_layout.py allows it): the
-        # tables are the analysis layer's, and a Graph's user expects them on the Graph.
-        from archspec.analysis.summary import render
-
-        return render(self, layers=layers, depth=depth, dtype=dtype)

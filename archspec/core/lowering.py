@@ -65,6 +65,7 @@ class Scope:
     tensors: dict | None = None  # tensor names (inputs, ``as``) → node names, shared
 
     def at(self, *parts) -> Scope:
+        """The same scope, at ``parts`` below its path."""
         # (dataclasses.replace is several times slower; this runs once per item)
         return Scope(
             self.doc,

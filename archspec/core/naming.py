@@ -39,6 +39,7 @@ class AutoNames:
         self.counts: dict[str, int] = {}
 
     def next(self, base: str, taken) -> str:
+        """The next Keras-style name on ``base`` that is not ``taken``."""
         while True:
             n = self.counts.get(base, 0)
             self.counts[base] = n + 1

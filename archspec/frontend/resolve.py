@@ -46,6 +46,7 @@ Reader = Callable[[str], str]
 
 
 def shipped_libraries() -> list[str]:
+    """The names of the block libraries shipped with archspec, sorted."""
     return sorted(p.stem for p in LIBRARY_DIR.glob("*.yaml"))
 
 

@@ -57,6 +57,8 @@ RESERVED_PARAMS = (
 
 
 class Strict(BaseModel):
+    """A spec model: unknown keys are errors, and a validated value never changes."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -448,4 +450,5 @@ class Spec(Strict):
 
     @property
     def model_inputs(self) -> list[InputDecl]:
+        """The model's inputs, whether written as ``input:`` or ``inputs:``."""
         return [self.input] if self.input is not None else list(self.inputs)

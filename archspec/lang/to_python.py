@@ -184,18 +184,21 @@ class Translator:
         return literal(value)
 
     def condition(self, value) -> str:
+        """The Python source of a ``when`` condition: a bool or an expression."""
         if isinstance(value, bool):
             return repr(value)
         whole = WHOLE_EXPRESSION.match(value)
         return self.expression(whole["expr"] if whole else value)
 
     def expression(self, source: str) -> str:
+        """The Python source of one expression (without its ``{{ }}``)."""
         template = parse("{{ " + source + " }}")
         (output,) = template.body
         (node,) = output.nodes
         return self._expr(node)
 
     def template(self, source: str) -> str:
+        """The Python source of a template: one expression, or a string of text and expressions."""
         whole = WHOLE_EXPRESSION.match(source)
         if whole and "{{" not in whole["expr"] and "}}" not in whole["expr"]:
             return self.expression(whole["expr"])

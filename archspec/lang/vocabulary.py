@@ -41,14 +41,14 @@ class ExpressionError(Exception):
 
 
 def make_divisible(value, divisor=8, min_value=None):
-    # Round to a multiple of divisor, never more than 10% below value.
+    """Round to a multiple of divisor, never more than 10% below value."""
     min_value = divisor if min_value is None else min_value
     rounded = max(min_value, int(value + divisor / 2) // divisor * divisor)
     return rounded + divisor if rounded < 0.9 * value else rounded
 
 
 def block_letter(index):
-    # The letter of a 1-based block position: a, b, ... z, aa, ab, ...
+    """The letter of a 1-based block position: a, b, ... z, aa, ab, ..."""
     letters = ""
     while index > 0:
         index, rest = divmod(index - 1, 26)

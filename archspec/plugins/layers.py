@@ -17,6 +17,7 @@ class PositionEmbedding(keras.layers.Layer):
         self.embeddings_initializer = keras.initializers.get(embeddings_initializer)
 
     def build(self, input_shape):
+        """Make the embeddings, one per position and feature."""
         if len(input_shape) != 3:
             raise ValueError(
                 "PositionEmbedding expects an input of shape (batch, sequence_length, "
@@ -29,12 +30,15 @@ class PositionEmbedding(keras.layers.Layer):
         )
 
     def call(self, inputs):
+        """The inputs plus the embeddings."""
         return inputs + keras.ops.cast(self.embeddings, inputs.dtype)
 
     def compute_output_shape(self, input_shape):
+        """The input's shape."""
         return input_shape
 
     def get_config(self):
+        """The layer's config, with its initializer serialized."""
         config = super().get_config()
         config["embeddings_initializer"] = keras.initializers.serialize(self.embeddings_initializer)
         return config

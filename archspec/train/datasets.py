@@ -28,6 +28,7 @@ class DataError(SpecError):
 
     @classmethod
     def at_file(cls, file: str | os.PathLike, message: str) -> DataError:
+        """The error of a data file without a line: ``FILE: error: MESSAGE``."""
         return cls(Problem.of("invalid-data", Where(str(file)), detail=message))
 
 
@@ -45,6 +46,8 @@ class Split:
 
 @dataclass(frozen=True)
 class Dataset:
+    """A data set: its splits (the train split may be absent), class names and files read."""
+
     train: Split | None
     test: Split
     classes: np.ndarray | None  # list_classes, if a file has it

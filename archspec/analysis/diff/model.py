@@ -54,6 +54,7 @@ class Place:
 
     @property
     def label(self) -> str:
+        """Where the layer is, in words: ``top level``, ``block NAME`` or ``stage ID``."""
         if self.block is None:
             return "top level"
         if self.stage is None:
@@ -79,6 +80,7 @@ class LayerChange:
 
     @property
     def name(self) -> str:
+        """The layer's name: B's, or A's for a removed layer."""
         return (self.b or self.a).name
 
     def aspects(self) -> list[str]:
@@ -110,6 +112,7 @@ class BlockRun:
     params: int = 0  # parameter delta (B - A) of these blocks
 
     def text(self) -> str:
+        """The run in one line: ``+2 identity blocks (4b, 4c): filters``."""
         n = len(self.blocks)
         sign = {"added": "+", "removed": "-", "changed": "~"}[self.change]
         noun = f"{self.kind} block" + ("s" if n > 1 else "")
@@ -131,6 +134,7 @@ class WeightProblem:
     weights: list = field(default_factory=list)  # [(name, old shape | None, new shape | None)]
 
     def text(self) -> str:
+        """Why the layer's weights do not load, in one line."""
         if self.reason == "renamed":
             return f"renamed to {self.renamed_to}: B has no layer '{self.layer}'"
         if self.reason == "missing":
@@ -164,6 +168,7 @@ class Diff:
 
     @property
     def verdict(self) -> str:
+        """``identical``, ``compatible`` (A's weights load into B) or ``breaking``."""
         if not self.layers and not self.model:
             return IDENTICAL
         return BREAKING if self.breaking else COMPATIBLE
@@ -174,6 +179,7 @@ class Diff:
         return 0 if self.verdict == IDENTICAL else 1
 
     def count(self, change: str) -> int:
+        """How many layers changed the way ``change`` names (``added``, ``removed``...)."""
         return sum(1 for c in self.layers if c.change == change)
 
     # The renderers live in ``report``, which imports this module; importing them on call

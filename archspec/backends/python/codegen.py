@@ -165,6 +165,8 @@ def discover(root: str | os.PathLike = "specs") -> list[str]:
 
 @dataclass(frozen=True)
 class Drift:
+    """A module that ``codegen --check`` finds out of date: ``missing``, ``stale`` or ``extra``."""
+
     path: Path
     why: str  # "missing", "stale" or "extra"
 

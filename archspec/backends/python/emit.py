@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from archspec.backends.python import structured
+from archspec.backends.python.docstrings import flat_doc, module_doc
 from archspec.backends.python.writer import (
     INDENT,
     NAMED,
@@ -18,12 +19,11 @@ from archspec.backends.python.writer import (
     Namespace,
     arithmetic,
     call_lines,
-    comment_lines,
+    docstring_lines,
     initializer_source,
     module_namespace,
     render_module,
     same_except_version,
-    tuples,
 )
 from archspec.core.elaborate import Program
 from archspec.core.ir import Graph, Node
@@ -83,17 +83,14 @@ class _Flat:
         body.append(
             f"{INDENT}return keras.Model({inputs}, {outputs}, name={string(self.g.model_name)})"
         )
-        params = ", ".join(f"{k}={literal(tuples(v))}" for k, v in self.g.params.items())
         function = {
             "signature": f"def {function_name}():",
-            "doc": comment_lines(
-                f"{self.p.text or ''}\nFlat form: one statement per layer, built with {params or 'no params'}.",
-                1,
-            ),
+            "doc": docstring_lines(flat_doc(function_name, self.p.text, self.g.params), 1),
             "body": body,
         }
         digest = self.p.resolved.digest()
-        source = render_module(self.source, digest, self.p.text, [function], needs)
+        doc = module_doc(function_name, self.source, self.p.text)
+        source = render_module(self.source, digest, doc, [function], needs)
         return source, origins
 
     def _nodes(self, nodes, models: list) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import re
 
+from archspec.backends.python.docstrings import block_doc, model_doc, module_doc
 from archspec.backends.python.writer import (
     INDENT,
     NAMED,
@@ -99,6 +100,8 @@ def _add(a, b):
 
 
 class Structured:
+    """The structured module of one Program: its namespaces, block functions and model function."""
+
     def __init__(self, program: Program, source: str, session_names: bool = False):
         self.p, self.source = program, source
         # Some layer is named by Keras's session counters: so are the model's unnamed
@@ -180,9 +183,8 @@ class Structured:
         model = self._model_function()
         origins = [uid for f in (*functions, model) for uid in f.pop("origins")]
         resolved = self.p.resolved
-        source = render_module(
-            self.source, resolved.digest(), None, [*functions, model], self.needs
-        )
+        doc = module_doc(self.model_function_name, self.source, self.p.text)
+        source = render_module(self.source, resolved.digest(), doc, [*functions, model], self.needs)
         return source, origins
 
     def _translator(self, scope: _Scope, current: str) -> Translator:
@@ -224,9 +226,12 @@ class Structured:
         model_inputs = input_vars[0] if len(input_vars) == 1 else f"[{', '.join(input_vars)}]"
         scope.fn.add(f"{INDENT}return keras.Model({model_inputs}, {outputs}, name={model_name})")
         signature, defaults = _defaults({params[k]: v for k, v in p.params.items()})
+        doc = model_doc(
+            self.model_function_name, p.text, {params[k]: v for k, v in p.params.items()}
+        )
         return {
             "signature": f"def {self.model_function_name}({', '.join(signature)}):",
-            "doc": docstring_lines(p.text, 1),
+            "doc": docstring_lines(doc, 1),
             "body": defaults + scope.fn.lines,
             "origins": scope.fn.origins,
         }
@@ -740,17 +745,20 @@ class Structured:
                 head.append(f"{INDENT}{prefix} = {name_param}")
         uses = needed & set(POSITION_NAMES)
         self.positions[block.name] = uses
-        required = [params[k] for k, d in block.params.items() if d.required]
         optional, defaults = _defaults(
             {params[k]: d.default for k, d in block.params.items() if not d.required}
         )
-        signature = [
-            *inputs,
-            *required,
-            *[positions[k] for k in POSITION_NAMES if k in uses],
-            *([name_param] if name_param else []),
-            *optional,
+        # (Python name, role, spec name) of each parameter in order, for the docstring;
+        # optional params last, written with their defaults
+        described = [
+            *((var, "input", name) for var, name in zip(inputs, block.inputs)),
+            *((params[k], "param", k) for k, d in block.params.items() if d.required),
+            *((positions[k], "position", k) for k in POSITION_NAMES if k in uses),
+            *([(name_param, "name", "name")] if name_param else []),
+            *((params[k], "param", k) for k, d in block.params.items() if not d.required),
         ]
+        signature = [var for var, _, _ in described[: len(described) - len(optional)]]
+        signature += optional
         if block.outputs is not None:
             returned = ", ".join(scope.tensors[name] for name in block.outputs)
         else:
@@ -782,7 +790,7 @@ class Structured:
             body = body + [f"{INDENT}return {returned}"]
         return {
             "signature": f"def {self.function_names[block.name]}({', '.join(signature)}):",
-            "doc": docstring_lines(block.text, 1),
+            "doc": docstring_lines(block_doc(block, described), 1),
             "body": defaults + head + var_lines + body,
             "origins": scope.fn.origins,
         }

@@ -27,7 +27,7 @@ class Args(BaseModel):
 
 
 class NoArgs(Args):
-    pass
+    """The arguments of a layer that takes none but its name."""
 
 
 def _is_int(value) -> bool:
@@ -67,6 +67,7 @@ def axis_index(axis: int, rank: int) -> int | None:
 
 
 def is_seed(value) -> bool:
+    """Whether ``value`` is a seed Keras accepts: None or a 64-bit integer."""
     return value is None or (_is_int(value) and -(2**63) <= value < 2**63)
 
 

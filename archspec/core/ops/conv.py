@@ -236,18 +236,21 @@ def _with_bias(kernel: Weight, units: int, attrs) -> tuple[Weight, ...]:
 
 
 def conv_weights(attrs, shapes) -> tuple[Weight, ...]:
+    """A (grouped) convolution's kernel and bias."""
     filters = attrs["filters"]
     cin = shapes[0][-1] // attrs["groups"]
     return _with_bias(Weight("kernel", (*attrs["kernel_size"], cin, filters)), filters, attrs)
 
 
 def depthwise_weights(attrs, shapes) -> tuple[Weight, ...]:
+    """A depthwise convolution's kernel (a multiplier per channel) and bias."""
     cin, multiplier = shapes[0][-1], attrs["depth_multiplier"]
     kernel = Weight("kernel", (*attrs["kernel_size"], cin, multiplier))
     return _with_bias(kernel, cin * multiplier, attrs)
 
 
 def separable_weights(attrs, shapes) -> tuple[Weight, ...]:
+    """A separable convolution's depthwise and pointwise kernels and bias."""
     cin, multiplier, filters = shapes[0][-1], attrs["depth_multiplier"], attrs["filters"]
     kernel_size = attrs["kernel_size"]
     depthwise = Weight("depthwise_kernel", (*kernel_size, cin, multiplier))
@@ -257,22 +260,26 @@ def separable_weights(attrs, shapes) -> tuple[Weight, ...]:
 
 
 def transpose_weights(attrs, shapes) -> tuple[Weight, ...]:
+    """A transposed convolution's kernel (output filters before input channels) and bias."""
     filters = attrs["filters"]
     kernel = Weight("kernel", (*attrs["kernel_size"], filters, shapes[0][-1]))
     return _with_bias(kernel, filters, attrs)
 
 
 def conv_macs(attrs, shapes, out) -> int:
+    """A (grouped) convolution's multiply-accumulates."""
     # One multiply-accumulate per kernel value (of a group) per output value.
     per_output = math.prod(attrs["kernel_size"]) * (shapes[0][-1] // attrs["groups"])
     return math.prod(out) * per_output
 
 
 def depthwise_macs(attrs, shapes, out) -> int:
+    """A depthwise convolution's multiply-accumulates."""
     return math.prod(out) * math.prod(attrs["kernel_size"])
 
 
 def separable_macs(attrs, shapes, out) -> int:
+    """A separable convolution's multiply-accumulates, both steps."""
     # The depthwise window per intermediate value, then one 1×1 conv to the filters.
     positions = math.prod(out[:-1])
     middle = shapes[0][-1] * attrs["depth_multiplier"]
@@ -280,6 +287,7 @@ def separable_macs(attrs, shapes, out) -> int:
 
 
 def transpose_macs(attrs, shapes, out) -> int:
+    """A transposed convolution's multiply-accumulates."""
     # Each input value is scattered through the whole kernel of every filter.
     return math.prod(shapes[0]) * math.prod(attrs["kernel_size"]) * attrs["filters"]
 

@@ -50,10 +50,12 @@ class Operation(NamedTuple):
 
 
 def no_weights(attrs: Mapping, in_shapes: list[Shape]) -> tuple[Weight, ...]:
+    """The weights of an op that has none."""
     return ()
 
 
 def no_macs(attrs: Mapping, in_shapes: list[Shape], out_shape: Shape) -> int:
+    """The multiply-accumulates of an op that does none."""
     return 0
 
 
