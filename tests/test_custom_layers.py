@@ -310,8 +310,9 @@ def test_the_installed_entry_points_are_pyproject_s():
 
 def test_listings_describe_the_built_in_catalogue(catalogue):
     """The JSON Schema and docs/language.md's table do not depend on what is installed:
-    they are made where no plugin is loaded (``archspec schema`` never looks one up); a
-    spec's plugin kind is a one-key item the schema admits (as it admits a block call)."""
+    they are made where no plugin is loaded (``archspec schema`` never looks one up), so
+    the published schema flags a plugin's kind in a spec with no blocks of its own; one
+    written with ``--plugins`` knows the installed plugins' kinds."""
     import jsonschema
 
     from archspec.analysis.catalogue import catalogue_table
@@ -323,7 +324,13 @@ def test_listings_describe_the_built_in_catalogue(catalogue):
         "input": {"shape": [4, 8]},
         "layers": [{"layer_scale": {"init_values": 0.1, "projection_dim": 8}}],
     }
-    jsonschema.validate(spec, spec_schema())
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(spec, spec_schema())
+    jsonschema.validate(spec, spec_schema(plugins=True))
+    with pytest.raises(jsonschema.ValidationError):  # its arguments are checked too
+        jsonschema.validate(
+            {**spec, "layers": [{"layer_scale": {"init_valuez": 0.1}}]}, spec_schema(plugins=True)
+        )
 
 
 # ---- archspec's own plugins: hand-worked figures ---------------------------------------

@@ -142,7 +142,7 @@ def cmd_schema(args) -> int:
     from archspec.files import write_text
 
     stale = []
-    for name, text in schemas().items():
+    for name, text in schemas(plugins=args.plugins).items():
         path = Path(args.output, name)
         current = path.read_text(encoding="utf-8") if path.is_file() else None
         if args.check:

@@ -225,6 +225,11 @@ def _tool_commands(sub, common: argparse.ArgumentParser) -> None:
         "-o", "--output", default="schema", help="output directory (default: schema/)"
     )
     schema.add_argument("--check", action="store_true", help="exit 1 if the files there are stale")
+    schema.add_argument(
+        "--plugins",
+        action="store_true",
+        help="know the installed plugins' layer kinds too (a schema for this machine)",
+    )
 
     codegen = _command(
         sub, "codegen", "generate Python modules from specs (no TensorFlow)", [common]

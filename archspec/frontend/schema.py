@@ -65,10 +65,12 @@ class Strict(BaseModel):
 class ParamDecl(Strict):
     """A block parameter: its type and, if optional, its default."""
 
-    type: str = "any"
-    default: Any = None
-    required: bool = True
-    doc: str | None = None
+    type: str = Field("any", description="int, float, bool, str, any, or a list: int[] or int[3]")
+    default: Any = Field(
+        None, description="the value when a call leaves it out (makes it optional)"
+    )
+    required: bool = Field(True, description="whether every call must give it")
+    doc: str | None = Field(None, description="what the param means")
 
     @model_validator(mode="before")
     @classmethod
@@ -125,9 +127,13 @@ class Branch(Strict):
     of after the block's own ``layers``, ``from: NAME`` at a tensor of the block named
     by an input or an ``as``; an empty branch is the identity shortcut."""
 
-    from_: str = Field("layers", alias="from")
-    when: bool | str = True
-    layers: list[Item] = []
+    from_: str = Field(
+        "layers",
+        alias="from",
+        description="where it starts: layers (after the block's layers), input, or a tensor's name",
+    )
+    when: bool | str = Field(True, description="a condition: the branch is left out when false")
+    layers: list[Item] = Field([], description="its layers and blocks, in order")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -153,16 +159,22 @@ class BlockDef(Strict):
     It reads one tensor (``input``) unless ``inputs`` names several, and returns its last
     one unless ``outputs`` names which."""
 
-    doc: str | None = None
-    inputs: list[Identifier] = Field(["input"], min_length=1)
-    outputs: list[Identifier] | None = Field(None, min_length=1)
-    model: Literal["functional", "sequential"] | None = None
-    params: dict[Identifier, ParamDecl] = {}
-    vars: dict[Identifier, Any] = {}
-    layers: list[Item] = []
-    branches: list[Branch] = []
-    merge: Item | None = None
-    after: list[Item] = []
+    doc: str | None = Field(None, description="what the block does")
+    inputs: list[Identifier] = Field(
+        ["input"], min_length=1, description="the names of the tensors it reads"
+    )
+    outputs: list[Identifier] | None = Field(
+        None, min_length=1, description="the tensors it returns (default: its last one)"
+    )
+    model: Literal["functional", "sequential"] | None = Field(
+        None, description="build the block as a nested Keras model of this kind"
+    )
+    params: dict[Identifier, ParamDecl] = Field({}, description="its typed parameters")
+    vars: dict[Identifier, Any] = Field({}, description="values computed from the params")
+    layers: list[Item] = Field([], description="layers and blocks in sequence, before the branches")
+    branches: list[Branch] = Field([], description="parallel paths; an empty one is the identity")
+    merge: Item | None = Field(None, description="how the branches join: add, concatenate...")
+    after: list[Item] = Field([], description="layers after the merge")
 
     @field_validator("params")
     @classmethod
@@ -222,10 +234,16 @@ class NamingScheme(Strict):
     a block called inside a block from ``parent`` (the enclosing block's prefix) and
     ``name`` (the call's name, role or kind)."""
 
-    block: Template
-    nested: Template = NESTED
-    layer: dict[str, Template]  # by kind, "*" for any: layers that have a role
-    block_layer: dict[str, Template]  # by kind, "*" for any: block layers without a role
+    block: Template = Field(
+        description="a block's prefix, such as conv{{ stage }}_block{{ index }}"
+    )
+    nested: Template = Field(NESTED, description="a block called inside a block")
+    layer: dict[str, Template] = Field(
+        description='block layers that have a role, by kind ("*" for any)'
+    )
+    block_layer: dict[str, Template] = Field(
+        description='block layers without a role, by kind ("*" for any)'
+    )
 
 
 # The naming schemes a spec may name (``naming: caffe``); a spec may also write its own.
@@ -253,9 +271,11 @@ class InputDecl(Strict):
     """A model input. Later items read it as a tensor by its name."""
 
     # a list of sizes, any of them an expression, or one expression for the whole list
-    shape: list[int | None | str] | str
-    name: Template = "input_layer"
-    dtype: str | None = None
+    shape: list[int | None | str] | str = Field(
+        description="its shape without the batch axis; null for a size left open"
+    )
+    name: Template = Field("input_layer", description="its name, which later items read it by")
+    dtype: str | None = Field(None, description="its data type (default: float32)")
 
 
 # A model's outputs: tensor names, or output keys → tensor names (Keras's dict outputs).
@@ -268,10 +288,12 @@ Outputs = (
 class Library(Strict):
     """A block library file: blocks, and defaults for the layers inside them."""
 
-    doc: str | None = None
-    imports: list[str] = []
-    defaults: dict[str, dict[str, Any]] = {}
-    blocks: dict[Identifier, BlockDef] = {}
+    doc: str | None = Field(None, description="what the library holds")
+    imports: list[str] = Field([], description="block libraries it uses: a shipped name or a path")
+    defaults: dict[str, dict[str, Any]] = Field(
+        {}, description="arguments every layer of a kind gets inside its blocks"
+    )
+    blocks: dict[Identifier, BlockDef] = Field({}, description="its blocks, by name")
 
 
 # Keras names the ``training`` section accepts, by the class that implements them. The
@@ -322,6 +344,56 @@ METRICS = {
     "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
     "sparse_top_k_categorical_accuracy": "SparseTopKCategoricalAccuracy",
     "top_k_categorical_accuracy": "TopKCategoricalAccuracy",
+}
+
+# One line on each name, for the JSON Schema's completions and hovers.
+NAME_DOCS = {
+    "optimizer": {
+        "adadelta": "adaptive learning rate per dimension, from a window of past gradients",
+        "adafactor": "Adam with factored second moments, using little memory",
+        "adagrad": "learning rates per parameter, scaled by all past squared gradients",
+        "adam": "adaptive moment estimation: momentum and per-parameter rates",
+        "adamax": "Adam with the infinity norm",
+        "adamw": "Adam with decoupled weight decay",
+        "ftrl": "follow the regularized leader, for large sparse models",
+        "lamb": "Adam with layer-wise adaptive rates, for large batches",
+        "lion": "sign of an interpolated momentum: one moment, little memory",
+        "nadam": "Adam with Nesterov momentum",
+        "rmsprop": "divides by a moving average of squared gradients (Keras's default)",
+        "sgd": "stochastic gradient descent, with optional (Nesterov) momentum",
+    },
+    "loss": {
+        "binary_crossentropy": "cross-entropy of 0/1 labels (one sigmoid output per label)",
+        "binary_focal_crossentropy": "binary cross-entropy that down-weights easy examples",
+        "categorical_crossentropy": "cross-entropy of one-hot labels (softmax output)",
+        "categorical_focal_crossentropy": "categorical cross-entropy that down-weights easy examples",
+        "categorical_hinge": "hinge loss of one-hot labels",
+        "hinge": "hinge loss of -1/1 labels",
+        "huber": "squared error near zero, absolute error beyond delta",
+        "kl_divergence": "Kullback-Leibler divergence of the labels from the predictions",
+        "log_cosh": "logarithm of the hyperbolic cosine of the error",
+        "mean_absolute_error": "mean of the absolute errors",
+        "mean_squared_error": "mean of the squared errors",
+        "poisson": "Poisson loss: prediction - label * log(prediction)",
+        "sparse_categorical_crossentropy": "cross-entropy of class-index labels (softmax output)",
+        "squared_hinge": "square of the hinge loss of -1/1 labels",
+    },
+    "metric": {
+        "accuracy": "fraction correct; Keras picks the kind that fits the labels and loss",
+        "auc": "area under the ROC (or PR) curve",
+        "categorical_accuracy": "fraction whose top prediction is the one-hot label",
+        "categorical_crossentropy": "cross-entropy of one-hot labels",
+        "f1_score": "harmonic mean of precision and recall",
+        "kl_divergence": "Kullback-Leibler divergence of the labels from the predictions",
+        "mean_absolute_error": "mean of the absolute errors",
+        "mean_squared_error": "mean of the squared errors",
+        "precision": "fraction of predicted positives that are positive",
+        "recall": "fraction of positives predicted positive",
+        "sparse_categorical_accuracy": "fraction whose top prediction is the class-index label",
+        "sparse_categorical_crossentropy": "cross-entropy of class-index labels",
+        "sparse_top_k_categorical_accuracy": "fraction whose label (a class index) is in the top k",
+        "top_k_categorical_accuracy": "fraction whose one-hot label is in the top k",
+    },
 }
 
 # A Keras object by name, alone or with its arguments: ``adam``, ``{adam: {learning_rate: 0.01}}``.
@@ -379,15 +451,23 @@ class Training(Strict):
     (``compile`` and ``fit``), except the loss: the labels are class indices, one-hot
     encoded, so categorical cross-entropy."""
 
-    optimizer: _named("optimizer", OPTIMIZERS, "{adam: {learning_rate: 0.001}}") = "rmsprop"
-    loss: _named("loss", LOSSES, "{categorical_crossentropy: {label_smoothing: 0.1}}") = (
-        "categorical_crossentropy"
+    optimizer: _named("optimizer", OPTIMIZERS, "{adam: {learning_rate: 0.001}}") = Field(
+        "rmsprop", description="the optimizer: a name, or {name: {its arguments}}"
     )
-    metrics: list[_named("metric", METRICS, "{top_k_categorical_accuracy: {k: 3}}")] = []
-    batch_size: PositiveInt = 32
-    epochs: PositiveInt = 1
-    mixed_precision: Annotated[bool, Field(strict=True)] = False
-    seed: Annotated[int, Field(strict=True, ge=0)] | None = None
+    loss: _named("loss", LOSSES, "{categorical_crossentropy: {label_smoothing: 0.1}}") = Field(
+        "categorical_crossentropy", description="the loss: a name, or {name: {its arguments}}"
+    )
+    metrics: list[_named("metric", METRICS, "{top_k_categorical_accuracy: {k: 3}}")] = Field(
+        [], description="what fit reports besides the loss"
+    )
+    batch_size: PositiveInt = Field(32, description="examples per step")
+    epochs: PositiveInt = Field(1, description="passes over the data")
+    mixed_precision: Annotated[bool, Field(strict=True)] = Field(
+        False, description="compute in float16, keep the weights in float32"
+    )
+    seed: Annotated[int, Field(strict=True, ge=0)] | None = Field(
+        None, description="seed of the data and the initializers"
+    )
 
     @property
     def sparse_labels(self) -> bool:
@@ -420,19 +500,29 @@ class Training(Strict):
 class Spec(Strict):
     """A model spec."""
 
-    name: Identifier
-    model_name: Template | None = None
-    doc: str | None = None
-    imports: list[str] = []
-    params: dict[Identifier, Any] = {}
-    naming: str | NamingScheme = "keras"
-    defaults: dict[str, dict[str, Any] | None] = {}
-    blocks: dict[Identifier, BlockDef] = {}
-    input: InputDecl | None = None
-    inputs: Annotated[list[InputDecl], Field(min_length=1)] | None = None
-    outputs: Identifier | Outputs | None = None
-    layers: list[Item] = Field(min_length=1)
-    training: Training | None = None
+    name: Identifier = Field(description="the spec's name")
+    model_name: Template | None = Field(None, description="the Keras model's name (default: name)")
+    doc: str | None = Field(None, description="what the model is")
+    imports: list[str] = Field([], description="block libraries: a shipped name or a path")
+    params: dict[Identifier, Any] = Field(
+        {}, description="parameters with defaults, overridable with --set"
+    )
+    naming: str | NamingScheme = Field(
+        "keras", description="how unnamed layers are named: keras, caffe, or a scheme"
+    )
+    defaults: dict[str, dict[str, Any] | None] = Field(
+        {}, description="arguments every layer of a kind gets, by kind"
+    )
+    blocks: dict[Identifier, BlockDef] = Field({}, description="the spec's own blocks, by name")
+    input: InputDecl | None = Field(None, description="the model's input")
+    inputs: Annotated[list[InputDecl], Field(min_length=1)] | None = Field(
+        None, description="the model's inputs, when it has several"
+    )
+    outputs: Identifier | Outputs | None = Field(
+        None, description="the tensors the model returns (default: the last item's)"
+    )
+    layers: list[Item] = Field(min_length=1, description="the model's layers, blocks and stages")
+    training: Training | None = Field(None, description="how archspec train compiles and fits it")
 
     @model_validator(mode="after")
     def _one_input_form(self):
