@@ -13,6 +13,7 @@ come from ``objects``. This module imports TensorFlow only inside functions.
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import json
 import math
@@ -281,6 +282,12 @@ def train(
     training = resolved.spec.training or Training()
     if tensorboard:
         training = training.model_copy(update={"tensorboard": True})
+    if training.tensorboard and importlib.util.find_spec("tensorboard") is None:
+        # TensorFlow writes summaries only through it, and no longer always installs it
+        raise UsageError(
+            "TensorBoard logs (--tensorboard, training.tensorboard) need the tensorboard "
+            "package: pip install tensorboard"
+        )
     epochs = epochs or training.epochs
     batch_size = batch_size or training.batch_size
     data = datamod.load(data_paths)
