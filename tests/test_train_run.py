@@ -171,6 +171,19 @@ def test_tensorboard_without_its_package_is_a_clear_error(cli, write, data, tmp_
     assert result.out == ""
 
 
+def test_progress_bar_on_a_terminal_one_line_per_epoch_elsewhere(tmp_path):
+    from archspec.train.fit import progress
+
+    class Terminal:
+        def isatty(self):
+            return True
+
+    assert progress(None, Terminal()) == (1, False)  # Keras's bar
+    with open(tmp_path / "log", "w") as file:
+        assert progress(None, file) == (0, True)  # archspec's lines
+    assert progress(2, Terminal()) == (2, False)  # asked for
+
+
 # ---- TensorFlow ----------------------------------------------------------------------------------
 
 

@@ -414,6 +414,8 @@ def train(
             curves.draw(rows, run.curves_png, title=graph.model_name)
         run.write_summary(summary)
 
+    if chief:  # a run killed outright (SIGKILL, power) still says what it was
+        run.write_summary({**summary, "epochs_completed": len(done)})
     try:
         with interrupts:
             try:
