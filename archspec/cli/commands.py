@@ -157,17 +157,30 @@ def cmd_schema(args) -> int:
 
 def cmd_train(args) -> int:
     """``archspec train``: fit the model of a spec to an HDF5 data set."""
+    import signal
+
     from archspec.frontend.resolve import load
+    from archspec.train.callbacks import Interrupted
     from archspec.train.fit import train
 
-    train(
-        load(args.spec, parse_sets(args.sets)),
-        args.data,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        strategy=args.strategy,
-        output=args.output,
-    )
+    try:
+        train(
+            load(args.spec, parse_sets(args.sets)),
+            args.data,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            strategy=args.strategy,
+            output=args.output,
+            run_dir=args.run_dir,
+            resume=args.resume,
+            tensorboard=args.tensorboard,
+        )
+    except Interrupted as exc:
+        if exc.signum == signal.SIGTERM:  # main's exit code for SIGTERM, 143
+            from archspec.cli.main import Terminated  # main imports this module
+
+            raise Terminated() from None
+        raise
     return 0
 
 

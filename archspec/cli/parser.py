@@ -43,6 +43,7 @@ EXAMPLES = {
     "train": [
         "archspec train specs/resnet50.yaml --data signs.h5 --epochs 2 -o resnet50.keras",
         "archspec train specs/resnet50.yaml --data data/ --strategy mirrored    # every GPU, else every CPU device",
+        "archspec train specs/resnet50.yaml --data signs.h5 --epochs 4 --resume resnet50.run    # two more epochs",
     ],
     "evaluate": [
         "archspec evaluate resnet50.keras --data signs.h5",
@@ -288,6 +289,22 @@ def _data_commands(
         choices=["default", "mirrored", "multi-worker"],
         default="default",
         help="tf.distribute strategy: mirrored over local devices, or multi-worker from TF_CONFIG",
+    )
+    train.add_argument(
+        "--run-dir",
+        metavar="DIR",
+        help="keep the run's record here: history, curves, checkpoints, summary "
+        "(default: beside the output, OUTPUT_NAME.run/)",
+    )
+    train.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        help="continue the run in RUN_DIR from its last checkpoint, optimizer state included",
+    )
+    train.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="also write TensorBoard logs into RUN_DIR/tensorboard (as training.tensorboard)",
     )
     evaluate = _command(
         sub,

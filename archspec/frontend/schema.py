@@ -24,6 +24,12 @@ from pydantic import (
 )
 
 from archspec.diagnostics import Invalid, did_you_mean, received
+from archspec.frontend.training import (
+    Checkpoint,
+    EarlyStopping,
+    ReduceLROnPlateau,
+    Schedule,
+)
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 Identifier = Annotated[str, Field(pattern=IDENTIFIER.pattern, max_length=100)]
@@ -468,11 +474,79 @@ class Training(Strict):
     seed: Annotated[int, Field(strict=True, ge=0)] | None = Field(
         None, description="seed of the data and the initializers"
     )
+    # Keras's validation_split: the last fraction of the train images, before shuffling
+    validation_split: Annotated[float, Field(gt=0, lt=1)] | None = Field(
+        None, description="the last fraction of the train images held out for validation"
+    )
+    tensorboard: Annotated[bool, Field(strict=True)] = Field(
+        False, description="write TensorBoard logs in the run folder's tensorboard/"
+    )
+    checkpoint: Checkpoint = Field(
+        Checkpoint(), description="which models the run folder keeps: every epoch, the best"
+    )
+    early_stopping: EarlyStopping | None = Field(
+        None, description="stop when the monitored value stops improving"
+    )
+    reduce_lr_on_plateau: ReduceLROnPlateau | None = Field(
+        None, description="lower the learning rate when the monitored value stops improving"
+    )
+    learning_rate_schedule: Schedule | None = Field(
+        None, description="the learning rate by step: cosine_decay, exponential_decay, ..."
+    )
 
     @property
     def sparse_labels(self) -> bool:
         """Whether the loss takes class indices rather than one-hot vectors."""
         return split_named(self.loss)[0].startswith("sparse_")
+
+    @property
+    def log_names(self) -> list[str]:
+        """The keys of the training logs: ``loss`` and each metric's name."""
+        return ["loss"] + [
+            str(args.get("name", name)) for name, args in map(split_named, self.metrics)
+        ]
+
+    def monitors(self) -> dict[str, str | None]:
+        """What each callback watches, as written (``None``: the default), by its key."""
+        out = {"checkpoint": self.checkpoint.monitor}
+        for key in ("early_stopping", "reduce_lr_on_plateau"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key).monitor
+        return out
+
+    @model_validator(mode="after")
+    def _callbacks_agree(self):
+        known = self.log_names
+        for key, monitor in self.monitors().items():
+            if monitor is not None and monitor.removeprefix("val_") not in known:
+                choices = known + [f"val_{k}" for k in known]
+                raise Invalid(
+                    "invalid-value",
+                    detail=f"{key}.monitor: '{monitor}' is not one of the training logs "
+                    f"({', '.join(choices)}){did_you_mean(monitor, choices)}",
+                    received="",
+                )
+        if self.learning_rate_schedule is not None:
+            if self.reduce_lr_on_plateau is not None:
+                raise Invalid(
+                    "invalid-value",
+                    detail="reduce_lr_on_plateau cannot change a learning_rate_schedule's "
+                    "rate; use one or the other",
+                    received="",
+                )
+            name, args = self.learning_rate_schedule.named
+            optimizer, optimizer_args = split_named(self.optimizer)
+            has_initial = getattr(args, "initial_learning_rate", None) is not None
+            if "learning_rate" in optimizer_args and (
+                has_initial or not hasattr(args, "initial_learning_rate")
+            ):
+                raise Invalid(
+                    "invalid-value",
+                    detail=f"optimizer '{optimizer}' has a learning_rate and "
+                    f"learning_rate_schedule '{name}' sets the rate; give it in one place",
+                    received="",
+                )
+        return self
 
     @model_validator(mode="after")
     def _labels_agree(self):

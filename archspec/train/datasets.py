@@ -11,7 +11,7 @@ the model before TensorFlow is imported: a bad file is a ``FILE.h5: error: ...``
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,9 @@ from archspec.files import note_input, regular_file
 from archspec.limits import LIMITS
 
 SPLITS = ("train", "test")
+# An optional validation split, ``val_set_x`` and ``val_set_y``, in any of the files (or
+# a ``val_*.h5`` beside them in a folder), checked as the others are.
+VALIDATION = "val"
 
 
 class DataError(SpecError):
@@ -52,6 +55,18 @@ class Dataset:
     test: Split
     classes: np.ndarray | None  # list_classes, if a file has it
     files: tuple[str, ...]
+    val: Split | None = None  # val_set_x and val_set_y, if the files have them
+
+
+_NAMES = (
+    "train_set_x",
+    "train_set_y",
+    "test_set_x",
+    "test_set_y",
+    "val_set_x",
+    "val_set_y",
+    "list_classes",
+)
 
 
 def _h5py():
@@ -69,7 +84,7 @@ def data_files(paths: list[str | os.PathLike]) -> list[str]:
     files: list[str] = []
     for path in map(Path, paths):
         if path.is_dir():
-            found = sorted(p for s in SPLITS for p in path.glob(f"{s}_*.h5"))
+            found = sorted(p for s in (*SPLITS, VALIDATION) for p in path.glob(f"{s}_*.h5"))
             if not found:
                 raise UsageError(f"{path}: no train_*.h5 or test_*.h5 files in this folder")
             files += [str(p) for p in found]
@@ -110,7 +125,7 @@ def load(paths: list[str | os.PathLike], *, train: bool = True) -> Dataset:
     budget = LIMITS.max_data_bytes  # what the datasets read so far leave of the limit
     for file in files:
         with _open(h5py, file) as f:
-            for name in ("train_set_x", "train_set_y", "test_set_x", "test_set_y", "list_classes"):
+            for name in _NAMES:
                 link = f.get(name, getlink=True)  # the link itself: never opens another file
                 if link is None:
                     continue
@@ -149,15 +164,25 @@ def load(paths: list[str | os.PathLike], *, train: bool = True) -> Dataset:
                     f"dataset '{split}_set_{part}' is missing; the seed's layout has train_set_x, "
                     f"train_set_y, test_set_x, test_set_y and list_classes. Received: {present}",
                 )
+    val = [f"val_set_{p}" for p in ("x", "y") if f"val_set_{p}" in found]
+    if train and len(val) == 1:
+        other = "val_set_y" if val[0] == "val_set_x" else "val_set_x"
+        raise DataError.at_file(
+            found[val[0]][0], f"dataset '{val[0]}' has no '{other}'; a validation set needs both"
+        )
+    if train and val:
+        needed.append(VALIDATION)
     splits = {split: _split(found, split) for split in needed}
     if train:
-        a, b = splits["train"], splits["test"]
-        if a.x.shape[1:] != b.x.shape[1:]:
-            raise DataError.at_file(
-                b.file,
-                f"dataset 'test_set_x' holds images of shape {b.x.shape[1:]}, 'train_set_x' "
-                f"of shape {a.x.shape[1:]}. Received: {_shape(b.x)}",
-            )
+        a = splits["train"]
+        for other in [s for s in ("test", VALIDATION) if s in splits]:
+            b = splits[other]
+            if a.x.shape[1:] != b.x.shape[1:]:
+                raise DataError.at_file(
+                    b.file,
+                    f"dataset '{other}_set_x' holds images of shape {b.x.shape[1:]}, "
+                    f"'train_set_x' of shape {a.x.shape[1:]}. Received: {_shape(b.x)}",
+                )
     classes = None
     if "list_classes" in found:
         file, classes = found["list_classes"]
@@ -166,7 +191,28 @@ def load(paths: list[str | os.PathLike], *, train: bool = True) -> Dataset:
                 file,
                 f"dataset 'list_classes' must be a non-empty list. Received: {_shape(classes)}",
             )
-    return Dataset(splits.get("train"), splits["test"], classes, tuple(files))
+    return Dataset(
+        splits.get("train"), splits["test"], classes, tuple(files), splits.get(VALIDATION)
+    )
+
+
+def split_validation(data: Dataset, fraction: float) -> Dataset:
+    """Keras's ``validation_split``: the last ``fraction`` of the train images (before
+    any shuffling) become the validation set."""
+    n = len(data.train)
+    at = int(np.floor(n * (1.0 - fraction)))  # as Keras rounds it (train_validation_split)
+    if at <= 0 or at >= n:
+        raise DataError.at_file(
+            data.train.file,
+            f"validation_split {fraction} of the {n} images of 'train_set_x' leaves "
+            f"{'no train' if at <= 0 else 'no validation'} image",
+        )
+    t = data.train
+    return replace(
+        data,
+        train=Split(t.x[:at], t.y[:at], t.file),
+        val=Split(t.x[at:], t.y[at:], t.file),
+    )
 
 
 def _check_stored(file: str, name: str, node, budget: int) -> int:
@@ -237,10 +283,9 @@ def check_fits(data: Dataset, input_shape: tuple, classes: int, *, hint: str = "
     """Check that the images fit the model's input (``None`` fits any size) and that every
     label indexes one of its ``classes`` outputs. ``hint`` follows a shape mismatch."""
     want = tuple(input_shape)
-    for split in (data.train, data.test):
+    for name, split in (("train_set", data.train), ("test_set", data.test), ("val_set", data.val)):
         if split is None:
             continue
-        name = "train_set" if split is data.train else "test_set"
         got = split.x.shape[1:]
         if len(got) != len(want) or any(w is not None and w != g for w, g in zip(want, got)):
             shown = tuple("None" if w is None else w for w in want)
