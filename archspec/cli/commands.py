@@ -210,7 +210,9 @@ def cmd_export(args) -> int:
     check_target(args.output, args.format, args.quantize)
     model = load_source(args.model, parse_sets(args.sets))
     path = export(model, args.format, args.output, quantize=args.quantize, source=args.model)
-    how = f", {args.quantize} weights" if args.quantize else ""
+    how = {"float16": ", float16 weights", "dynamic": ", int8 weights (dynamic range)"}.get(
+        args.quantize, ""
+    )
     print(f"wrote {path.as_posix()} ({args.format}{how})")
     return 0
 
