@@ -23,8 +23,9 @@ DOCS = [
     "docs/cli.md",
     "docs/diff.md",
     "docs/errors.md",
+    "docs/export.md",
 ]
-NEEDS_KERAS = re.compile(r"^archspec (build|train|evaluate)\b")
+NEEDS_KERAS = re.compile(r"^archspec (build|train|evaluate|export)\b")
 
 
 def examples(doc: str):
