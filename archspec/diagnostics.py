@@ -124,9 +124,10 @@ code("expression-syntax", "{detail}")
 code("undefined-name", "{detail}")
 code("unsafe-expression", "{detail}")
 code("expression-error", "{detail}")
-# Codegen and data
+# Codegen, data and export
 code("codegen-error", "cannot generate Python: {detail}")
 code("invalid-data", "{detail}")
+code("export-error", "cannot export to {format}: {detail}")
 # Not a spec's problems: how --format json reports the other outcomes (exit 2 and 3)
 code("usage-error", "{detail}")
 code("internal-error", "{detail}")

@@ -207,6 +207,63 @@ def atomic_path(target: str | os.PathLike, suffix: str = "", make_folders: bool 
         raise
 
 
+def check_output_folder(target: str | os.PathLike) -> Path:
+    """Refuse a folder output (a SavedModel) that is a file, holds one of this run's
+    inputs, or whose parent is missing (as ``check_output`` for a file). An existing
+    folder is the caller's to accept or refuse. Returns the target."""
+    target = Path(target)
+    if not target.is_dir():
+        if target.exists():  # a file, a pipe: check_output says which, and if an input
+            check_output(target)
+            raise UsageError(f"{target}: cannot write: it is a file; the output is a folder")
+        return check_output(target)
+    inside = os.path.realpath(target)
+    for source in _INPUTS.values():
+        if os.path.commonpath([inside, os.path.realpath(source)]) == inside:
+            raise UsageError(
+                f"{target}: refusing to replace a folder that holds an input of this command "
+                f"({source}); choose another output"
+            )
+    return target
+
+
+@contextlib.contextmanager
+def atomic_folder(target: str | os.PathLike):
+    """Yield a new empty folder beside the target; on success it replaces the target (an
+    existing folder is moved aside first, then deleted), on failure it is deleted. The
+    caller has checked the target (``check_output_folder``)."""
+    import shutil
+
+    target = check_output_folder(target)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    except OSError as exc:
+        raise UsageError(f"{target}: cannot write: {exc.strerror or exc}") from None
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it owner-only
+        check_output_folder(target)
+        if not target.is_dir():
+            os.replace(tmp, target)
+            return
+        # a folder cannot be renamed over a full one: move the old one aside first, and
+        # back if the new one cannot take its place
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+        os.replace(target, old / target.name)
+        try:
+            os.replace(tmp, target)
+        except BaseException:
+            os.replace(old / target.name, target)
+            os.rmdir(old)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise OSError(exc.errno, f"cannot write: {exc.strerror or exc}", str(target)) from None
+        raise
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

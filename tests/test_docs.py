@@ -24,8 +24,9 @@ DOCS = [
     "docs/diff.md",
     "docs/errors.md",
     "docs/summary.md",
+    "docs/export.md",
 ]
-NEEDS_KERAS = re.compile(r"^archspec (build|train|evaluate)\b")
+NEEDS_KERAS = re.compile(r"^archspec (build|train|evaluate|export)\b")
 
 
 def examples(doc: str):

@@ -11,7 +11,7 @@ import traceback
 
 from archspec.cli.parser import build_parser, parse_sets
 from archspec.diagnostics import SpecError, UsageError
-from archspec.files import check_output
+from archspec.files import check_output, note_input
 
 
 def use_color(stream=None) -> bool:
@@ -193,7 +193,10 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_data(args) -> int:
-    """``archspec data``: write a synthetic data set in the seed's HDF5 layout."""
+    """``archspec data``: write a data set in the seed's HDF5 layout (synthetic SIGNS, or
+    scikit-learn's handwritten digits)."""
+    if args.data_command == "digits":
+        return _data_digits(args)
     from archspec.train.synthetic import write_synth_signs
 
     paths = write_synth_signs(
@@ -210,6 +213,38 @@ def cmd_data(args) -> int:
         f"{args.train} train and {args.test} test images of {args.size}x{args.size}x3, "
         "6 classes (hands raising 0 to 5 fingers)"
     )
+    return 0
+
+
+def _data_digits(args) -> int:
+    from archspec.train.digits import write_digits
+
+    path, (train, test) = write_digits(
+        args.output, size=args.size, channels=args.channels, test=args.test, seed=args.seed
+    )
+    print(f"wrote {path.as_posix()}")
+    print(
+        f"{train} train and {test} test images of {args.size}x{args.size}x{args.channels}, "
+        "10 classes (handwritten digits 0 to 9)"
+    )
+    return 0
+
+
+def cmd_export(args) -> int:
+    """``archspec export``: write a saved model or a spec's model as a SavedModel, TFLite
+    or ONNX file."""
+    from archspec.backends.keras.export import check_target, export, load_source
+
+    # the output is checked before the model is built or loaded (as build does), the
+    # input noted first so that it cannot be the output; export checks again after
+    note_input(args.model)
+    check_target(args.output, args.format, args.quantize)
+    model = load_source(args.model, parse_sets(args.sets))
+    path = export(model, args.format, args.output, quantize=args.quantize, source=args.model)
+    how = {"float16": ", float16 weights", "dynamic": ", int8 weights (dynamic range)"}.get(
+        args.quantize, ""
+    )
+    print(f"wrote {path.as_posix()} ({args.format}{how})")
     return 0
 
 
@@ -257,4 +292,5 @@ COMMANDS = {
     "train": cmd_train,
     "evaluate": cmd_evaluate,
     "data": cmd_data,
+    "export": cmd_export,
 }

@@ -49,12 +49,25 @@ EXAMPLES = {
         "archspec evaluate resnet50.keras --data signs.h5",
         "archspec evaluate specs/resnet50.yaml --data signs.h5",
     ],
-    "data": ["archspec data synth-signs -o signs.h5    # 1080 train, 120 test images, 6 classes"],
+    "export": [
+        "archspec export resnet50.keras --format onnx -o resnet50.onnx",
+        "archspec export specs/resnet50.yaml --format tflite --quantize float16 -o resnet50.tflite",
+        "archspec export specs/resnet50.yaml --format savedmodel -o resnet50/",
+    ],
+    "data": [
+        "archspec data synth-signs -o signs.h5    # 1080 train, 120 test images, 6 classes",
+        "archspec data digits -o digits.h5    # scikit-learn's handwritten digits, 32x32",
+    ],
     "synth-signs": [
         "archspec data synth-signs -o signs.h5    # 1080 train, 120 test images, 6 classes",
         "archspec data synth-signs --pair -o data/    # data/train_signs.h5, data/test_signs.h5",
     ],
+    "digits": [
+        "archspec data digits -o digits.h5    # 1437 train, 360 test images of 32x32x1, 10 classes",
+        "archspec data digits --size 16 --channels 3 -o digits.h5",
+    ],
 }
+_DATA_COMMANDS = ("synth-signs", "digits")  # under `data`: not in archspec --help's examples
 
 
 class _Parser(argparse.ArgumentParser):
@@ -148,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="archspec",
         description="Compile declarative architecture specs into Keras models and Python.",
         epilog=_epilog(
-            [examples[0] for name, examples in EXAMPLES.items() if name != "synth-signs"]
+            [examples[0] for name, examples in EXAMPLES.items() if name not in _DATA_COMMANDS]
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[_common(before_command=True)],
@@ -160,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     _tool_commands(sub, common)
     _data_commands(sub, common, static)
     _diff_command(sub, common)
+    _export_command(sub, common)
     return parser
 
 
@@ -344,6 +358,70 @@ def _data_commands(
     )
     synth.add_argument(
         "--pair", action="store_true", help="write train_signs.h5 and test_signs.h5 as the seed has"
+    )
+    _digits_command(data_sub, common)
+
+
+def _digits_command(data_sub, common: argparse.ArgumentParser) -> None:
+    digits = _command(
+        data_sub,
+        "digits",
+        "scikit-learn's 8x8 handwritten digits, resized, in the seed's HDF5 layout",
+        [common],
+    )
+    digits.add_argument("-o", "--output", required=True, help="the .h5 file")
+    digits.add_argument(
+        "--size", type=_positive, default=32, metavar="PX", help="image side (default 32)"
+    )
+    digits.add_argument(
+        "--channels",
+        type=int,
+        choices=[1, 3],
+        default=1,
+        help="1 (default, grey) or 3 (the grey level in each)",
+    )
+    digits.add_argument(
+        "--test", type=_positive, default=360, metavar="N", help="test images (default 360)"
+    )
+    digits.add_argument(
+        "--seed", type=int, default=0, help="seed of the split (default 0); same seed, same data"
+    )
+
+
+def _export_command(sub, common: argparse.ArgumentParser) -> None:
+    export = _command(
+        sub,
+        "export",
+        "write a saved model or a spec's model as a SavedModel, TFLite or ONNX",
+        [common],
+    )
+    export.add_argument(
+        "model", metavar="MODEL_OR_SPEC", help="a saved model (.keras, .h5), or a spec (YAML)"
+    )
+    export.add_argument(
+        "--format",
+        required=True,
+        choices=["savedmodel", "tflite", "onnx"],
+        help="savedmodel (a folder), tflite or onnx (needs archspec[export])",
+    )
+    export.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="a folder for savedmodel, FILE.tflite or FILE.onnx",
+    )
+    export.add_argument(
+        "--quantize",
+        choices=["float16", "dynamic"],
+        help="tflite only: float16 weights, or int8 weights with float activations",
+    )
+    export.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a spec param",
     )
 
 

@@ -37,15 +37,20 @@ SAVED_SUFFIXES = (".keras", ".h5", ".hdf5")
 def load_saved(path: str | os.PathLike) -> tuple[Graph, dict]:
     """The graph and weights of a saved model (``keras.models.load_model``), once
     ``check_saved`` has found the file sound."""
+    return from_model(load_checked(path), source=str(path))
+
+
+def load_checked(path: str | os.PathLike):
+    """The ``keras.Model`` of a saved file, uncompiled, once ``check_saved`` has found
+    the file sound; the custom layers of plugins are known to Keras."""
     check_saved(path)
     before_keras()
     import keras
 
     try:
-        model = keras.models.load_model(path, compile=False, custom_objects=_custom_classes())
+        return keras.models.load_model(path, compile=False, custom_objects=_custom_classes())
     except Exception as exc:  # noqa: BLE001 - Keras raises many kinds for a bad file
         raise UsageError(f"{path}: cannot load the model: {short_message(exc)}") from None
-    return from_model(model, source=str(path))
 
 
 # ---- a saved file checked before Keras opens it ----------------------------------------------
