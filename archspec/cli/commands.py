@@ -234,12 +234,15 @@ def cmd_export(args) -> int:
     """``archspec export``: write a saved model or a spec's model as a SavedModel, TFLite
     or ONNX file."""
     from archspec.backends.keras.export import check_target, export, load_source
+    from archspec.frontend.resolve import load
 
     # the output is checked before the model is built or loaded (as build does), the
     # input noted first so that it cannot be the output; export checks again after
     note_input(args.model)
     check_target(args.output, args.format, args.quantize)
-    model = load_source(args.model, parse_sets(args.sets))
+    model = load_source(
+        args.model, parse_sets(args.sets), lambda spec, params: _lower_resolved(load(spec, params))
+    )
     path = export(model, args.format, args.output, quantize=args.quantize, source=args.model)
     how = {"float16": ", float16 weights", "dynamic": ", int8 weights (dynamic range)"}.get(
         args.quantize, ""

@@ -18,6 +18,7 @@ DTYPE_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8}
 
 
 def dtype_bytes(dtype: str) -> int:
+    """Bytes per value of a dtype name (ValueError for one archspec does not know)."""
     try:
         return DTYPE_BYTES[dtype]
     except KeyError:
@@ -63,4 +64,5 @@ def activation_bytes(graph: Graph, dtype: str = "float32") -> int | None:
 
 
 def param_bytes(graph: Graph, dtype: str = "float32") -> int:
+    """Parameter memory: every parameter as one value of ``dtype``."""
     return graph.total * dtype_bytes(dtype)

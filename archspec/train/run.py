@@ -55,6 +55,8 @@ def default_run_dir(output: str | Path) -> Path:
 
 @dataclass(frozen=True)
 class RunFolder:
+    """A training run's folder and the paths of what it holds (``run.history_json``...)."""
+
     path: Path
 
     def __getattr__(self, name: str) -> Path:
@@ -116,6 +118,7 @@ class RunFolder:
         write_text(self.history_csv, table.getvalue())
 
     def write_summary(self, summary: dict) -> None:
+        """Write ``summary.json`` (NaN and infinities as null)."""
         write_text(self.summary_json, json.dumps(_finite(summary), indent=1) + "\n")
 
 

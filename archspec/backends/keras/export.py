@@ -34,6 +34,7 @@ class ExportError(SpecError):
 
     @classmethod
     def at_source(cls, source: str, fmt: str, exc: BaseException) -> ExportError:
+        """The error for a conversion that failed, in one line, at the model's file."""
         return cls.of("export-error", Where(source), format=fmt, detail=short_message(exc))
 
 
@@ -69,18 +70,17 @@ def check_target(output: str | os.PathLike, fmt: str, quantize: str | None = Non
     return target
 
 
-def load_source(source: str, params: dict | None = None):
+def load_source(source: str | os.PathLike, params: dict | None = None, lower=None):
     """The ``keras.Model`` to export: a saved file (checked before Keras reads it), or a
-    spec's freshly built model with ``params`` overriding its own."""
+    spec's freshly built model, ``lower(source, params)`` giving its graph (the caller's
+    front end: a backend does not read specs)."""
     if is_saved_model(source):
         if params:
             raise UsageError("--set applies to specs; a saved model's params are fixed")
         return load_checked(source)
     from archspec.backends.keras.build import build_model
-    from archspec.core.lowering import lower
-    from archspec.frontend.resolve import load
 
-    return build_model(lower(load(source, params or {})))
+    return build_model(lower(source, params or {}))
 
 
 def export(
