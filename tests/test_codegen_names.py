@@ -213,6 +213,16 @@ def test_a_condition_that_reads_the_tensor_is_not_shared(write, tmp_path, monkey
     assert source.count("    if x.shape[-1] == 3:\n") == 2
 
 
+def _segment(lines: list[bytes], node: ast.AST) -> str:
+    """``ast.get_source_segment`` over lines split once: it splits the whole source on
+    every call, which made this test quadratic in a zoo model's flat module."""
+    first, last = node.lineno - 1, node.end_lineno - 1
+    if first == last:
+        return lines[first][node.col_offset : node.end_col_offset].decode()
+    parts = [lines[first][node.col_offset :], *lines[first + 1 : last]]
+    return b"\n".join([*parts, lines[last][: node.end_col_offset]]).decode()
+
+
 @pytest.mark.parametrize("spec", SPECS)
 @pytest.mark.parametrize("style", STYLES)
 def test_line_map_points_at_the_statements_nodes(spec, style, monkeypatch):
@@ -225,10 +235,11 @@ def test_line_map_points_at_the_statements_nodes(spec, style, monkeypatch):
     graph = archspec.lower(spec)
     tree = ast.parse(generated.source)
     statements = {n.lineno: n for n in ast.walk(tree) if isinstance(n, ast.Assign)}
+    encoded = [line.encode() for line in lines]
     functions = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
     covered = set()
     for line, names in generated.lines.items():
-        statement = ast.get_source_segment(generated.source, statements[line])
+        statement = _segment(encoded, statements[line])
         assert statement is not None and lines[line - 1].strip()
         literal = re.search(r'name="([^"]*)"', statement)
         fstring = re.search(r'name=f"([^"]*)"', statement)

@@ -12,6 +12,7 @@ import time
 import h5py
 import numpy as np
 import pytest
+from conftest import ROOT
 
 from archspec.cli.main import main
 from archspec.train.digits import digits, write_digits
@@ -133,27 +134,6 @@ def test_the_data_command_imports_no_tensorflow(tmp_path):
 
 
 # Two conv/pool stages at 16×16×1: the digits are easy, a few epochs suffice.
-SMALL = """\
-name: DigitsNet
-params: {input_shape: [16, 16, 1], classes: 10}
-input: {shape: "{{ input_shape }}"}
-defaults:
-  conv2d: {kernel_size: 3, padding: same, activation: relu}
-layers:
-  - conv2d: {filters: 16}
-  - max_pool
-  - conv2d: {filters: 32}
-  - max_pool
-  - flatten
-  - dense: {units: "{{ classes }}", activation: softmax}
-training:
-  optimizer: {adam: {learning_rate: 0.003}}
-  loss: categorical_crossentropy
-  metrics: [accuracy]
-  batch_size: 32
-  epochs: 4
-  seed: 0
-"""
 
 
 @pytest.mark.keras
@@ -161,10 +141,10 @@ training:
 def test_a_small_spec_learns_the_digits(tmp_path, monkeypatch, capsys):
     """Through the same HDF5 path as SIGNS: `archspec data digits`, then `archspec train`."""
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "digits.yaml").write_text(SMALL, encoding="utf-8")
     assert main(["data", "digits", "--size", "16", "-o", "digits.h5"]) == 0
     start = time.perf_counter()
-    code = main(["train", "digits.yaml", "--data", "digits.h5", "-o", "digits.keras"])
+    spec = str(ROOT / "specs/examples/digits.yaml")
+    code = main(["train", spec, "--data", "digits.h5", "-o", "digits.keras"])
     out = capsys.readouterr().out
     assert code == 0, out[-2000:]
     assert "1437 train and 360 test images of 16×16×1, 10 classes" in out
