@@ -32,7 +32,7 @@ Every case runs through the real command line (``python -m archspec``) in a proc
 its own, two at a time, each in a folder of its own holding a copy of the case. Each
 must exit as expected with nothing on stdout (but for ok cases); the first stderr line
 names the expected place and every line is a ``PATH:LINE:COL: error:`` diagnostic; no
-``Traceback``; under 2 s of CPU time (user + system: the machine running the tests may be
+``Traceback``; under 3 s of CPU time (user + system: the machine running the tests may be
 busy, and CPU time is what the input costs) and under 500 MB peak resident memory
 (``wait4``'s ``ru_maxrss``, read by a small Python process that starts the command: Linux
 carries the spawning process's peak over into the child's across fork and exec, and the
@@ -72,7 +72,10 @@ import hostile_files
 import pytest
 
 CORPUS = Path(__file__).resolve().parent / "bad_specs"
-MAX_CPU_S = 2.0
+# The suite runs in two processes: on a two-core machine whose cores are hyperthreads, a
+# case's CPU time grows by up to half while the other process computes (the heaviest case
+# takes 1.5 s alone, 2.1 s so).
+MAX_CPU_S = 3.0
 MAX_RSS_MB = 500
 KILL_AFTER_S = 30
 _REPEAT = re.compile(r"@@REPEAT\((.*?),(\d+)\)@@")

@@ -183,6 +183,20 @@ def siamese():
     return keras.Model([left, right], x, name="siamese")
 
 
+def digits():
+    import keras
+    from keras import layers
+
+    image = keras.Input((16, 16, 1), name="input_layer")
+    x = layers.Conv2D(16, 3, padding="same", activation="relu", name="conv2d")(image)
+    x = layers.MaxPooling2D(name="max_pooling2d")(x)
+    x = layers.Conv2D(32, 3, padding="same", activation="relu", name="conv2d_1")(x)
+    x = layers.MaxPooling2D(name="max_pooling2d_1")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(10, activation="softmax", name="dense")(x)
+    return keras.Model(image, x, name="DigitsNet")
+
+
 # example: (the model by hand, its generated function, total params)
 BY_HAND = {
     "unet": (unet, "UNet", 1_941_139),
@@ -191,6 +205,7 @@ BY_HAND = {
     "text": (text, "TextClassifier", 745_540),
     "detector": (detector, "Detector", 1_381_292),
     "siamese": (siamese, "Siamese", 38_951_745),
+    "digits": (digits, "DigitsNet", 9_930),
 }
 
 

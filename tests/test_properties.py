@@ -500,10 +500,14 @@ def _hostile_spec(doc: str, model_name: str, tag: str, block_doc: str) -> dict:
 
 def _inert_tree(source: str, strings: set[str]) -> str:
     """The module's AST with every hostile string constant replaced by a placeholder,
-    and docstrings (the spec's and blocks' ``doc``, inert text) left out."""
+    and docstrings (the module's and functions': the spec's and blocks' ``doc``, inert
+    text once it parses as a docstring) left out."""
     tree = ast.parse(source)
     for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef) and ast.get_docstring(node, clean=False) is not None:
+        if (
+            isinstance(node, ast.Module | ast.FunctionDef)
+            and ast.get_docstring(node, clean=False) is not None
+        ):
             node.body = node.body[1:]
         if isinstance(node, ast.Constant) and node.value in strings:
             node.value = "<hostile>"

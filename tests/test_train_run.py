@@ -162,13 +162,44 @@ def test_a_validation_set_in_the_file_is_read_and_checked(tmp_path):
         datasets.load([tmp_path / "v.h5"])
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("tensorboard") is not None, reason="tensorboard is installed"
-)
-def test_tensorboard_without_its_package_is_a_clear_error(cli, write, data, tmp_path):
-    result = cli("train", write(TINY), "--data", data, "--tensorboard")
+def test_tensorboard_without_its_package_is_a_clear_error(cli, write, data, monkeypatch, tmp_path):
+    found = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "tensorboard" else found(name, *a),
+    )
+    result = cli(
+        "train", write(TINY), "--data", data, "--tensorboard", "-o", str(tmp_path / "m.keras")
+    )
     assert result.code == 2 and "need the tensorboard package" in result.err, result.err
     assert result.out == ""
+
+
+@pytest.mark.keras
+@pytest.mark.skipif(importlib.util.find_spec("tensorboard") is None, reason="no tensorboard")
+def test_tensorboard_logs_hold_the_runs_history(cli, write, data, tmp_path):
+    """TensorBoard's own reader finds each epoch's loss and validation loss, as the run's
+    history has them."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    result = cli(
+        "train", write(TINY), "--data", data, "--epochs", "2", "--tensorboard",
+        "-o", str(tmp_path / "m.keras"),
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    run = tmp_path / "m.run"
+    history = json.loads((run / "history.json").read_text())
+    for split, key in (("train", "loss"), ("validation", "val_loss")):
+        events = EventAccumulator(str(run / "tensorboard" / split), {"tensors": 0}).Reload()
+        logged = [
+            (e.step, float(np.frombuffer(e.tensor_proto.tensor_content, np.float32)[0])
+             if e.tensor_proto.tensor_content else e.tensor_proto.float_val[0])
+            for e in events.Tensors("epoch_loss")
+        ]  # fmt: skip
+        expected = [(i, row[key]) for i, row in enumerate(history)]
+        assert [s for s, _ in logged] == [s for s, _ in expected]
+        assert np.allclose([v for _, v in logged], [v for _, v in expected], rtol=1e-5)
 
 
 def test_progress_bar_on_a_terminal_one_line_per_epoch_elsewhere(tmp_path):
