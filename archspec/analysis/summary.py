@@ -30,10 +30,10 @@ def memory_text(nbytes: int) -> str:
 
 
 def _count(n: int) -> str:
-    """1,234 / 3.86G for large MAC and FLOP counts."""
+    """``1,234`` or ``3,861,234,176 (3.86G)``: a large MAC or FLOP count also in short."""
     for limit, suffix in ((10**9, "G"), (10**6, "M")):
         if n >= limit:
-            return f"{n / limit:.2f}{suffix}"
+            return f"{n:,} ({n / limit:.2f}{suffix})"
     return f"{n:,}"
 
 
@@ -295,8 +295,8 @@ def totals_text(graph: Graph, dtype: str = "float32") -> list[str]:
         f"({memory_text(graph.non_trainable * size)})",
         f"Parameter memory ({dtype}): {memory_text(graph.total * size)}",
         f"Activation memory ({dtype}, forward pass): {act_text}",
-        f"MACs (multiply-accumulates): {n_macs:,} ({_count(n_macs)}) per example",
-        f"FLOPs (2 × MACs): {2 * n_macs:,} ({_count(2 * n_macs)}) per example",
+        f"MACs (multiply-accumulates): {_count(n_macs)} per example",
+        f"FLOPs (2 × MACs): {_count(2 * n_macs)} per example",
         f"Layers: {len(graph.nodes)} (with the input); output shape {shape_text(graph.output_shape)}",
     ]
 
