@@ -287,7 +287,7 @@ def train(
         # TensorFlow writes summaries only through it, and no longer always installs it
         raise UsageError(
             "TensorBoard logs (--tensorboard, training.tensorboard) need the tensorboard "
-            "package: pip install tensorboard"
+            "package: pip install 'archspec[tensorboard]'"
         )
     epochs = epochs or training.epochs
     batch_size = batch_size or training.batch_size
