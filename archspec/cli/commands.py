@@ -283,6 +283,15 @@ def cmd_diff(args) -> int:
     return result.exit_code
 
 
+def cmd_lsp(args) -> int:
+    """``archspec lsp``: serve the Language Server Protocol on stdin and stdout."""
+    try:
+        from archspec.lsp.server import main
+    except ImportError as exc:
+        raise UsageError(f"archspec lsp needs pygls: pip install 'archspec[lsp]' ({exc})") from None
+    return main()
+
+
 COMMANDS = {
     "check": cmd_check,
     "build": cmd_build,
@@ -296,4 +305,5 @@ COMMANDS = {
     "evaluate": cmd_evaluate,
     "data": cmd_data,
     "export": cmd_export,
+    "lsp": cmd_lsp,
 }

@@ -39,6 +39,9 @@ EXAMPLES = {
         "archspec schema -o schema/    # spec.schema.json, library.schema.json",
         "# then, on a spec's first line: # yaml-language-server: $schema=../schema/spec.schema.json",
     ],
+    "lsp": [
+        "archspec lsp    # an editor starts it; it speaks LSP on stdin/stdout (docs/editor.md)"
+    ],
     "completion": ['eval "$(archspec completion bash)"    # in ~/.bashrc'],
     "train": [
         "archspec train specs/resnet50.yaml --data signs.h5 --epochs 2 -o resnet50.keras",
@@ -232,6 +235,13 @@ def _tool_commands(sub, common: argparse.ArgumentParser) -> None:
         sub, "completion", "print a shell completion script (bash or zsh)", [common]
     )
     completion.add_argument("shell", choices=["bash", "zsh"])
+
+    _command(
+        sub,
+        "lsp",
+        "run the language server on stdio: diagnostics, hover, definitions (needs archspec[lsp])",
+        [common],
+    )
 
     schema = _command(
         sub, "schema", "write the JSON Schema of the spec language, for editors", [common]

@@ -174,6 +174,15 @@ def load(
     )
 
 
+def load_library(path: str | os.PathLike, *, read: Reader = _read_file) -> dict[str, BlockEntry]:
+    """Validate a block library file on its own (its imports too), as a spec importing
+    it would; its blocks by name. The language server checks an open library this way."""
+    path = str(path)
+    blocks: dict[str, BlockEntry] = {}
+    _load_library(path, Where(path), _Files(read), blocks, set(), ())
+    return blocks
+
+
 def _load_with_bases(path: str, files: _Files, chain: tuple) -> tuple[Document, list]:
     doc = files.document(path, chain[-1][1] if chain else None)
     if not isinstance(doc.data, dict):

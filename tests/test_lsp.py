@@ -1,0 +1,180 @@
+"""``archspec lsp``, driven over stdio by pytest-lsp's client as an editor would drive it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+ROOT = Path(__file__).resolve().parent.parent
+RESNET50 = ROOT / "specs" / "resnet50.yaml"
+RESNET_BLOCKS = ROOT / "archspec" / "blocks" / "resnet.yaml"
+
+# This checkout's archspec, whatever the environment has installed
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+
+
+@pytest_lsp.fixture(
+    config=ClientServerConfig(
+        server_command=[sys.executable, "-m", "archspec", "lsp"], server_env=ENV
+    )
+)
+async def client(lsp_client: LanguageClient):
+    params = types.InitializeParams(capabilities=types.ClientCapabilities())
+    await lsp_client.initialize_session(params)
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def diagnostics(client: LanguageClient, *uris: str, timeout: float = 30):
+    """Wait until the server has published diagnostics for every uri (since the last
+    ``client.diagnostics.clear()``)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not all(u in client.diagnostics for u in uris):
+        assert loop.time() < deadline, f"no diagnostics for {uris}"
+        try:
+            await asyncio.wait_for(
+                client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS), 0.5
+            )
+        except TimeoutError:
+            pass
+    return [client.diagnostics[u] for u in uris]
+
+
+def open_doc(client: LanguageClient, path: Path, text: str | None = None) -> str:
+    uri = path.as_uri()
+    text = path.read_text() if text is None else text
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            types.TextDocumentItem(uri=uri, language_id="yaml", version=1, text=text)
+        )
+    )
+    return uri
+
+
+GOOD = """\
+name: Tiny
+input: {shape: [8, 8, 3]}
+layers:
+  - conv2d: {filters: 4, kernel_size: 3}
+  - flatten
+"""
+# line 4 (0-based 3), the kind at column 5 (0-based 4)
+BROKEN = GOOD.replace("conv2d:", "conv2q:")
+
+
+@pytest.mark.asyncio
+async def test_diagnostics_on_the_unsaved_text_and_cleared_after_a_fix(client, tmp_path):
+    path = (tmp_path / "tiny.yaml").resolve()
+    path.write_text(GOOD)  # on disk it is fine; the editor's text is not
+    client.diagnostics.clear()
+    uri = open_doc(client, path, BROKEN)
+    [found] = await diagnostics(client, uri)
+    assert len(found) == 1
+    assert found[0].code == "unknown-kind"
+    assert found[0].source == "archspec"
+    assert found[0].range.start == types.Position(line=3, character=4)
+    assert "conv2q" in found[0].message
+
+    client.diagnostics.clear()
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(version=2, uri=uri),
+            [types.TextDocumentContentChangeWholeDocument(text=GOOD)],
+        )
+    )
+    [cleared] = await diagnostics(client, uri)
+    assert list(cleared) == []
+
+
+@pytest.mark.asyncio
+async def test_a_library_problem_is_published_for_the_library(client, tmp_path):
+    lib = (tmp_path / "lib.yaml").resolve()
+    # line 3 (0-based 2): a block key that the schema does not know
+    lib.write_text("blocks:\n  twice:\n    layerz: [relu, relu]\n")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(GOOD.replace("layers:", "imports: [./lib.yaml]\nlayers:"))
+    client.diagnostics.clear()
+    uri = open_doc(client, spec.resolve())
+    found_spec, found_lib = await diagnostics(client, uri, lib.as_uri())
+    assert list(found_spec) == []
+    assert [d.code for d in found_lib] == ["unknown-key"]
+    assert found_lib[0].range.start.line == 2
+
+
+@pytest.mark.asyncio
+async def test_hover_on_a_layer_line_gives_its_shape(client):
+    import archspec
+
+    uri = open_doc(client, RESNET50)
+    await diagnostics(client, uri)
+    line = (
+        RESNET50.read_text()
+        .splitlines()
+        .index("  - conv2d: {filters: 64, kernel_size: 7, strides: 2, name: conv1}")
+    )
+    hover = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=line, character=8),
+        )
+    )
+    # 64x64 padded by 3 to 70, a 7x7 window at stride 2: (70 - 7) // 2 + 1 = 32
+    assert archspec.lower(RESNET50).node("conv1").output_shape == (None, 32, 32, 64)
+    text = hover.contents.value
+    assert "conv1" in text and "(None, 32, 32, 64)" in text
+    # 7*7*3*64 weights and 64 biases; each of the 32*32*64 outputs sums 7*7*3 products
+    assert f"params: {7 * 7 * 3 * 64 + 64:,}" in text
+    assert f"MACs: {32 * 32 * 64 * 7 * 7 * 3:,}" in text
+
+
+@pytest.mark.asyncio
+async def test_definition_of_a_block_call_is_in_the_library(client):
+    uri = open_doc(client, RESNET50)
+    await diagnostics(client, uri)
+    lines = RESNET50.read_text().splitlines()
+    line = next(i for i, t in enumerate(lines) if "stage: {id: 2" in t)
+    col = lines[line].index("identity") + 3
+    found = await client.text_document_definition_async(
+        types.DefinitionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=line, character=col),
+        )
+    )
+    library = RESNET_BLOCKS.read_text().splitlines()
+    expected = next(i for i, t in enumerate(library) if t.strip() == "identity:")
+    assert found.uri == RESNET_BLOCKS.as_uri()
+    assert found.range.start == types.Position(
+        line=expected, character=library[expected].index("identity")
+    )
+
+
+@pytest.mark.asyncio
+async def test_completion_offers_kinds_and_blocks_at_a_layer_item(client):
+    uri = open_doc(client, RESNET50)
+    await diagnostics(client, uri)
+    line = RESNET50.read_text().splitlines().index("  - flatten")
+    found = await client.text_document_completion_async(
+        types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=line, character=6),
+        )
+    )
+    labels = {item.label for item in found.items}
+    assert {"conv2d", "batch_norm", "identity", "convolutional", "stage"} <= labels
+
+
+def test_the_server_never_imports_tensorflow():
+    code = (
+        "import sys, archspec.lsp.server as s; s.lower(s.load(sys.argv[1])); "
+        "sys.exit(any(m in sys.modules for m in ('tensorflow', 'keras')))"
+    )
+    assert subprocess.run([sys.executable, "-c", code, str(RESNET50)], env=ENV).returncode == 0
