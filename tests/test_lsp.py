@@ -33,12 +33,17 @@ async def client(lsp_client: LanguageClient):
     await lsp_client.shutdown_session()
 
 
-async def diagnostics(client: LanguageClient, *uris: str, timeout: float = 30):
+async def diagnostics(client: LanguageClient, *uris: str, until=None, timeout: float = 30):
     """Wait until the server has published diagnostics for every uri (since the last
-    ``client.diagnostics.clear()``)."""
+    ``client.diagnostics.clear()``), and ``until(client.diagnostics)`` holds if given."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not all(u in client.diagnostics for u in uris):
+
+    def done() -> bool:
+        found = client.diagnostics
+        return all(u in found for u in uris) and (until is None or until(found))
+
+    while not done():
         assert loop.time() < deadline, f"no diagnostics for {uris}"
         try:
             await asyncio.wait_for(
@@ -108,6 +113,39 @@ async def test_a_library_problem_is_published_for_the_library(client, tmp_path):
     assert list(found_spec) == []
     assert [d.code for d in found_lib] == ["unknown-key"]
     assert found_lib[0].range.start.line == 2
+
+
+@pytest.mark.asyncio
+async def test_an_open_library_is_checked_and_its_edits_reach_its_specs(client, tmp_path):
+    lib = (tmp_path / "lib.yaml").resolve()
+    lib.write_text("blocks:\n  twice:\n    layers: [relu, batch_norm]\n")
+    spec = (tmp_path / "spec.yaml").resolve()
+    spec.write_text(
+        GOOD.replace("  - flatten", "  - twice\n  - flatten").replace(
+            "layers:", "imports: [./lib.yaml]\nlayers:"
+        )
+    )
+    client.diagnostics.clear()
+    spec_uri, lib_uri = open_doc(client, spec), open_doc(client, lib)
+    assert [list(d) for d in await diagnostics(client, spec_uri, lib_uri)] == [[], []]
+
+    client.diagnostics.clear()
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(version=2, uri=lib_uri),
+            content_changes=[
+                types.TextDocumentContentChangeWholeDocument(
+                    text="blocks:\n  twice:\n    layers: [relu, batch_nrom]\n"
+                )
+            ],
+        )
+    )
+    # the library alone is valid to its schema; the spec that calls it finds the kind,
+    # which is shown on the library
+    _, found = await diagnostics(client, spec_uri, lib_uri, until=lambda d: d[lib_uri])
+    assert [d.code for d in found] == ["unknown-kind"]
+    column = "    layers: [relu, batch_nrom]".index("batch_nrom")
+    assert found[0].range.start == types.Position(line=2, character=column)
 
 
 @pytest.mark.asyncio

@@ -60,7 +60,8 @@ class ArchspecServer(LanguageServer):
     def __init__(self):
         super().__init__("archspec", __version__)
         self.good: dict[str, Analysis] = {}  # uri → its last analysis that lowered
-        self.published: dict[str, set[str]] = {}  # uri → the uris its diagnostics went to
+        # uri → the diagnostics its last check found, by the uri of the file they are in
+        self.found: dict[str, dict[str, list[types.Diagnostic]]] = {}
 
     def read(self, path: str) -> str:
         """The resolver's reader: an open document's unsaved text, else the file."""
@@ -92,13 +93,19 @@ class ArchspecServer(LanguageServer):
         for problem in analysis.problems:
             target = from_fs_path(real_path(problem.where.file)) or uri
             by_uri.setdefault(target, []).append(self.diagnostic(target, problem))
-        # a file that had problems before and has none now is cleared
-        for stale in self.published.get(uri, set()) - by_uri.keys():
-            by_uri[stale] = []
-        self.published[uri] = {u for u, d in by_uri.items() if d}
-        for target, diagnostics in by_uri.items():
+        # A file's diagnostics are what every open document's check found in it: a
+        # library shows its own schema problems and those its open specs find there.
+        # A file that had problems before and has none now is cleared.
+        targets = by_uri.keys() | self.found.get(uri, {}).keys()
+        self.found[uri] = by_uri
+        for target in targets:
+            merged = {  # two specs importing one library find its problems twice
+                (str(d.range), d.code, d.message): d
+                for found in self.found.values()
+                for d in found.get(target, [])
+            }
             self.text_document_publish_diagnostics(
-                types.PublishDiagnosticsParams(uri=target, diagnostics=diagnostics)
+                types.PublishDiagnosticsParams(uri=target, diagnostics=list(merged.values()))
             )
 
     def line_of(self, uri: str, line: int) -> str:
@@ -170,7 +177,13 @@ def did_open(ls: ArchspecServer, params: types.DidOpenTextDocumentParams) -> Non
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
 def did_change(ls: ArchspecServer, params: types.DidChangeTextDocumentParams) -> None:
-    ls.check(params.text_document.uri)
+    uri = params.text_document.uri
+    ls.check(uri)
+    # the open specs that read this file (a library being edited) see its new text
+    path = str(Path(uri_to_path(uri)).resolve())
+    for other, analysis in list(ls.good.items()):
+        if other != uri and path in analysis.resolved.files:
+            ls.check(other)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
