@@ -35,6 +35,7 @@ _TOKEN = re.compile(r"[^\s,\[\]{}:#]+")
 
 
 def uri_to_path(uri: str) -> str:
+    """The file path of a ``file://`` URI."""
     return unquote(urlparse(uri).path)
 
 
@@ -57,6 +58,9 @@ class Analysis:
 
 
 class ArchspecServer(LanguageServer):
+    """The server's state: each open spec's last good lowering and every check's
+    diagnostics by the file they are in."""
+
     def __init__(self):
         super().__init__("archspec", __version__)
         self.good: dict[str, Analysis] = {}  # uri → its last analysis that lowered
@@ -70,6 +74,7 @@ class ArchspecServer(LanguageServer):
         return doc.source if doc is not None else read_text(path)
 
     def analyse(self, uri: str) -> Analysis:
+        """Check one open document as ``archspec check`` would, on its unsaved text."""
         new_run()  # files.py notes every input per command; a server runs many
         path = str(Path(uri_to_path(uri)).resolve())
         out = Analysis()
@@ -86,6 +91,7 @@ class ArchspecServer(LanguageServer):
         return out
 
     def check(self, uri: str) -> None:
+        """Check a document and publish the diagnostics of every file it touches."""
         analysis = self.analyse(uri)
         if analysis.graph is not None:
             self.good[uri] = analysis
@@ -109,6 +115,7 @@ class ArchspecServer(LanguageServer):
             )
 
     def line_of(self, uri: str, line: int) -> str:
+        """A line of an open (or readable) document, 0-based; empty past its end."""
         try:
             lines = self.workspace.get_text_document(uri).lines
         except OSError:
@@ -116,6 +123,7 @@ class ArchspecServer(LanguageServer):
         return lines[line] if 0 <= line < len(lines) else ""
 
     def diagnostic(self, uri: str, problem: Problem) -> types.Diagnostic:
+        """A problem as an LSP diagnostic, spanning the token at its position."""
         line = max(problem.where.line - 1, 0)
         col = max(problem.where.col - 1, 0)
         token = _TOKEN.match(self.line_of(uri, line), col)
@@ -172,11 +180,13 @@ server = ArchspecServer()
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: ArchspecServer, params: types.DidOpenTextDocumentParams) -> None:
+    """Check a document when it opens."""
     ls.check(params.text_document.uri)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
 def did_change(ls: ArchspecServer, params: types.DidChangeTextDocumentParams) -> None:
+    """Check a changed document, and the open specs that read it."""
     uri = params.text_document.uri
     ls.check(uri)
     # the open specs that read this file (a library being edited) see its new text
@@ -188,11 +198,13 @@ def did_change(ls: ArchspecServer, params: types.DidChangeTextDocumentParams) ->
 
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
 def did_save(ls: ArchspecServer, params: types.DidSaveTextDocumentParams) -> None:
+    """Check a document when it is saved."""
     ls.check(params.text_document.uri)
 
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)
 def hover(ls: ArchspecServer, params: types.HoverParams) -> types.Hover | None:
+    """A layer line's layers: name, Keras class, output shape, parameters, MACs."""
     uri, line = params.text_document.uri, params.position.line
     path = str(Path(uri_to_path(uri)).resolve())
     # this spec's own lowering, else any open spec's whose layers come from this file
@@ -209,6 +221,7 @@ def hover(ls: ArchspecServer, params: types.HoverParams) -> types.Hover | None:
 
 @server.feature(types.TEXT_DOCUMENT_DEFINITION)
 def definition(ls: ArchspecServer, params: types.DefinitionParams) -> types.Location | None:
+    """From a block's name to its definition, in this file or a library."""
     uri, pos = params.text_document.uri, params.position
     analysis = ls.good.get(uri)
     if analysis is None:
@@ -229,6 +242,7 @@ def definition(ls: ArchspecServer, params: types.DefinitionParams) -> types.Loca
     types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=["-", " "])
 )
 def completion(ls: ArchspecServer, params: types.CompletionParams) -> types.CompletionList:
+    """At a layer item: the catalogue's kinds, the spec's blocks and ``stage``."""
     from archspec.core.ops.registry import KINDS
 
     uri, pos = params.text_document.uri, params.position
@@ -245,5 +259,6 @@ def completion(ls: ArchspecServer, params: types.CompletionParams) -> types.Comp
 
 
 def main() -> int:
+    """Serve over stdin and stdout until the client shuts the server down."""
     server.start_io()
     return 0
