@@ -210,6 +210,90 @@ async def test_completion_offers_kinds_and_blocks_at_a_layer_item(client):
     assert {"conv2d", "batch_norm", "identity", "convolutional", "stage"} <= labels
 
 
+async def hover_at(client: LanguageClient, uri: str, line: int, character: int) -> str:
+    found = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=line, character=character),
+        )
+    )
+    return found.contents.value if found else ""
+
+
+async def complete_at(client: LanguageClient, uri: str, line: int, character: int) -> dict:
+    found = await client.text_document_completion_async(
+        types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=line, character=character),
+        )
+    )
+    return {item.label: item for item in found.items}
+
+
+def change(client: LanguageClient, uri: str, text: str, version: int = 2) -> None:
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(version=version, uri=uri),
+            [types.TextDocumentContentChangeWholeDocument(text=text)],
+        )
+    )
+
+
+@pytest.mark.asyncio
+async def test_hover_on_a_kind_gives_its_keras_class_and_arguments(client, tmp_path):
+    uri = open_doc(client, (tmp_path / "tiny.yaml").resolve(), GOOD)
+    await diagnostics(client, uri)
+    text = await hover_at(client, uri, 3, 6)  # on "conv2d"
+    # Keras's documented Conv2D(filters, kernel_size, strides=(1, 1), padding="valid", ...)
+    assert "keras.layers.Conv2D" in text
+    assert "`filters` (required)" in text and "`kernel_size` (required)" in text
+    assert "`padding` = `'valid'`" in text and "`use_bias` = `True`" in text
+    # the layer line's own hover is still there: 8 - 3 + 1 = 6
+    assert "(None, 6, 6, 4)" in text
+
+
+@pytest.mark.asyncio
+async def test_hover_on_block_and_spec_params(client):
+    uri = open_doc(client, RESNET50)
+    await diagnostics(client, uri)
+    lines = RESNET50.read_text().splitlines()
+    line = next(i for i, t in enumerate(lines) if "stage: {id: 3" in t)
+    text = await hover_at(client, uri, line, lines[line].index(" f:") + 1)
+    # resnet.yaml declares f: {type: int, doc: kernel size of the middle convolution}
+    assert "**f**: `int`, required" in text and "kernel size of the middle convolution" in text
+    line = lines.index("  classes: 6")
+    text = await hover_at(client, uri, line, 4)
+    assert "**classes**: `int`, default `6`" in text
+
+
+@pytest.mark.asyncio
+async def test_completion_of_arguments_params_and_names(client, tmp_path):
+    path = (tmp_path / "spec.yaml").resolve()
+    good = GOOD.replace("layers:", "imports: [resnet]\nparams: {width: 4}\nlayers:")
+    uri = open_doc(client, path, good)
+    await diagnostics(client, uri)
+
+    async def at_end_of(line_text: str, version: int) -> dict:
+        # the edited text need not check: completion uses the last good lowering
+        edited = good + line_text + "\n"
+        change(client, uri, edited, version)
+        last = edited.splitlines()
+        return await complete_at(client, uri, len(last) - 1, len(last[-1]))
+
+    found = await at_end_of("  - conv2d: {filters: 4, ", 2)
+    assert {"kernel_size", "strides", "padding"} <= found.keys()
+    assert found["padding"].detail == "'valid'"  # Keras's Conv2D default
+    found = await at_end_of("  - convolutional: {f: 3, ", 3)
+    assert set(found) == {"f", "filters", "s"}  # resnet.yaml's declarations
+    assert found["s"].detail == "int = 2"
+    found = await at_end_of("  - dense: {units: '{{ wi", 4)
+    assert set(found) == {"width"}
+    found = await at_end_of("training: {optimizer: adam}\nnaming: ", 5)
+    assert set(found) == {"caffe", "keras"}
+    found = await at_end_of("training:\n  optimizer: ", 6)
+    assert {"adam", "sgd", "rmsprop"} <= found.keys() and found["adam"].detail == "Adam"
+
+
 def test_the_server_never_imports_tensorflow():
     code = (
         "import sys, archspec.lsp.server as s; s.lower(s.load(sys.argv[1])); "

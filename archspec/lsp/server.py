@@ -28,6 +28,8 @@ from archspec.diagnostics import Problem, SpecError, UsageError, Where
 from archspec.files import new_run
 from archspec.frontend.loader import load_document, read_text
 from archspec.frontend.resolve import LIBRARY_DIR, ZOO_DIR, ResolvedSpec, load, load_library
+from archspec.lsp.context import enclosing_key, in_list_item, in_template, value_key, word_at
+from archspec.lsp.knowledge import NAMES, kind_arguments, kind_hover, param_hover, spec_param_hover
 
 SOURCE = "archspec"
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -204,18 +206,86 @@ def did_save(ls: ArchspecServer, params: types.DidSaveTextDocumentParams) -> Non
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)
 def hover(ls: ArchspecServer, params: types.HoverParams) -> types.Hover | None:
-    """A layer line's layers: name, Keras class, output shape, parameters, MACs."""
-    uri, line = params.text_document.uri, params.position.line
+    """A layer line's layers (name, Keras class, output shape, parameters, MACs); on a
+    kind's name, its Keras class and arguments; on a param's name, its type and default."""
+    uri, pos = params.text_document.uri, params.position
     path = str(Path(uri_to_path(uri)).resolve())
+    parts: list[str] = []
     # this spec's own lowering, else any open spec's whose layers come from this file
-    for analysis in [ls.good[uri]] if uri in ls.good else list(ls.good.values()):
-        nodes = _nodes_at(analysis.graph, path, line)
+    analyses = [ls.good[uri]] if uri in ls.good else list(ls.good.values())
+    for analysis in analyses:
+        nodes = _nodes_at(analysis.graph, path, pos.line)
         if nodes:
-            return types.Hover(
-                contents=types.MarkupContent(
-                    kind=types.MarkupKind.Markdown, value=_hover_text(analysis.graph, nodes)
-                )
-            )
+            parts.append(_hover_text(analysis.graph, nodes))
+            break
+    text = ls.line_of(uri, pos.line)
+    found = word_at(text, pos.character)
+    if found:
+        word, start = found
+        about = _about_word(ls, uri, analyses, word, start, pos.line)
+        if about:
+            parts.append(about)
+    if not parts:
+        return None
+    return types.Hover(
+        contents=types.MarkupContent(
+            kind=types.MarkupKind.Markdown, value="\n\n---\n\n".join(parts)
+        )
+    )
+
+
+def _about_word(ls, uri: str, analyses: list[Analysis], word: str, start: int, line: int):
+    """What a hover says of a word: a kind at a layer item, else a block or spec param."""
+    text = ls.line_of(uri, line)
+    if in_list_item(text, start) or _in_defaults(ls, uri, line, start):
+        about = kind_hover(word)
+        if about:
+            return about
+    lines = _lines(ls, uri)
+    for analysis in analyses:
+        block = _block_of_param(ls, uri, analysis, lines, line, start, word)
+        if block is not None:
+            return param_hover(word, block.definition.params[word], block.name)
+    for analysis in analyses:
+        if word in analysis.resolved.spec.params:
+            return spec_param_hover(word, analysis.resolved.spec.params[word])
+    return None
+
+
+def _lines(ls: ArchspecServer, uri: str) -> list[str]:
+    try:
+        return ls.workspace.get_text_document(uri).lines
+    except OSError:
+        return []
+
+
+def _in_defaults(ls: ArchspecServer, uri: str, line: int, start: int) -> bool:
+    """Whether a word is a key of a ``defaults:`` mapping (layer defaults by kind)."""
+    return enclosing_key(_lines(ls, uri), line, start) == "defaults"
+
+
+def _block_of_param(ls, uri, analysis: Analysis, lines, line: int, col: int, word: str):
+    """The block a param name belongs to: the block called on this line or whose call's
+    mapping the word is in, else the block whose definition (in this file) holds the line."""
+    blocks = analysis.resolved.blocks
+    key = enclosing_key(lines, line, col)
+    called = [b for b in _WORD.findall(lines[line] if line < len(lines) else "") if b in blocks]
+    for name in ([key] if key in blocks else []) + called:
+        if word in blocks[name].definition.params:
+            return blocks[name]
+    path = str(Path(uri_to_path(uri)).resolve())
+    best = None
+    for entry in blocks.values():
+        where = entry.doc.where(entry.path, key=True)
+        if real_path(where.file) != path or where.line - 1 > line:
+            continue
+        text = lines[line] if line < len(lines) else ""
+        if len(text) - len(text.lstrip()) < where.col:  # not indented under the block
+            continue
+        if best is None or where.line > best[0]:
+            best = (where.line, entry)
+    if best and word in best[1].definition.params:
+        return best[1]
     return None
 
 
@@ -239,22 +309,58 @@ def definition(ls: ArchspecServer, params: types.DefinitionParams) -> types.Loca
 
 
 @server.feature(
-    types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=["-", " "])
+    types.TEXT_DOCUMENT_COMPLETION,
+    types.CompletionOptions(trigger_characters=["-", " ", "{", ",", "["]),
 )
 def completion(ls: ArchspecServer, params: types.CompletionParams) -> types.CompletionList:
-    """At a layer item: the catalogue's kinds, the spec's blocks and ``stage``."""
+    """At a layer item: the catalogue's kinds, the spec's blocks and ``stage``; in a
+    kind's or a block call's mapping: its arguments or params; in ``{{ }}``: the spec's
+    params; after ``optimizer:``, ``loss:``, ``metrics:``, ``naming:``: the names they take."""
     from archspec.core.ops.registry import KINDS
 
     uri, pos = params.text_document.uri, params.position
+    lines = _lines(ls, uri)
     before = ls.line_of(uri, pos.line)[: pos.character]
+    analysis = ls.good.get(uri) or next(iter(ls.good.values()), None)
+    blocks = analysis.resolved.blocks if analysis else {}
+    kind = types.CompletionItemKind
     items: list[types.CompletionItem] = []
-    if re.fullmatch(r"\s*-\s*[A-Za-z0-9_]*", before):  # a layer item's kind
-        kind = types.CompletionItemKind
+    key = value_key(before)
+    if in_template(before):
+        spec_params = analysis.resolved.spec.params if analysis else {}
+        items = [
+            types.CompletionItem(label=p, kind=kind.Variable, detail=repr(v))
+            for p, v in spec_params.items()
+        ]
+    elif re.fullmatch(r"\s*-\s*[A-Za-z0-9_]*", before):  # a layer item's kind
         items = [types.CompletionItem(label=k, kind=kind.Function) for k in sorted(KINDS)]
-        analysis = ls.good.get(uri)
-        blocks = sorted(analysis.resolved.blocks) if analysis else []
-        items += [types.CompletionItem(label=b, kind=kind.Class, detail="block") for b in blocks]
+        items += [
+            types.CompletionItem(label=b, kind=kind.Class, detail="block") for b in sorted(blocks)
+        ]
         items.append(types.CompletionItem(label="stage", kind=kind.Keyword))
+    elif key in NAMES:
+        items = [
+            types.CompletionItem(label=n, kind=kind.EnumMember, detail=c or None)
+            for n, c in sorted(NAMES[key].items())
+        ]
+    else:
+        owner = enclosing_key(lines, pos.line, pos.character)
+        if owner in blocks:
+            decls = blocks[owner].definition.params
+            items = [
+                types.CompletionItem(
+                    label=p,
+                    kind=kind.Property,
+                    detail=d.type if d.required else f"{d.type} = {d.default!r}",
+                    documentation=d.doc,
+                )
+                for p, d in decls.items()
+            ]
+        elif owner and owner in KINDS:
+            items = [
+                types.CompletionItem(label=a, kind=kind.Property, detail=default, documentation=doc)
+                for a, default, doc in kind_arguments(owner)
+            ]
     return types.CompletionList(is_incomplete=False, items=items)
 
 
