@@ -294,6 +294,91 @@ async def test_completion_of_arguments_params_and_names(client, tmp_path):
     assert {"adam", "sgd", "rmsprop"} <= found.keys() and found["adam"].detail == "Adam"
 
 
+@pytest.mark.asyncio
+async def test_definition_from_extends_is_the_base_spec(client, tmp_path):
+    (tmp_path / "base.yaml").write_text(GOOD)
+    path = (tmp_path / "wide.yaml").resolve()
+    uri = open_doc(client, path, "extends: base.yaml\nname: Wide\n")
+    await diagnostics(client, uri)
+    found = await client.text_document_definition_async(
+        types.DefinitionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=0, character=3),
+        )
+    )
+    assert found.uri == (tmp_path / "base.yaml").resolve().as_uri()
+
+
+OUTLINED = """\
+name: Outlined
+input: {shape: [8, 8, 3]}
+blocks:
+  pair:
+    params: {n: int}
+    layers: [relu, relu]
+layers:
+  - conv2d: {filters: 4, kernel_size: 3}
+  - pair: {n: 1}
+  - flatten
+"""
+
+
+@pytest.mark.asyncio
+async def test_document_symbols_are_blocks_and_layer_items(client, tmp_path):
+    uri = open_doc(client, (tmp_path / "o.yaml").resolve(), OUTLINED)
+    found = await client.text_document_document_symbol_async(
+        types.DocumentSymbolParams(text_document=types.TextDocumentIdentifier(uri=uri))
+    )
+    assert [(s.name, s.range.start.line) for s in found] == [
+        ("pair", 3),
+        ("conv2d", 7),
+        ("pair", 8),
+        ("flatten", 9),
+    ]
+    assert [c.name for c in found[0].children] == ["n"]
+    assert found[0].range.start.character == 2
+
+
+async def inlay_hints(client: LanguageClient, uri: str) -> list[types.InlayHint]:
+    return await client.text_document_inlay_hint_async(
+        types.InlayHintParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=types.Range(types.Position(0, 0), types.Position(100, 0)),
+        )
+    )
+
+
+@pytest_lsp.fixture(
+    config=ClientServerConfig(
+        server_command=[sys.executable, "-m", "archspec", "lsp"], server_env=ENV
+    )
+)
+async def shapes_client(lsp_client: LanguageClient):
+    params = types.InitializeParams(
+        capabilities=types.ClientCapabilities(), initialization_options={"inlayShapes": True}
+    )
+    await lsp_client.initialize_session(params)
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.mark.asyncio
+async def test_inlay_shapes_only_when_asked(shapes_client, tmp_path):
+    uri = open_doc(shapes_client, (tmp_path / "tiny.yaml").resolve(), GOOD)
+    await diagnostics(shapes_client, uri)
+    found = {h.position.line: h.label for h in await inlay_hints(shapes_client, uri)}
+    # a 3x3 window over 8x8: 6x6 by 4 filters; flattened 6 * 6 * 4 = 144
+    assert "(None, 6, 6, 4)" in found[3] and "(None, 144)" in found[4]
+    assert found[3] == " → (None, 6, 6, 4)"
+
+
+@pytest.mark.asyncio
+async def test_no_inlay_shapes_by_default(client, tmp_path):
+    uri = open_doc(client, (tmp_path / "tiny.yaml").resolve(), GOOD)
+    await diagnostics(client, uri)
+    assert not await inlay_hints(client, uri)
+
+
 def test_the_server_never_imports_tensorflow():
     code = (
         "import sys, archspec.lsp.server as s; s.lower(s.load(sys.argv[1])); "

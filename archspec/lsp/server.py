@@ -30,6 +30,7 @@ from archspec.frontend.loader import load_document, read_text
 from archspec.frontend.resolve import LIBRARY_DIR, ZOO_DIR, ResolvedSpec, load, load_library
 from archspec.lsp.context import enclosing_key, in_list_item, in_template, value_key, word_at
 from archspec.lsp.knowledge import NAMES, kind_arguments, kind_hover, param_hover, spec_param_hover
+from archspec.lsp.symbols import document_symbols, shape_hints
 
 SOURCE = "archspec"
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -68,6 +69,7 @@ class ArchspecServer(LanguageServer):
         self.good: dict[str, Analysis] = {}  # uri → its last analysis that lowered
         # uri → the diagnostics its last check found, by the uri of the file they are in
         self.found: dict[str, dict[str, list[types.Diagnostic]]] = {}
+        self.inlay_shapes = False  # the client's "inlayShapes" initialization option
 
     def read(self, path: str) -> str:
         """The resolver's reader: an open document's unsaved text, else the file."""
@@ -291,12 +293,18 @@ def _block_of_param(ls, uri, analysis: Analysis, lines, line: int, col: int, wor
 
 @server.feature(types.TEXT_DOCUMENT_DEFINITION)
 def definition(ls: ArchspecServer, params: types.DefinitionParams) -> types.Location | None:
-    """From a block's name to its definition, in this file or a library."""
+    """From a block's name to its definition, in this file or a library; from
+    ``extends:`` to the base spec."""
     uri, pos = params.text_document.uri, params.position
     analysis = ls.good.get(uri)
     if analysis is None:
         return None
     text = ls.line_of(uri, pos.line)
+    if re.match(r"\s*extends\s*:", text) and analysis.resolved.base:
+        # the base spec: a path beside this one or a shipped spec, as resolve found it
+        start = types.Position(line=0, character=0)
+        target = from_fs_path(str(Path(analysis.resolved.base).resolve()))
+        return types.Location(uri=target, range=types.Range(start=start, end=start))
     word = next((m[0] for m in _WORD.finditer(text) if m.start() <= pos.character <= m.end()), None)
     entry = analysis.resolved.blocks.get(word) if word else None
     if entry is None:
@@ -362,6 +370,39 @@ def completion(ls: ArchspecServer, params: types.CompletionParams) -> types.Comp
                 for a, default, doc in kind_arguments(owner)
             ]
     return types.CompletionList(is_incomplete=False, items=items)
+
+
+@server.feature(types.INITIALIZE)
+def initialize(ls: ArchspecServer, params: types.InitializeParams) -> None:
+    """Read the client's options: ``{"inlayShapes": true}`` turns shape hints on."""
+    options = params.initialization_options
+    ls.inlay_shapes = isinstance(options, dict) and options.get("inlayShapes") is True
+
+
+@server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+def document_symbol(
+    ls: ArchspecServer, params: types.DocumentSymbolParams
+) -> list[types.DocumentSymbol]:
+    """The document's blocks (with their params), layer items and stages."""
+    uri = params.text_document.uri
+    doc = ls.workspace.get_text_document(uri)
+    return document_symbols(str(Path(uri_to_path(uri)).resolve()), doc.source)
+
+
+@server.feature(types.TEXT_DOCUMENT_INLAY_HINT)
+def inlay_hint(ls: ArchspecServer, params: types.InlayHintParams) -> list[types.InlayHint]:
+    """Each layer line's output shape, when the client asked for them (``inlayShapes``)."""
+    if not ls.inlay_shapes:
+        return []
+    uri = params.text_document.uri
+    path = str(Path(uri_to_path(uri)).resolve())
+    analyses = [ls.good[uri]] if uri in ls.good else list(ls.good.values())
+    first, last = params.range.start.line, params.range.end.line
+    for analysis in analyses:
+        hints = shape_hints(analysis.graph, path, _lines(ls, uri), real_path)
+        if hints:
+            return [h for h in hints if first <= h.position.line <= last]
+    return []
 
 
 def main() -> int:
