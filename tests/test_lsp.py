@@ -379,6 +379,23 @@ async def test_no_inlay_shapes_by_default(client, tmp_path):
     assert not await inlay_hints(client, uri)
 
 
+@pytest.mark.asyncio
+async def test_quick_changes_are_checked_once_the_last_wins(client, tmp_path):
+    uri = open_doc(client, (tmp_path / "tiny.yaml").resolve(), GOOD)
+    await diagnostics(client, uri)
+    client.diagnostics.clear()
+    # sent back to back, well inside the server's 0.2 s pause: only the last is checked,
+    # so the broken text's error is never published
+    change(client, uri, BROKEN, 2)
+    change(client, uri, GOOD, 3)
+    [found] = await diagnostics(client, uri)
+    assert list(found) == []
+    client.diagnostics.clear()
+    change(client, uri, BROKEN, 4)
+    [found] = await diagnostics(client, uri)
+    assert [d.code for d in found] == ["unknown-kind"]
+
+
 def test_the_server_never_imports_tensorflow():
     code = (
         "import sys, archspec.lsp.server as s; s.lower(s.load(sys.argv[1])); "

@@ -11,6 +11,7 @@ definition). No TensorFlow: only the front end and the core are used.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +71,8 @@ class ArchspecServer(LanguageServer):
         # uri → the diagnostics its last check found, by the uri of the file they are in
         self.found: dict[str, dict[str, list[types.Diagnostic]]] = {}
         self.inlay_shapes = False  # the client's "inlayShapes" initialization option
+        self.debounce = 0.2  # seconds a change waits for the next before it is checked
+        self.changes: dict[str, int] = {}  # uri → how many changes it has had
 
     def read(self, path: str) -> str:
         """The resolver's reader: an open document's unsaved text, else the file."""
@@ -189,9 +192,15 @@ def did_open(ls: ArchspecServer, params: types.DidOpenTextDocumentParams) -> Non
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-def did_change(ls: ArchspecServer, params: types.DidChangeTextDocumentParams) -> None:
-    """Check a changed document, and the open specs that read it."""
+async def did_change(ls: ArchspecServer, params: types.DidChangeTextDocumentParams) -> None:
+    """Check a changed document, and the open specs that read it, once the typing
+    pauses: a change that another follows within ``ls.debounce`` seconds is not checked
+    (the workspace already holds the newest text, which the last change checks)."""
     uri = params.text_document.uri
+    ls.changes[uri] = mine = ls.changes.get(uri, 0) + 1
+    await asyncio.sleep(ls.debounce)
+    if ls.changes[uri] != mine:
+        return
     ls.check(uri)
     # the open specs that read this file (a library being edited) see its new text
     path = str(Path(uri_to_path(uri)).resolve())
