@@ -1,6 +1,7 @@
 """archspec's benchmarks: what it costs next to Keras, and how it scales.
 
     python benchmarks/run.py [--repeat 5] [--json results.json] [--skip-build]
+        [--skip-lsp | --only-lsp]
 
 Every figure is the median of ``--repeat`` runs (spread: min–max), measured side by
 side in one run; ratios compare medians taken in that same run. Whole-process timings
@@ -151,6 +152,45 @@ def builds(repeat: int) -> dict:
     return results
 
 
+LSP_TARGET_MS = 50  # issue 18: a re-check after an edit, in the editor's time budget
+
+
+def lsp_recheck(repeat: int) -> dict:
+    """The language server's check of specs/resnet50.yaml after an edit, in process with
+    warm caches: each run changes the unsaved text (a different ``classes``) and times
+    the server's resolve and lower of it (what a didChange does before publishing)."""
+    from lsprotocol import types
+
+    from archspec.lsp.server import ArchspecServer
+
+    server = ArchspecServer()
+    # the handler of the client's initialize request (a generator in pygls 2): run it out
+    for _ in server.protocol.lsp_initialize(
+        types.InitializeParams(capabilities=types.ClientCapabilities())
+    ):
+        pass
+    path = (ROOT / "specs" / "resnet50.yaml").resolve()
+    uri, text = path.as_uri(), path.read_text()
+    item = types.TextDocumentItem(uri=uri, language_id="yaml", version=0, text=text)
+    server.workspace.put_text_document(item)
+    server.analyse(uri)  # warm up: imports, argument models, the shipped library
+    samples = []
+    for i in range(max(repeat, 5) * 4):  # a re-check is short: more runs for a steady median
+        edited = text.replace("classes: 6", f"classes: {7 + i}")
+        server.workspace.update_text_document(
+            types.VersionedTextDocumentIdentifier(uri=uri, version=i + 1),
+            types.TextDocumentContentChangeWholeDocument(text=edited),
+        )
+        start = time.perf_counter()
+        analysis = server.analyse(uri)
+        samples.append(time.perf_counter() - start)
+        if analysis.graph is None:
+            raise RuntimeError(f"resnet50 did not check: {analysis.problems[:1]}")
+    result = stats(samples)
+    result["target ms"] = LSP_TARGET_MS
+    return result
+
+
 SCALE_PROBE = """
 import resource, sys, time
 import archspec
@@ -204,6 +244,14 @@ def spread(entry: dict) -> str:
     return f"{fmt(entry['median'])} ({fmt(entry['min'])}–{fmt(entry['max'])})"
 
 
+def lsp_report(entry: dict) -> list[str]:
+    verdict = "within" if entry["median"] * 1000 <= entry["target ms"] else "OVER"
+    return [
+        "language server: re-check of resnet50 after an edit (in process, warm)",
+        f"  {'check after didChange':40} {spread(entry)}  {verdict} the {entry['target ms']} ms target",
+    ]
+
+
 def report(results: dict) -> str:
     lines = [f"machine: {results['machine']}", ""]
     lines.append("startup (whole process, median (min–max))")
@@ -219,6 +267,8 @@ def report(results: dict) -> str:
                 f"  {name:16} archspec {spread(entry['archspec']):28} reference {spread(entry['reference']):28}"
                 f" ratio {entry['ratio']:.3f}"
             )
+    if "lsp" in results:
+        lines += ["", *lsp_report(results["lsp"])]
     lines += ["", "scaling: load + lower (fresh process each), peak memory"]
     for name, entry in results["scaling"].items():
         ratio = entry.get("time ratio to previous (10x layers)")
@@ -241,7 +291,16 @@ def main() -> int:
     parser.add_argument(
         "--skip-build", action="store_true", help="skip the in-process Keras builds"
     )
+    parser.add_argument(
+        "--skip-lsp", action="store_true", help="skip the language server's re-check (needs pygls)"
+    )
+    parser.add_argument(
+        "--only-lsp", action="store_true", help="run only the language server's re-check"
+    )
     args = parser.parse_args()
+    if args.only_lsp:
+        print("\n".join(lsp_report(lsp_recheck(args.repeat))))
+        return 0
     results = {
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.platform()}",
         "repeat": args.repeat,
@@ -249,6 +308,8 @@ def main() -> int:
         "tools": tools(args.repeat),
         "scaling": scaling(args.repeat),
     }
+    if not args.skip_lsp:
+        results["lsp"] = lsp_recheck(args.repeat)
     if not args.skip_build:
         results["builds"] = builds(args.repeat)
     print(report(results))
