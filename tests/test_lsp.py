@@ -402,3 +402,32 @@ def test_the_server_never_imports_tensorflow():
         "sys.exit(any(m in sys.modules for m in ('tensorflow', 'keras')))"
     )
     assert subprocess.run([sys.executable, "-c", code, str(RESNET50)], env=ENV).returncode == 0
+
+
+@pytest.mark.asyncio
+async def test_completion_offers_blocks_in_a_stages_blocks(client):
+    uri = open_doc(client, RESNET50)
+    await diagnostics(client, uri)
+    lines = RESNET50.read_text().splitlines()
+    line = next(i for i, t in enumerate(lines) if "stage: {id: 2" in t)
+    found = await client.text_document_completion_async(
+        types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=line, character=lines[line].index("blocks: [") + 9),
+        )
+    )
+    labels = {item.label for item in found.items}
+    assert {"identity", "convolutional"} <= labels and "conv2d" not in labels
+
+
+@pytest.mark.asyncio
+async def test_hover_on_a_stage_line_gives_its_blocks_shape_and_totals(client):
+    uri = open_doc(client, RESNET50)
+    await diagnostics(client, uri)
+    lines = RESNET50.read_text().splitlines()
+    line = next(i for i, t in enumerate(lines) if "stage: {id: 2" in t)
+    text = await hover_at(client, uri, line, lines[line].index("stage"))
+    # the seed's stage 2 on 64x64 inputs: 70 -> conv 7/2 -> 32 -> max pool 3/2 -> 15;
+    # a convolutional block (76,928 params) and two identity blocks (71,552 each), by hand
+    assert "3 block(s)" in text, text
+    assert "(None, 15, 15, 256)" in text and "params: 220,032" in text, text

@@ -36,6 +36,19 @@ from archspec.lsp.symbols import document_symbols, shape_hints
 SOURCE = "archspec"
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TOKEN = re.compile(r"[^\s,\[\]{}:#]+")
+# inside a stage's flow list of blocks, at the start of an entry
+_IN_STAGE_BLOCKS = re.compile(r"\bblocks:\s*\[(?P<tail>[^\]]*)$")
+_ENTRY_START = re.compile(r"(?:^|,)\s*[A-Za-z0-9_]*$")
+
+
+def in_stage_blocks(before: str) -> bool:
+    """Whether the cursor starts an entry of ``blocks: [...]`` (not inside a call's
+    ``{...}`` arguments)."""
+    found = _IN_STAGE_BLOCKS.search(before)
+    if found is None:
+        return False
+    tail = found["tail"]
+    return tail.count("{") == tail.count("}") and _ENTRY_START.search(tail) is not None
 
 
 def uri_to_path(uri: str) -> str:
@@ -182,6 +195,35 @@ def _hover_text(graph: Graph, nodes: list[Node]) -> str:
     return f"{len(nodes)} layers: {names}\n\nparams: {total:,}"
 
 
+def _calls_at(graph: Graph, path: str, line: int) -> list:
+    """The block calls made on a line (a stage's blocks, a block call), outermost only."""
+    return [
+        b
+        for b in graph.blocks
+        if b.where
+        and b.span
+        and b.where.line == line + 1
+        and real_path(b.where.file) == path
+        and not any(b.parent == c.prefix for c in graph.blocks if c.where == b.where)
+    ]
+
+
+def _calls_text(graph: Graph, calls: list) -> str:
+    """A stage or block-call line: its blocks, the shape it ends with, its totals."""
+    nodes = [n for b in calls for n in graph.nodes[b.span[0] : b.span[1]]]
+    last = graph.node(calls[-1].output)
+    names = ", ".join(b.prefix for b in calls[:8]) + (", ..." if len(calls) > 8 else "")
+    params = sum(n.params for n in nodes)
+    return "\n\n".join(
+        [
+            f"{len(calls)} block(s): {names}",
+            f"output shape: `{last.output_shape}`",
+            f"params: {params:,}",
+            f"MACs: {sum(macs(n, graph) for n in nodes):,}",
+        ]
+    )
+
+
 server = ArchspecServer()
 
 
@@ -228,6 +270,10 @@ def hover(ls: ArchspecServer, params: types.HoverParams) -> types.Hover | None:
         nodes = _nodes_at(analysis.graph, path, pos.line)
         if nodes:
             parts.append(_hover_text(analysis.graph, nodes))
+            break
+        calls = _calls_at(analysis.graph, path, pos.line)
+        if calls:
+            parts.append(_calls_text(analysis.graph, calls))
             break
     text = ls.line_of(uri, pos.line)
     found = word_at(text, pos.character)
@@ -331,6 +377,7 @@ def definition(ls: ArchspecServer, params: types.DefinitionParams) -> types.Loca
 )
 def completion(ls: ArchspecServer, params: types.CompletionParams) -> types.CompletionList:
     """At a layer item: the catalogue's kinds, the spec's blocks and ``stage``; in a
+    stage's ``blocks: [...]``: the blocks; in a
     kind's or a block call's mapping: its arguments or params; in ``{{ }}``: the spec's
     params; after ``optimizer:``, ``loss:``, ``metrics:``, ``naming:``: the names they take."""
     from archspec.core.ops.registry import KINDS
@@ -348,6 +395,10 @@ def completion(ls: ArchspecServer, params: types.CompletionParams) -> types.Comp
         items = [
             types.CompletionItem(label=p, kind=kind.Variable, detail=repr(v))
             for p, v in spec_params.items()
+        ]
+    elif in_stage_blocks(before):  # a stage's blocks: [convolutional, identity x 2]
+        items = [
+            types.CompletionItem(label=b, kind=kind.Class, detail="block") for b in sorted(blocks)
         ]
     elif re.fullmatch(r"\s*-\s*[A-Za-z0-9_]*", before):  # a layer item's kind
         items = [types.CompletionItem(label=k, kind=kind.Function) for k in sorted(KINDS)]
