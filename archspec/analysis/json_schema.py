@@ -24,7 +24,7 @@ import yaml
 from pydantic import TypeAdapter
 
 from archspec.core.ops import OPS
-from archspec.core.ops.docs import argument_doc
+from archspec.core.ops.docs import argument_doc, kind_line
 from archspec.frontend.resolve import LIBRARY_DIR, shipped_libraries
 from archspec.frontend.schema import COMMON_KEYS, NAME_DOCS, Library, Spec
 
@@ -53,18 +53,6 @@ def _common_keys() -> dict:
     return out
 
 
-def _kind_doc(op, name: str) -> str:
-    if op.operation is not None:
-        what = f"x {op.operation.operator} {op.operation.operand}, Keras's {op.keras_class}"
-    elif op.module is not None:
-        what = f"{op.module}.{op.keras_class.rpartition(':')[2]} (a plugin's layer)"
-    else:
-        what = f"keras.layers.{op.keras_class}"
-    if name != op.kind:
-        what += f", as {op.kind}"
-    return what + (f"; a value alone sets {op.primary}" if op.primary else "")
-
-
 def _layer_args(op, name: str) -> tuple[dict, dict]:
     schema = op.args.model_json_schema()
     defs = schema.pop("$defs", {})
@@ -78,7 +66,7 @@ def _layer_args(op, name: str) -> tuple[dict, dict]:
     forms = [args, {"type": "null"}]
     if op.primary:
         forms.append({"anyOf": [properties[op.primary]["anyOf"][0], EXPRESSION]})
-    return {"anyOf": forms, "description": _kind_doc(op, name)}, defs
+    return {"anyOf": forms, "description": kind_line(op, name)}, defs
 
 
 BLOCK_CALL = {
@@ -121,7 +109,7 @@ def _item_schemas(plugins: bool) -> tuple[dict, dict]:
             defs.update(op_defs)
             if name in shipped:  # a block of that name shadows the kind where it is imported
                 schema = {"anyOf": [*schema["anyOf"], BLOCK_CALL]}
-                schema["description"] = f"{_kind_doc(op, name)}; or {shipped[name]}"
+                schema["description"] = f"{kind_line(op, name)}; or {shipped[name]}"
             kinds[name] = schema
             names[name] = schema["description"]
     for name, line in shipped.items():

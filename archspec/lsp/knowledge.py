@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic_core import PydanticUndefined
 
-from archspec.core.ops.docs import argument_doc
+from archspec.core.ops.docs import argument_doc, kind_line
 from archspec.core.ops.registry import lookup
 from archspec.frontend.schema import LOSSES, METRICS, OPTIMIZERS, PRESETS, ParamDecl
 
@@ -41,15 +41,7 @@ def kind_hover(kind: str) -> str | None:
     op = lookup(kind)
     if op is None:
         return None
-    if op.operation is not None:
-        what = f"`x {op.operation.operator} {op.operation.operand}`, Keras's `{op.keras_class}`"
-    elif op.module is not None:
-        what = f"`{op.module}.{op.keras_class.rpartition(':')[2]}` (a plugin's layer)"
-    else:
-        what = f"`keras.layers.{op.keras_class}`"
-    head = f"**{kind}**: {what}" + (f", as `{op.kind}`" if kind != op.kind else "")
-    if op.primary:
-        head += f"; a value alone sets `{op.primary}`"
+    head = f"**{kind}**: " + kind_line(op, kind, code=lambda text: f"`{text}`")
     rows = [
         (f"- `{name}` (required)" if default == "required" else f"- `{name}` = `{default}`")
         + (f": {doc}" if doc else "")

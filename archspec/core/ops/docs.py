@@ -116,3 +116,18 @@ BY_KIND: dict[tuple[str, str], str] = {
 def argument_doc(kind: str, name: str) -> str | None:
     """The one-line doc of a kind's argument, or None if the catalogue has none."""
     return BY_KIND.get((kind, name), ARGUMENTS.get(name))
+
+
+def kind_line(op, name: str, code=str) -> str:
+    """What kind ``name`` (``op``'s name or an alias) makes, in one line: its Keras class
+    or operation, the kind an alias stands for, what a bare value sets. ``code`` marks
+    names up (Markdown backticks in a hover; plain in the JSON Schema)."""
+    if op.operation is not None:
+        what = f"{code(f'x {op.operation.operator} {op.operation.operand}')}, Keras's {code(op.keras_class)}"
+    elif op.module is not None:
+        what = f"{code(op.module + '.' + op.keras_class.rpartition(':')[2])} (a plugin's layer)"
+    else:
+        what = code(f"keras.layers.{op.keras_class}")
+    if name != op.kind:
+        what += f", as {code(op.kind)}"
+    return what + (f"; a value alone sets {code(op.primary)}" if op.primary else "")
